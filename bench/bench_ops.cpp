@@ -1,0 +1,194 @@
+// skinnet bench-ops: GFLOP/s of the CPU GEMM and of conv2d forward, backward-data and backward-weight on
+// every distinct convolution of ResNet-50 and VGG19 at 224x224.
+//
+// Each shape is first validated: the fast kernels against the reference loops on the same layer with a
+// smaller image (the reference is too slow for full size). Then each pass is warmed up once and timed
+// --reps times; the table shows the median. The last line weights each shape by how often it occurs in
+// the network: the convolution time of one forward+backward pass per image.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "kernels/conv2d.h"
+#include "kernels/gemm.h"
+#include "tensor/parallel.h"
+#include "tensor/random.h"
+#include "tensor/tensor.h"
+#include "tools/skinnet/commands.h"
+#include "tools/skinnet/flags.h"
+
+namespace nn {
+
+namespace {
+
+struct ConvShape {
+  const char* name;
+  int count;  // occurrences in the network
+  int64_t C, H, K, R, stride, pad;
+};
+
+// ResNet-50 (torchvision v1.5, stride on the 3x3) and VGG19 convolutions at 224x224 input.
+const std::vector<ConvShape> kResNet50 = {
+    {"conv1", 1, 3, 224, 64, 7, 2, 3},
+    {"l1.conv1 first", 1, 64, 56, 64, 1, 1, 0},   {"l1.conv1", 2, 256, 56, 64, 1, 1, 0},
+    {"l1.conv2", 3, 64, 56, 64, 3, 1, 1},         {"l1.conv3/down", 4, 64, 56, 256, 1, 1, 0},
+    {"l2.conv1 first", 1, 256, 56, 128, 1, 1, 0}, {"l2.conv2 s2", 1, 128, 56, 128, 3, 2, 1},
+    {"l2.down s2", 1, 256, 56, 512, 1, 2, 0},     {"l2.conv1", 3, 512, 28, 128, 1, 1, 0},
+    {"l2.conv2", 3, 128, 28, 128, 3, 1, 1},       {"l2.conv3", 4, 128, 28, 512, 1, 1, 0},
+    {"l3.conv1 first", 1, 512, 28, 256, 1, 1, 0}, {"l3.conv2 s2", 1, 256, 28, 256, 3, 2, 1},
+    {"l3.down s2", 1, 512, 28, 1024, 1, 2, 0},    {"l3.conv1", 5, 1024, 14, 256, 1, 1, 0},
+    {"l3.conv2", 5, 256, 14, 256, 3, 1, 1},       {"l3.conv3", 6, 256, 14, 1024, 1, 1, 0},
+    {"l4.conv1 first", 1, 1024, 14, 512, 1, 1, 0}, {"l4.conv2 s2", 1, 512, 14, 512, 3, 2, 1},
+    {"l4.down s2", 1, 1024, 14, 2048, 1, 2, 0},   {"l4.conv1", 2, 2048, 7, 512, 1, 1, 0},
+    {"l4.conv2", 2, 512, 7, 512, 3, 1, 1},        {"l4.conv3", 3, 512, 7, 2048, 1, 1, 0},
+};
+const std::vector<ConvShape> kVgg19 = {
+    {"conv1_1", 1, 3, 224, 64, 3, 1, 1},    {"conv1_2", 1, 64, 224, 64, 3, 1, 1},
+    {"conv2_1", 1, 64, 112, 128, 3, 1, 1},  {"conv2_2", 1, 128, 112, 128, 3, 1, 1},
+    {"conv3_1", 1, 128, 56, 256, 3, 1, 1},  {"conv3_2-4", 3, 256, 56, 256, 3, 1, 1},
+    {"conv4_1", 1, 256, 28, 512, 3, 1, 1},  {"conv4_2-4", 3, 512, 28, 512, 3, 1, 1},
+    {"conv5_1-4", 4, 512, 14, 512, 3, 1, 1},
+};
+
+Conv2dParams params_for(const ConvShape& s, int64_t N, int64_t H) {
+  Conv2dParams p;
+  p.N = N, p.C = s.C, p.H = H, p.W = H, p.K = s.K, p.R = s.R, p.S = s.R;
+  p.stride_h = p.stride_w = s.stride;
+  p.pad_h = p.pad_w = s.pad;
+  p.P = (H + 2 * s.pad - s.R) / s.stride + 1;
+  p.Q = p.P;
+  return p;
+}
+
+template <class F>
+double median_ms(int reps, F&& f) {
+  f();  // warm-up: first-touch page faults, OpenBLAS buffers
+  std::vector<double> ms;
+  for (int i = 0; i < reps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+double max_rel_error(const Tensor& got, const Tensor& want) {
+  const float *g = got.data<float>(), *w = want.data<float>();
+  double max_abs = 0, scale = 0;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    max_abs = std::max(max_abs, static_cast<double>(std::fabs(g[i] - w[i])));
+    scale = std::max(scale, static_cast<double>(std::fabs(w[i])));
+  }
+  return max_abs / std::max(scale, 1e-30);
+}
+
+// Fast kernels against the reference loops on a small image with the layer's channels and filters.
+// Returns the worst relative error (max |diff| / max |reference|) of the three passes.
+double validate(const ConvShape& s, Generator& gen) {
+  const Conv2dParams p = params_for(s, 2, std::min<int64_t>(s.H, 15));
+  Tensor x = randn({p.N, p.C, p.H, p.W}, gen), w = randn({p.K, p.C, p.R, p.S}, gen), b = randn({p.K}, gen);
+  Tensor dy = randn({p.N, p.K, p.P, p.Q}, gen);
+  Tensor y0 = empty(dy.shape()), y1 = empty(dy.shape()), dx0 = empty(x.shape()), dx1 = empty(x.shape());
+  Tensor dw0 = empty(w.shape()), dw1 = empty(w.shape()), db0 = empty(b.shape()), db1 = empty(b.shape());
+  conv2d_forward_cpu<float>(y0.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), p);
+  conv2d_forward_reference_cpu<float>(y1.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), p);
+  conv2d_backward_data_cpu<float>(dx0.data<float>(), dy.data<float>(), w.data<float>(), p);
+  conv2d_backward_data_reference_cpu<float>(dx1.data<float>(), dy.data<float>(), w.data<float>(), p);
+  conv2d_backward_weight_cpu<float>(dw0.data<float>(), db0.data<float>(), dy.data<float>(), x.data<float>(), p);
+  conv2d_backward_weight_reference_cpu<float>(dw1.data<float>(), db1.data<float>(), dy.data<float>(), x.data<float>(), p);
+  return std::max({max_rel_error(y0, y1), max_rel_error(dx0, dx1), max_rel_error(dw0, dw1), max_rel_error(db0, db1)});
+}
+
+int bench_convs(const char* model, const std::vector<ConvShape>& shapes, int64_t N, int reps, Generator& gen) {
+  std::printf("\nconv2d, %s, batch %lld, float32, median of %d (ms and GFLOP/s per pass)\n", model,
+              static_cast<long long>(N), reps);
+  std::printf("%-15s %3s %-26s %9s %7s %9s %7s %9s %7s %9s\n", "layer", "x", "C,HxW->K,RxS/stride", "fwd ms", "GF/s",
+              "bwd-d ms", "GF/s", "bwd-w ms", "GF/s", "max err");
+  double total_ms = 0, total_flop = 0;
+  int bad = 0;
+  for (const ConvShape& s : shapes) {
+    const double err = validate(s, gen);
+    const Conv2dParams p = params_for(s, N, s.H);
+    Tensor x = randn({p.N, p.C, p.H, p.W}, gen), w = randn({p.K, p.C, p.R, p.S}, gen), b = randn({p.K}, gen);
+    Tensor y = empty({p.N, p.K, p.P, p.Q}), dy = randn(y.shape(), gen), dx = empty(x.shape()), dw = empty(w.shape());
+    const double flop = conv2d_flops(p);
+    const double f = median_ms(reps, [&] { conv2d_forward_cpu<float>(y.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), p); });
+    const double d = s.C == 3 ? NAN : median_ms(reps, [&] {  // the network input needs no gradient
+      conv2d_backward_data_cpu<float>(dx.data<float>(), dy.data<float>(), w.data<float>(), p);
+    });
+    const double g = median_ms(reps, [&] {
+      conv2d_backward_weight_cpu<float>(dw.data<float>(), nullptr, dy.data<float>(), x.data<float>(), p);
+    });
+    const std::string shape = fmt::format("{},{}x{}->{},{}x{}/{}", s.C, s.H, s.H, s.K, s.R, s.R, s.stride);
+    std::printf("%-15s %3d %-26s %9.2f %7.1f %9.2f %7.1f %9.2f %7.1f %9.1e%s\n", s.name, s.count, shape.c_str(), f,
+                flop / f / 1e6, d, flop / d / 1e6, g, flop / g / 1e6, err, err > 1e-4 ? "  MISMATCH" : "");
+    bad += err > 1e-4;
+    total_ms += s.count * (f + (std::isnan(d) ? 0 : d) + g);
+    total_flop += s.count * flop * (std::isnan(d) ? 2 : 3);
+  }
+  std::printf("%s all convolutions, forward + backward: %.1f ms per batch of %lld = %.2f images/s, %.1f GFLOP/s\n",
+              model, total_ms, static_cast<long long>(N), N * 1000.0 / total_ms, total_flop / total_ms / 1e6);
+  return bad;
+}
+
+int bench_gemm(int reps, Generator& gen) {
+  struct G {
+    const char* name;
+    int64_t M, N, K;
+  };
+  const std::vector<G> shapes = {{"square 512", 512, 512, 512},      {"square 1024", 1024, 1024, 1024},
+                                 {"square 2048", 2048, 2048, 2048},  {"vgg fc6 b32", 32, 4096, 25088},
+                                 {"r50 l4 1x1 b8", 2048, 392, 512},  {"vgg conv3 b1", 256, 3136, 2304}};
+  std::printf("\nGEMM (OpenBLAS sgemm, row-major NN), median of %d\n", reps);
+  std::printf("%-16s %6s %6s %6s %9s %8s %9s\n", "shape", "M", "N", "K", "ms", "GFLOP/s", "max err");
+  int bad = 0;
+  for (const G& s : shapes) {
+    Tensor a = randn({s.M, s.K}, gen), b = randn({s.K, s.N}, gen), c = empty({s.M, s.N});
+    const double ms = median_ms(reps, [&] {
+      gemm_cpu<float>(Trans::no, Trans::no, s.M, s.N, s.K, 1.f, a.data<float>(), s.K, b.data<float>(), s.N, 0.f,
+                      c.data<float>(), s.N);
+    });
+    // validate 64 rows against the reference
+    const int64_t rows = std::min<int64_t>(s.M, 64);
+    Tensor ref = empty({rows, s.N});
+    gemm_reference_cpu<float>(Trans::no, Trans::no, rows, s.N, s.K, 1.f, a.data<float>(), s.K, b.data<float>(), s.N,
+                              0.f, ref.data<float>(), s.N);
+    const double err = max_rel_error(c.slice(0, 0, rows).contiguous(), ref);
+    bad += err > 1e-4;
+    std::printf("%-16s %6lld %6lld %6lld %9.2f %8.1f %9.1e%s\n", s.name, static_cast<long long>(s.M),
+                static_cast<long long>(s.N), static_cast<long long>(s.K), ms, gemm_flops(s.M, s.N, s.K) / ms / 1e6, err,
+                err > 1e-4 ? "  MISMATCH" : "");
+  }
+  return bad;
+}
+
+}  // namespace
+
+int bench_ops_main(int argc, char** argv) {
+  Flags flags("bench-ops", "Times GEMM and conv2d (forward, backward data, backward weight) on the CPU.");
+  flags.add("models", "resnet50,vgg19", "networks whose convolutions to time: resnet50, vgg19 (comma-separated)")
+      .add("batch", "8", "images per batch")
+      .add("reps", "3", "timed repetitions per pass (median reported)")
+      .add("gemm", "1", "also time plain GEMMs (1 or 0)");
+  if (!flags.parse(argc, argv)) return 0;
+  const int64_t batch = flags.integer("batch");
+  const int reps = static_cast<int>(flags.integer("reps"));
+  NN_CHECK(batch > 0 && reps > 0, "bench-ops: --batch and --reps must be positive");
+  std::printf("skinnet bench-ops: %d threads, OPENBLAS_CORETYPE=%s\n", num_threads(),
+              std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)");
+  Generator gen(1234);
+  int bad = 0;
+  if (flags.integer("gemm")) bad += bench_gemm(reps, gen);
+  std::string models = flags.str("models");
+  for (const std::string& m : {std::string("resnet50"), std::string("vgg19")}) {
+    if (models.find(m) == std::string::npos) continue;
+    bad += bench_convs(m.c_str(), m == "resnet50" ? kResNet50 : kVgg19, batch, reps, gen);
+  }
+  NN_CHECK(bad == 0, "bench-ops: {} kernels disagreed with the reference (marked MISMATCH above)", bad);
+  return 0;
+}
+
+}  // namespace nn

@@ -1,0 +1,52 @@
+// conv2d: 2-D cross-correlation, NCHW, groups = 1.
+//
+// Shapes: x [N, C, H, W], weight [K, C, R, S], bias [K], y [N, K, P, Q] with
+//   P = (H + 2*pad_h - dil_h*(R-1) - 1) / stride_h + 1,   Q likewise with W, S and the _w parameters.
+// Forward:         y[n,k,p,q]  = bias[k] + sum_{c,r,s} w[k,c,r,s] * x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+//                  (x outside [0,H) x [0,W) reads as 0: zero padding)
+// Backward data:   dx[n,c,h,w] = sum over (k,r,s,p,q) that read x[n,c,h,w] of w[k,c,r,s] * dy[n,k,p,q]
+// Backward weight: dw[k,c,r,s] = sum_{n,p,q} dy[n,k,p,q] * x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+//                  dbias[k]    = sum_{n,p,q} dy[n,k,p,q]
+// Each pass is 2*N*K*P*Q*C*R*S FLOP (conv2d_flops); bias adds N*K*P*Q.
+//
+// The fast CPU path is im2col + GEMM: for a group of images, unfold x into a column matrix
+// col [C*R*S, n*P*Q] and multiply by w viewed as [K, C*R*S]; backward data is the transposed product
+// followed by col2im (a scatter-add); backward weight multiplies dy by col^T. A 1x1 convolution with
+// stride 1 and no padding needs no unfolding: x[n] already is its column matrix.
+// The _reference_ kernels are the direct loops above: the specification the fast path is tested against.
+#pragma once
+
+#include <cstdint>
+
+namespace nn {
+
+struct Conv2dParams {
+  int64_t N = 0, C = 0, H = 0, W = 0;  // input
+  int64_t K = 0, R = 0, S = 0;         // filters
+  int64_t P = 0, Q = 0;                // output height, width
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+};
+
+inline double conv2d_flops(const Conv2dParams& p) {
+  return 2.0 * static_cast<double>(p.N) * p.K * p.P * p.Q * p.C * p.R * p.S;
+}
+
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+template <class T>
+void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p);
+template <class T>  // dw and dbias may be null when not wanted
+void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p);
+
+template <class T>
+void conv2d_forward_reference_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+template <class T>
+void conv2d_backward_data_reference_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p);
+template <class T>
+void conv2d_backward_weight_reference_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p);
+
+void conv2d_forward_cuda(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p);
+void conv2d_backward_data_cuda(float* dx, const float* dy, const float* w, const Conv2dParams& p);
+void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p);
+
+}  // namespace nn

@@ -1,0 +1,138 @@
+// CPU batch norm (see kernels/batch_norm.h for the math). Parallel over channels; each channel's
+// statistics are summed in double, two-pass (mean first, then squared deviations) for accuracy.
+#include "kernels/batch_norm.h"
+
+#include <cmath>
+
+#include "tensor/parallel.h"
+
+namespace nn {
+
+namespace {
+
+// Calls f(pointer to the HW values of (n, c)) for every n.
+template <class T, class F>
+void for_channel(const T* base, int64_t c, const BatchNormParams& p, F&& f) {
+  for (int64_t n = 0; n < p.N; ++n) f(base + (n * p.C + c) * p.HW, n);
+}
+
+}  // namespace
+
+template <class T>
+void batch_norm_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
+                                  const BatchNormParams& p) {
+  const double M = static_cast<double>(p.N * p.HW);
+  parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double sum = 0;
+      for_channel(x, c, p, [&](const T* v, int64_t) {
+        for (int64_t i = 0; i < p.HW; ++i) sum += v[i];
+      });
+      const double mu = sum / M;
+      double sq = 0;
+      for_channel(x, c, p, [&](const T* v, int64_t) {
+        for (int64_t i = 0; i < p.HW; ++i) sq += (v[i] - mu) * (v[i] - mu);
+      });
+      const double variance = sq / M, istd = 1.0 / std::sqrt(variance + p.eps);
+      mean[c] = static_cast<T>(mu);
+      var[c] = static_cast<T>(variance);
+      invstd[c] = static_cast<T>(istd);
+      const double scale = istd * (gamma ? gamma[c] : 1.0), shift = (beta ? beta[c] : 0.0) - mu * scale;
+      const T a = static_cast<T>(scale), b = static_cast<T>(shift);
+      for_channel(x, c, p, [&](const T* v, int64_t n) {
+        T* out = y + (n * p.C + c) * p.HW;
+        for (int64_t i = 0; i < p.HW; ++i) out[i] = v[i] * a + b;
+      });
+    }
+  });
+}
+
+template <class T>
+void batch_norm_forward_eval_cpu(T* y, const T* x, const T* running_mean, const T* running_var, const T* gamma,
+                                 const T* beta, const BatchNormParams& p) {
+  parallel_for(0, p.N * p.C, 1, [&](int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j) {
+      const int64_t c = j % p.C;
+      const double istd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + p.eps);
+      const double scale = istd * (gamma ? gamma[c] : 1.0);
+      const T a = static_cast<T>(scale), b = static_cast<T>((beta ? beta[c] : 0.0) - running_mean[c] * scale);
+      const T* v = x + j * p.HW;
+      T* out = y + j * p.HW;
+      for (int64_t i = 0; i < p.HW; ++i) out[i] = v[i] * a + b;
+    }
+  });
+}
+
+template <class T>
+void batch_norm_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean,
+                                   const T* invstd, const T* gamma, const BatchNormParams& p) {
+  const double M = static_cast<double>(p.N * p.HW);
+  parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const double mu = mean[c], istd = invstd[c];
+      double sum_dy = 0, sum_dy_xmu = 0;
+      for_channel(dy, c, p, [&](const T* g, int64_t n) {
+        const T* v = x + (n * p.C + c) * p.HW;
+        for (int64_t i = 0; i < p.HW; ++i) {
+          sum_dy += g[i];
+          sum_dy_xmu += g[i] * (v[i] - mu);
+        }
+      });
+      const double sum_dy_xhat = sum_dy_xmu * istd;
+      if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xhat);
+      if (dbeta) dbeta[c] = static_cast<T>(sum_dy);
+      if (!dx) continue;
+      // dx = k * (dy - sum_dy/M - (x - mu) * istd^2 * sum_dy_xmu / M), k = gamma * istd
+      const double k = (gamma ? gamma[c] : 1.0) * istd;
+      const T a = static_cast<T>(k), b = static_cast<T>(-k * istd * istd * sum_dy_xmu / M),
+              d = static_cast<T>(-k * sum_dy / M), m = static_cast<T>(mu);
+      for_channel(dy, c, p, [&](const T* g, int64_t n) {
+        const T* v = x + (n * p.C + c) * p.HW;
+        T* out = dx + (n * p.C + c) * p.HW;
+        for (int64_t i = 0; i < p.HW; ++i) out[i] = g[i] * a + (v[i] - m) * b + d;
+      });
+    }
+  });
+}
+
+template <class T>
+void batch_norm_backward_eval_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* running_mean,
+                                  const T* running_var, const T* gamma, const BatchNormParams& p) {
+  parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const double mu = running_mean[c], istd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + p.eps);
+      if (dgamma || dbeta) {  // x is read only for dgamma
+        double sum_dy = 0, sum_dy_xmu = 0;
+        for_channel(dy, c, p, [&](const T* g, int64_t n) {
+          for (int64_t i = 0; i < p.HW; ++i) sum_dy += g[i];
+          if (!dgamma) return;
+          const T* v = x + (n * p.C + c) * p.HW;
+          for (int64_t i = 0; i < p.HW; ++i) sum_dy_xmu += g[i] * (v[i] - mu);
+        });
+        if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xmu * istd);
+        if (dbeta) dbeta[c] = static_cast<T>(sum_dy);
+      }
+      if (!dx) continue;
+      const T a = static_cast<T>((gamma ? gamma[c] : 1.0) * istd);
+      for_channel(dy, c, p, [&](const T* g, int64_t n) {
+        T* out = dx + (n * p.C + c) * p.HW;
+        for (int64_t i = 0; i < p.HW; ++i) out[i] = g[i] * a;
+      });
+    }
+  });
+}
+
+#define NN_INSTANTIATE(T)                                                                                   \
+  template void batch_norm_forward_train_cpu<T>(T*, T*, T*, T*, const T*, const T*, const T*,              \
+                                                const BatchNormParams&);                                    \
+  template void batch_norm_forward_eval_cpu<T>(T*, const T*, const T*, const T*, const T*, const T*,       \
+                                               const BatchNormParams&);                                     \
+  template void batch_norm_backward_train_cpu<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, \
+                                                 const BatchNormParams&);                                   \
+  template void batch_norm_backward_eval_cpu<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, \
+                                                const BatchNormParams&);
+NN_INSTANTIATE(float)
+NN_INSTANTIATE(double)
+#undef NN_INSTANTIATE
+
+}  // namespace nn

@@ -1,0 +1,196 @@
+// Fast CPU conv2d: im2col + GEMM over groups of images (see kernels/conv2d.h for the math).
+//
+// Images are processed in groups of nb so that one GEMM covers nb*P*Q columns: late ResNet layers have
+// P*Q = 49, far too narrow for an efficient GEMM on its own, while 32 images give 1568 columns. The group
+// is as large as fits buffers of kColumnBudget elements. With nb = 1 the GEMM writes straight
+// into y (no scatter), and a 1x1/stride-1/unpadded convolution uses x itself as the column matrix.
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/conv2d.h"
+#include "kernels/gemm.h"
+#include "tensor/allocator.h"
+#include "tensor/parallel.h"
+
+namespace nn {
+
+namespace {
+
+constexpr int64_t kColumnBudget = int64_t{8} << 20;  // elements of the column buffer (32 MiB as float)
+
+// Images per GEMM: as many as keep the column buffer (and the [K, nb*P*Q] product) within budget.
+int64_t group_size(const Conv2dParams& p) {
+  const int64_t per_image = std::max<int64_t>(1, std::max(p.C * p.R * p.S, p.K) * p.P * p.Q);
+  return std::clamp<int64_t>(kColumnBudget / per_image, 1, std::max<int64_t>(p.N, 1));
+}
+
+bool is_pointwise(const Conv2dParams& p) {
+  return p.R == 1 && p.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+}
+
+// col[(c*R + r)*S + s][i*P*Q + p*Q + q] = x[n0 + i, c, p*sh - ph + r*dh, q*sw - pw + s*dw] (0 outside)
+template <class T>
+void im2col(T* col, const T* x, int64_t n0, int64_t nb, const Conv2dParams& p) {
+  const int64_t PQ = p.P * p.Q, cols = nb * PQ, rows = p.C * p.R * p.S;
+  parallel_for(0, rows, 1, [&](int64_t row0, int64_t row1) {
+    for (int64_t row = row0; row < row1; ++row) {
+      const int64_t c = row / (p.R * p.S), r = row / p.S % p.R, s = row % p.S;
+      for (int64_t i = 0; i < nb; ++i) {
+        const T* plane = x + ((n0 + i) * p.C + c) * p.H * p.W;
+        T* out = col + row * cols + i * PQ;
+        for (int64_t op = 0; op < p.P; ++op) {
+          const int64_t h = op * p.stride_h - p.pad_h + r * p.dil_h;
+          T* out_row = out + op * p.Q;
+          if (h < 0 || h >= p.H) {
+            std::fill(out_row, out_row + p.Q, T(0));
+            continue;
+          }
+          const T* in_row = plane + h * p.W;
+          const int64_t w0 = s * p.dil_w - p.pad_w;
+          for (int64_t oq = 0; oq < p.Q; ++oq) {
+            const int64_t w = oq * p.stride_w + w0;
+            out_row[oq] = (w >= 0 && w < p.W) ? in_row[w] : T(0);
+          }
+        }
+      }
+    }
+  });
+}
+
+// dx[n0 + i] += the unfolded columns folded back; parallel over channels (each owns its planes).
+template <class T>
+void col2im_add(T* dx, const T* col, int64_t n0, int64_t nb, const Conv2dParams& p) {
+  const int64_t PQ = p.P * p.Q, cols = nb * PQ;
+  parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      for (int64_t r = 0; r < p.R; ++r) {
+        for (int64_t s = 0; s < p.S; ++s) {
+          const T* row = col + ((c * p.R + r) * p.S + s) * cols;
+          for (int64_t i = 0; i < nb; ++i) {
+            T* plane = dx + ((n0 + i) * p.C + c) * p.H * p.W;
+            for (int64_t op = 0; op < p.P; ++op) {
+              const int64_t h = op * p.stride_h - p.pad_h + r * p.dil_h;
+              if (h < 0 || h >= p.H) continue;
+              const T* in = row + i * PQ + op * p.Q;
+              T* out_row = plane + h * p.W;
+              const int64_t w0 = s * p.dil_w - p.pad_w;
+              for (int64_t oq = 0; oq < p.Q; ++oq) {
+                const int64_t w = oq * p.stride_w + w0;
+                if (w >= 0 && w < p.W) out_row[w] += in[oq];
+              }
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// dst[k][i*PQ + j] = src[n0 + i][k][j]: gather a group's dy into one [K, nb*PQ] matrix.
+template <class T>
+void gather_group(T* dst, const T* src, int64_t n0, int64_t nb, int64_t K, int64_t PQ) {
+  parallel_for(0, K, 1, [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k)
+      for (int64_t i = 0; i < nb; ++i)
+        std::memcpy(dst + k * nb * PQ + i * PQ, src + ((n0 + i) * K + k) * PQ, static_cast<size_t>(PQ) * sizeof(T));
+  });
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  const int64_t PQ = p.P * p.Q, CRS = p.C * p.R * p.S, nb_max = group_size(p);
+  const bool direct = is_pointwise(p) && nb_max == 1;
+  CpuBuffer col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T));
+  CpuBuffer out(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0);
+  for (int64_t n0 = 0; n0 < p.N; n0 += nb_max) {
+    const int64_t nb = std::min(nb_max, p.N - n0);
+    const T* cols = direct ? x + n0 * p.C * p.H * p.W : col.as<T>();
+    if (!direct) im2col(col.as<T>(), x, n0, nb, p);
+    T* dst = nb_max == 1 ? y + n0 * p.K * PQ : out.as<T>();
+    gemm_cpu<T>(Trans::no, Trans::no, p.K, nb * PQ, CRS, T(1), w, CRS, cols, nb * PQ, T(0), dst, nb * PQ);
+    // Scatter [K, nb*PQ] into y[n0 + i][k] and add the bias, in one pass.
+    parallel_for(0, nb * p.K, 1, [&](int64_t j0, int64_t j1) {
+      for (int64_t j = j0; j < j1; ++j) {
+        const int64_t i = j / p.K, k = j % p.K;
+        T* yp = y + ((n0 + i) * p.K + k) * PQ;
+        const T b = bias ? bias[k] : T(0);
+        if (nb_max == 1) {
+          if (bias)
+            for (int64_t q = 0; q < PQ; ++q) yp[q] += b;
+        } else {
+          const T* src = out.as<T>() + k * nb * PQ + i * PQ;
+          for (int64_t q = 0; q < PQ; ++q) yp[q] = src[q] + b;
+        }
+      }
+    });
+  }
+}
+
+template <class T>
+void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+  const int64_t PQ = p.P * p.Q, CRS = p.C * p.R * p.S, nb_max = group_size(p);
+  const bool direct = is_pointwise(p) && nb_max == 1;
+  CpuBuffer col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T));
+  CpuBuffer dyg(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0);
+  if (!direct) std::fill(dx, dx + p.N * p.C * p.H * p.W, T(0));
+  for (int64_t n0 = 0; n0 < p.N; n0 += nb_max) {
+    const int64_t nb = std::min(nb_max, p.N - n0);
+    const T* g = dy + n0 * p.K * PQ;
+    if (nb_max > 1) {
+      gather_group(dyg.as<T>(), dy, n0, nb, p.K, PQ);
+      g = dyg.as<T>();
+    }
+    // dcol [CRS, nb*PQ] = w^T [CRS, K] x dy_group [K, nb*PQ]; a pointwise conv writes dx directly.
+    T* dcol = direct ? dx + n0 * p.C * p.H * p.W : col.as<T>();
+    gemm_cpu<T>(Trans::yes, Trans::no, CRS, nb * PQ, p.K, T(1), w, CRS, g, nb * PQ, T(0), dcol, nb * PQ);
+    if (!direct) col2im_add(dx, col.as<T>(), n0, nb, p);
+  }
+}
+
+template <class T>
+void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p) {
+  const int64_t PQ = p.P * p.Q, CRS = p.C * p.R * p.S, nb_max = group_size(p);
+  if (dw) {
+    const bool direct = is_pointwise(p) && nb_max == 1;
+    CpuBuffer col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T));
+    CpuBuffer dyg(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0);
+    for (int64_t n0 = 0; n0 < p.N; n0 += nb_max) {
+      const int64_t nb = std::min(nb_max, p.N - n0);
+      const T* cols = direct ? x + n0 * p.C * p.H * p.W : col.as<T>();
+      if (!direct) im2col(col.as<T>(), x, n0, nb, p);
+      const T* g = dy + n0 * p.K * PQ;
+      if (nb_max > 1) {
+        gather_group(dyg.as<T>(), dy, n0, nb, p.K, PQ);
+        g = dyg.as<T>();
+      }
+      // dw [K, CRS] (+)= dy_group [K, nb*PQ] x col^T [nb*PQ, CRS]
+      gemm_cpu<T>(Trans::no, Trans::yes, p.K, CRS, nb * PQ, T(1), g, nb * PQ, cols, nb * PQ, n0 == 0 ? T(0) : T(1),
+                  dw, CRS);
+    }
+    if (p.N == 0) std::fill(dw, dw + p.K * CRS, T(0));
+  }
+  if (dbias) {
+    parallel_for(0, p.K, 1, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) {
+        double acc = 0;
+        for (int64_t n = 0; n < p.N; ++n) {
+          const T* g = dy + (n * p.K + k) * PQ;
+          for (int64_t q = 0; q < PQ; ++q) acc += g[q];
+        }
+        dbias[k] = static_cast<T>(acc);
+      }
+    });
+  }
+}
+
+#define NN_INSTANTIATE(T)                                                                  \
+  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
+  template void conv2d_backward_data_cpu<T>(T*, const T*, const T*, const Conv2dParams&);    \
+  template void conv2d_backward_weight_cpu<T>(T*, T*, const T*, const T*, const Conv2dParams&);
+NN_INSTANTIATE(float)
+NN_INSTANTIATE(double)
+#undef NN_INSTANTIATE
+
+}  // namespace nn

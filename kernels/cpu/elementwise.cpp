@@ -1,0 +1,161 @@
+// CPU elementwise kernels (see kernels/elementwise.h for the math).
+//
+// One loop template per arity; the op is chosen by a switch outside the loop and inlined as a lambda,
+// so the inner loop over the innermost dimension has no branches and vectorises when strides are 1.
+#include "kernels/elementwise.h"
+
+#include <cmath>
+
+#include "tensor/parallel.h"
+
+namespace nn {
+
+namespace {
+
+constexpr int64_t kGrain = 32768;  // elements per thread below which a parallel region does not pay
+
+template <class T, class F>
+void map1(const Loop& L, T* y, const T* x, F f) {
+  parallel_for(0, L.numel, kGrain, [&](int64_t begin, int64_t end) {
+    loop_for_each(L, begin, end, [&](const int64_t* off, int64_t n, const int64_t* s) {
+      T* yp = y + off[0];
+      const T* xp = x + off[1];
+      if (s[0] == 1 && s[1] == 1) {
+        for (int64_t i = 0; i < n; ++i) yp[i] = f(xp[i]);
+      } else {
+        for (int64_t i = 0; i < n; ++i) yp[i * s[0]] = f(xp[i * s[1]]);
+      }
+    });
+  });
+}
+
+template <class T, class F>
+void map2(const Loop& L, T* out, const T* a, const T* b, F f) {
+  parallel_for(0, L.numel, kGrain, [&](int64_t begin, int64_t end) {
+    loop_for_each(L, begin, end, [&](const int64_t* off, int64_t n, const int64_t* s) {
+      T* op = out + off[0];
+      const T* ap = a + off[1];
+      const T* bp = b + off[2];
+      if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+        for (int64_t i = 0; i < n; ++i) op[i] = f(ap[i], bp[i]);
+      } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+        const T bv = bp[0];
+        for (int64_t i = 0; i < n; ++i) op[i] = f(ap[i], bv);
+      } else {
+        for (int64_t i = 0; i < n; ++i) op[i * s[0]] = f(ap[i * s[1]], bp[i * s[2]]);
+      }
+    });
+  });
+}
+
+// dx = f(dy, x, y); x or y may be null (then the lambda must not read it).
+template <class T, class F>
+void map_backward(const Loop& L, T* dx, const T* dy, const T* x, const T* y, F f) {
+  parallel_for(0, L.numel, kGrain, [&](int64_t begin, int64_t end) {
+    loop_for_each(L, begin, end, [&](const int64_t* off, int64_t n, const int64_t* s) {
+      for (int64_t i = 0; i < n; ++i) {
+        const T xv = x ? x[off[2] + i * s[2]] : T(0);
+        const T yv = y ? y[off[3] + i * s[3]] : T(0);
+        dx[off[0] + i * s[0]] = f(dy[off[1] + i * s[1]], xv, yv);
+      }
+    });
+  });
+}
+
+}  // namespace
+
+const char* unary_op_name(UnaryOp op) {
+  static const char* names[] = {"identity", "neg", "exp", "log", "sqrt", "relu", "sigmoid", "tanh",
+                                "add_scalar", "mul_scalar", "div_scalar", "pow_scalar", "rsub_scalar",
+                                "rdiv_scalar", "greater_scalar"};
+  return names[static_cast<int>(op)];
+}
+
+const char* binary_op_name(BinaryOp op) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "pow_base_grad", "pow_exponent_grad"};
+  return names[static_cast<int>(op)];
+}
+
+bool unary_backward_needs_input(UnaryOp op) {
+  return op == UnaryOp::log || op == UnaryOp::pow_scalar || op == UnaryOp::rdiv_scalar;
+}
+
+bool unary_backward_needs_output(UnaryOp op) {
+  return op == UnaryOp::exp || op == UnaryOp::sqrt || op == UnaryOp::relu || op == UnaryOp::sigmoid ||
+         op == UnaryOp::tanh || op == UnaryOp::rdiv_scalar;
+}
+
+template <class T>
+void unary_forward_cpu(UnaryOp op, T* y, const T* x, double scalar, const Loop& L) {
+  const T s = static_cast<T>(scalar);
+  switch (op) {
+    case UnaryOp::identity: return map1(L, y, x, [](T v) { return v; });
+    case UnaryOp::neg: return map1(L, y, x, [](T v) { return -v; });
+    case UnaryOp::exp: return map1(L, y, x, [](T v) { return std::exp(v); });
+    case UnaryOp::log: return map1(L, y, x, [](T v) { return std::log(v); });
+    case UnaryOp::sqrt: return map1(L, y, x, [](T v) { return std::sqrt(v); });
+    case UnaryOp::relu: return map1(L, y, x, [](T v) { return v < T(0) ? T(0) : v; });
+    case UnaryOp::sigmoid: return map1(L, y, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+    case UnaryOp::tanh: return map1(L, y, x, [](T v) { return std::tanh(v); });
+    case UnaryOp::add_scalar: return map1(L, y, x, [s](T v) { return v + s; });
+    case UnaryOp::mul_scalar: return map1(L, y, x, [s](T v) { return v * s; });
+    case UnaryOp::div_scalar: return map1(L, y, x, [s](T v) { return v / s; });
+    case UnaryOp::pow_scalar: return map1(L, y, x, [s](T v) { return std::pow(v, s); });
+    case UnaryOp::rsub_scalar: return map1(L, y, x, [s](T v) { return s - v; });
+    case UnaryOp::rdiv_scalar: return map1(L, y, x, [s](T v) { return s / v; });
+    case UnaryOp::greater_scalar: return map1(L, y, x, [s](T v) { return v > s ? T(1) : T(0); });
+  }
+}
+
+template <class T>
+void unary_backward_cpu(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, double scalar, const Loop& L) {
+  const T s = static_cast<T>(scalar);
+  switch (op) {
+    case UnaryOp::identity:
+    case UnaryOp::add_scalar: return map_backward(L, dx, dy, x, y, [](T g, T, T) { return g; });
+    case UnaryOp::neg:
+    case UnaryOp::rsub_scalar: return map_backward(L, dx, dy, x, y, [](T g, T, T) { return -g; });
+    case UnaryOp::exp: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * yv; });
+    case UnaryOp::log: return map_backward(L, dx, dy, x, y, [](T g, T xv, T) { return g / xv; });
+    case UnaryOp::sqrt: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g / (T(2) * yv); });
+    case UnaryOp::relu: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return yv > T(0) ? g : T(0); });
+    case UnaryOp::sigmoid:
+      return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * yv * (T(1) - yv); });
+    case UnaryOp::tanh: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * (T(1) - yv * yv); });
+    case UnaryOp::mul_scalar: return map_backward(L, dx, dy, x, y, [s](T g, T, T) { return g * s; });
+    case UnaryOp::div_scalar: return map_backward(L, dx, dy, x, y, [s](T g, T, T) { return g / s; });
+    case UnaryOp::pow_scalar:
+      return map_backward(L, dx, dy, x, y, [s](T g, T xv, T) {
+        return s == T(0) ? T(0) : g * s * std::pow(xv, s - T(1));
+      });
+    case UnaryOp::rdiv_scalar: return map_backward(L, dx, dy, x, y, [](T g, T xv, T yv) { return -g * yv / xv; });
+    case UnaryOp::greater_scalar: return map_backward(L, dx, dy, x, y, [](T, T, T) { return T(0); });
+  }
+}
+
+template <class T>
+void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, const Loop& L) {
+  switch (op) {
+    case BinaryOp::add: return map2(L, out, a, b, [](T u, T v) { return u + v; });
+    case BinaryOp::sub: return map2(L, out, a, b, [](T u, T v) { return u - v; });
+    case BinaryOp::mul: return map2(L, out, a, b, [](T u, T v) { return u * v; });
+    case BinaryOp::div: return map2(L, out, a, b, [](T u, T v) { return u / v; });
+    case BinaryOp::pow: return map2(L, out, a, b, [](T u, T v) { return std::pow(u, v); });
+    case BinaryOp::pow_base_grad:
+      return map2(L, out, a, b, [](T u, T v) { return v == T(0) ? T(0) : v * std::pow(u, v - T(1)); });
+    case BinaryOp::pow_exponent_grad:
+      return map2(L, out, a, b, [](T u, T v) {
+        return u == T(0) && v >= T(0) ? T(0) : std::pow(u, v) * std::log(u);
+      });
+  }
+}
+
+#define NN_INSTANTIATE(T)                                                                          \
+  template void unary_forward_cpu<T>(UnaryOp, T*, const T*, double, const Loop&);                  \
+  template void unary_backward_cpu<T>(UnaryOp, T*, const T*, const T*, const T*, double, const Loop&); \
+  template void binary_forward_cpu<T>(BinaryOp, T*, const T*, const T*, const Loop&);
+NN_INSTANTIATE(float)
+NN_INSTANTIATE(double)
+#undef NN_INSTANTIATE
+
+}  // namespace nn

@@ -1,0 +1,65 @@
+// CPU random fills (see kernels/random.h). Parallel and still deterministic: counter-based.
+#include "kernels/random.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "tensor/parallel.h"
+#include "tensor/random.h"
+
+namespace nn {
+
+namespace {
+constexpr int64_t kGrain = 16384;
+}
+
+uint64_t random_counters(RandomKind kind, DType dtype, int64_t n) {
+  const uint64_t un = static_cast<uint64_t>(n);
+  if (kind == RandomKind::uniform && dtype == DType::f32) return (un + 3) / 4;
+  return (un + 1) / 2;
+}
+
+template <class T>
+void uniform_fill_cpu(T* y, int64_t n, uint64_t seed, uint64_t offset) {
+  parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if constexpr (std::is_same_v<T, float>) {
+        y[i] = uniform_float(philox4x32(offset + static_cast<uint64_t>(i / 4), seed)[i % 4]);
+      } else {
+        const auto r = philox4x32(offset + static_cast<uint64_t>(i / 2), seed);
+        y[i] = uniform_double(r[2 * (i % 2)], r[2 * (i % 2) + 1]);
+      }
+    }
+  });
+}
+
+template <class T>
+void normal_fill_cpu(T* y, int64_t n, uint64_t seed, uint64_t offset) {
+  parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const auto r = philox4x32(offset + static_cast<uint64_t>(i / 2), seed);
+      const double u1 = uniform_double(r[0], r[1]), u2 = uniform_double(r[2], r[3]);
+      const double radius = std::sqrt(-2.0 * std::log1p(-u1));  // 1 - u1 is in (0, 1]
+      const double angle = 2.0 * std::numbers::pi * u2;
+      y[i] = static_cast<T>(i % 2 == 0 ? radius * std::cos(angle) : radius * std::sin(angle));
+    }
+  });
+}
+
+void randint_fill_cpu(int64_t* y, int64_t n, int64_t low, int64_t high, uint64_t seed, uint64_t offset) {
+  const double range = static_cast<double>(high - low);
+  parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const auto r = philox4x32(offset + static_cast<uint64_t>(i / 2), seed);
+      const double u = uniform_double(r[2 * (i % 2)], r[2 * (i % 2) + 1]);
+      y[i] = std::min(high - 1, low + static_cast<int64_t>(u * range));
+    }
+  });
+}
+
+template void uniform_fill_cpu<float>(float*, int64_t, uint64_t, uint64_t);
+template void uniform_fill_cpu<double>(double*, int64_t, uint64_t, uint64_t);
+template void normal_fill_cpu<float>(float*, int64_t, uint64_t, uint64_t);
+template void normal_fill_cpu<double>(double*, int64_t, uint64_t, uint64_t);
+
+}  // namespace nn

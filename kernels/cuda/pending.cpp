@@ -1,0 +1,102 @@
+// CUDA entry points whose kernels are not written yet.
+//
+// Every op has a CPU and a CUDA entry point behind one dispatch (tensor/dispatch.h); the CUDA kernels
+// arrive with the CUDA backend (issue 6), which replaces each definition below with a real one in
+// kernels/cuda/<op>.cu. Until then, reaching one is an error that says so, never a silent CPU fallback.
+// Nothing can reach them today: no op accepts a CUDA tensor before its kernel exists.
+#include "kernels/batch_norm.h"
+#include "kernels/conv2d.h"
+#include "kernels/copy.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/dropout.h"
+#include "kernels/elementwise.h"
+#include "kernels/gemm.h"
+#include "kernels/pool2d.h"
+#include "kernels/reduce.h"
+#include "kernels/softmax.h"
+#include "tensor/error.h"
+
+#define NN_PENDING(name) NN_FAIL("{}: the CUDA kernel is not written yet (CUDA backend, issue 6)", name)
+
+namespace nn {
+
+void unary_forward_cuda(UnaryOp, float*, const float*, double, const Loop&) { NN_PENDING("unary_forward_cuda"); }
+void unary_backward_cuda(UnaryOp, float*, const float*, const float*, const float*, double, const Loop&) {
+  NN_PENDING("unary_backward_cuda");
+}
+void binary_forward_cuda(BinaryOp, float*, const float*, const float*, const Loop&) {
+  NN_PENDING("binary_forward_cuda");
+}
+void copy_cuda(void*, DType, const void*, DType, const Loop&) { NN_PENDING("copy_cuda"); }
+void fill_cuda(void*, DType, double, const Loop&) { NN_PENDING("fill_cuda"); }
+
+void sum_cuda(float*, const float*, const ReduceGeometry&, double) { NN_PENDING("sum_cuda"); }
+void max_dim_cuda(float*, int64_t*, const float*, int64_t, int64_t, int64_t) { NN_PENDING("max_dim_cuda"); }
+void max_dim_backward_cuda(float*, const float*, const int64_t*, int64_t, int64_t, int64_t) {
+  NN_PENDING("max_dim_backward_cuda");
+}
+
+void gemm_cuda(Trans, Trans, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
+               float*, int64_t) {
+  NN_PENDING("gemm_cuda");
+}
+
+void conv2d_forward_cuda(float*, const float*, const float*, const float*, const Conv2dParams&) {
+  NN_PENDING("conv2d_forward_cuda");
+}
+void conv2d_backward_data_cuda(float*, const float*, const float*, const Conv2dParams&) {
+  NN_PENDING("conv2d_backward_data_cuda");
+}
+void conv2d_backward_weight_cuda(float*, float*, const float*, const float*, const Conv2dParams&) {
+  NN_PENDING("conv2d_backward_weight_cuda");
+}
+
+void batch_norm_forward_train_cuda(float*, float*, float*, float*, const float*, const float*, const float*,
+                                   const BatchNormParams&) {
+  NN_PENDING("batch_norm_forward_train_cuda");
+}
+void batch_norm_forward_eval_cuda(float*, const float*, const float*, const float*, const float*, const float*,
+                                  const BatchNormParams&) {
+  NN_PENDING("batch_norm_forward_eval_cuda");
+}
+void batch_norm_backward_train_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
+                                    const float*, const BatchNormParams&) {
+  NN_PENDING("batch_norm_backward_train_cuda");
+}
+void batch_norm_backward_eval_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
+                                   const float*, const BatchNormParams&) {
+  NN_PENDING("batch_norm_backward_eval_cuda");
+}
+
+void max_pool2d_forward_cuda(float*, int64_t*, const float*, const Pool2dParams&) { NN_PENDING("max_pool2d_forward_cuda"); }
+void max_pool2d_backward_cuda(float*, const float*, const int64_t*, const Pool2dParams&) {
+  NN_PENDING("max_pool2d_backward_cuda");
+}
+void avg_pool2d_forward_cuda(float*, const float*, const Pool2dParams&) { NN_PENDING("avg_pool2d_forward_cuda"); }
+void avg_pool2d_backward_cuda(float*, const float*, const Pool2dParams&) { NN_PENDING("avg_pool2d_backward_cuda"); }
+void adaptive_avg_pool2d_forward_cuda(float*, const float*, const Pool2dParams&) {
+  NN_PENDING("adaptive_avg_pool2d_forward_cuda");
+}
+void adaptive_avg_pool2d_backward_cuda(float*, const float*, const Pool2dParams&) {
+  NN_PENDING("adaptive_avg_pool2d_backward_cuda");
+}
+
+void softmax_forward_cuda(SoftmaxKind, float*, const float*, int64_t, int64_t, int64_t) {
+  NN_PENDING("softmax_forward_cuda");
+}
+void softmax_backward_cuda(SoftmaxKind, float*, const float*, const float*, int64_t, int64_t, int64_t) {
+  NN_PENDING("softmax_backward_cuda");
+}
+
+void nll_loss_forward_cuda(float*, float*, const float*, const int64_t*, const float*, const NllParams&) {
+  NN_PENDING("nll_loss_forward_cuda");
+}
+void nll_loss_backward_cuda(float*, const float*, const float*, const int64_t*, const float*, const NllParams&) {
+  NN_PENDING("nll_loss_backward_cuda");
+}
+
+void dropout_forward_cuda(float*, float*, const float*, int64_t, double, uint64_t, uint64_t) {
+  NN_PENDING("dropout_forward_cuda");
+}
+
+}  // namespace nn

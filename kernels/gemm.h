@@ -1,0 +1,28 @@
+// GEMM: C = alpha * op(A) * op(B) + beta * C, row-major, the workhorse of linear layers and convolution.
+//
+// op(A) is [M, K] (A itself when ta == Trans::no, else A is stored [K, M]); op(B) is [K, N]; C is [M, N].
+// Leading dimensions are row strides in elements. With beta == 0, C is not read (it may hold garbage).
+// gemm_reference_cpu is the specification (plain loops, double accumulation); gemm_cpu is OpenBLAS
+// (sgemm/dgemm), tested against it. Cost: 2*M*N*K FLOP.
+#pragma once
+
+#include <cstdint>
+
+namespace nn {
+
+enum class Trans : bool { no, yes };
+
+template <class T>
+void gemm_cpu(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+              const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+template <class T>
+void gemm_reference_cpu(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                        const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+void gemm_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+               const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+inline double gemm_flops(int64_t M, int64_t N, int64_t K) { return 2.0 * M * N * K; }
+
+}  // namespace nn

@@ -1,0 +1,143 @@
+// The differentiable ops: what models and training code call.
+//
+// Each op checks its arguments (an error names the op and the shapes), allocates its output on the
+// inputs' device, runs the kernel for that device (kernels/<op>.h declares the CPU and CUDA entry points;
+// tensor/dispatch.h picks one) and, when an input requires grad, records a backward node.
+// Semantics follow PyTorch's functions of the same name; where an argument has a PyTorch default, so
+// does the option here. Outputs are new contiguous tensors unless the op is documented as a view.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "tensor/autograd.h"
+#include "tensor/random.h"
+#include "tensor/tensor.h"
+
+namespace nn {
+
+// --- elementwise, with numpy broadcasting between tensor operands
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, double s);
+Tensor sub(const Tensor& a, double s);
+Tensor rsub(const Tensor& a, double s);  // s - a
+Tensor mul(const Tensor& a, double s);
+Tensor div(const Tensor& a, double s);
+Tensor rdiv(const Tensor& a, double s);  // s / a
+Tensor pow(const Tensor& a, double exponent);
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+inline Tensor operator-(const Tensor& a, double s) { return sub(a, s); }
+inline Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+inline Tensor operator/(const Tensor& a, double s) { return div(a, s); }
+inline Tensor operator+(double s, const Tensor& a) { return add(a, s); }
+inline Tensor operator-(double s, const Tensor& a) { return rsub(a, s); }
+inline Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+inline Tensor operator/(double s, const Tensor& a) { return rdiv(a, s); }
+inline Tensor operator-(const Tensor& x) { return neg(x); }
+
+// Comparison into a 0/1 tensor of a's dtype (not differentiable).
+Tensor greater(const Tensor& a, double s);
+
+// --- reductions. `dims` empty means all dimensions.
+Tensor sum(const Tensor& x);
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor max(const Tensor& x);  // over all elements; the gradient goes to the first maximum
+struct MaxResult {
+  Tensor values;
+  Tensor indices;  // i64
+};
+MaxResult max(const Tensor& x, int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+// Sums `x` down to `shape` (the reverse of broadcasting); x itself when the shapes match.
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// --- linear algebra
+// a [M, K] x b [K, N] -> [M, N]; or batched a [B, M, K] x b [B, K, N] -> [B, M, N].
+Tensor matmul(const Tensor& a, const Tensor& b);
+// x [N, in] with weight [out, in] and optional bias [out] -> [N, out]  (y = x W^T + b)
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
+
+// --- convolution and pooling (NCHW)
+struct Pair {
+  int64_t h = 0, w = 0;
+  Pair() = default;
+  Pair(int64_t v) : h(v), w(v) {}  // NOLINT: Pair p = 3 means 3x3, as in PyTorch
+  Pair(int64_t h_, int64_t w_) : h(h_), w(w_) {}
+};
+
+struct Conv2dOptions {
+  Pair stride = 1;
+  Pair padding = 0;
+  Pair dilation = 1;
+  int64_t groups = 1;  // only 1 so far
+};
+// x [N, C, H, W], weight [K, C, R, S], bias [K] or undefined -> [N, K, P, Q]
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& options = {});
+
+struct MaxPool2dOptions {
+  Pair kernel_size = 2;
+  std::optional<Pair> stride;  // defaults to kernel_size
+  Pair padding = 0;
+  Pair dilation = 1;
+  bool ceil_mode = false;
+};
+Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options);
+
+struct AvgPool2dOptions {
+  Pair kernel_size = 2;
+  std::optional<Pair> stride;  // defaults to kernel_size
+  Pair padding = 0;
+  bool ceil_mode = false;
+  bool count_include_pad = true;
+};
+Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& options);
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size);
+
+// --- normalisation
+struct BatchNormOptions {
+  bool training = true;
+  double momentum = 0.1;
+  double eps = 1e-5;
+};
+// x [N, C, ...]. In training, normalises with the batch statistics and, when running_mean/var are
+// defined, updates them in place (running_var with the unbiased batch variance, as PyTorch).
+// In eval, normalises with running_mean/var. weight (gamma) and bias (beta) may be undefined.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, const BatchNormOptions& options);
+
+// --- shape and regularisation
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
+Tensor flatten(const Tensor& x, int64_t start_dim = 1, int64_t end_dim = -1);  // start 1, as nn.Flatten
+// Zeroes each element with probability p and scales the rest by 1/(1-p); identity when !training.
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
+
+// --- classification
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+struct CrossEntropyOptions {
+  Tensor weight;               // [C] per-class weights, or undefined
+  double label_smoothing = 0;  // in [0, 1]
+  int64_t ignore_index = -100;
+};
+// logits [N, C], target i64 [N] -> scalar; mean reduction exactly as torch.nn.functional.cross_entropy.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
+
+}  // namespace nn

@@ -1,0 +1,116 @@
+// conv2d: argument checks, dispatch and the backward node. Kernels: kernels/conv2d.h.
+// Backward computes only what is needed: no data gradient for the network input or a frozen
+// prefix, no weight gradient for frozen filters.
+#include "kernels/conv2d.h"
+#include "tensor/autograd.h"
+#include "tensor/dispatch.h"
+#include "tensor/ops.h"
+
+namespace nn {
+
+namespace {
+
+Conv2dParams conv2d_params(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
+  NN_CHECK(x.ndim() == 4, "conv2d: input must be [N, C, H, W], got {}", x.describe());
+  NN_CHECK(w.ndim() == 4, "conv2d: weight must be [K, C, R, S], got {}", w.describe());
+  NN_CHECK(o.groups == 1, "conv2d: groups={} is not supported (only groups=1)", o.groups);
+  NN_CHECK(x.size(1) == w.size(1), "conv2d: input has {} channels but weight {} expects {} (input {})", x.size(1),
+           w.describe(), w.size(1), x.describe());
+  NN_CHECK(o.stride.h > 0 && o.stride.w > 0, "conv2d: stride ({}, {}) must be positive", o.stride.h, o.stride.w);
+  NN_CHECK(o.dilation.h > 0 && o.dilation.w > 0, "conv2d: dilation ({}, {}) must be positive", o.dilation.h,
+           o.dilation.w);
+  NN_CHECK(o.padding.h >= 0 && o.padding.w >= 0, "conv2d: padding ({}, {}) must be non-negative", o.padding.h,
+           o.padding.w);
+  Conv2dParams p;
+  p.N = x.size(0), p.C = x.size(1), p.H = x.size(2), p.W = x.size(3);
+  p.K = w.size(0), p.R = w.size(2), p.S = w.size(3);
+  p.stride_h = o.stride.h, p.stride_w = o.stride.w;
+  p.pad_h = o.padding.h, p.pad_w = o.padding.w;
+  p.dil_h = o.dilation.h, p.dil_w = o.dilation.w;
+  const int64_t span_h = p.dil_h * (p.R - 1) + 1, span_w = p.dil_w * (p.S - 1) + 1;
+  NN_CHECK(p.H + 2 * p.pad_h >= span_h && p.W + 2 * p.pad_w >= span_w,
+           "conv2d: padded input {}x{} is smaller than the {}x{} kernel (dilated {}x{}); input {}, weight {}",
+           p.H + 2 * p.pad_h, p.W + 2 * p.pad_w, p.R, p.S, span_h, span_w, x.shape(), w.shape());
+  p.P = (p.H + 2 * p.pad_h - span_h) / p.stride_h + 1;
+  p.Q = (p.W + 2 * p.pad_w - span_w) / p.stride_w + 1;
+  return p;
+}
+
+struct Conv2dBackward final : Node {
+  Conv2dParams p;
+  SavedTensor x, weight;  // x for the weight gradient, weight for the input gradient
+  const char* name() const override { return "Conv2dBackward"; }
+  std::vector<Tensor> apply(const Tensor& grad) override {
+    const Tensor dy = grad.contiguous();
+    Tensor dx, dw, db;
+    if (needs_input_grad(0)) {
+      const Tensor w = weight.get(*this);
+      dx = empty({p.N, p.C, p.H, p.W}, dy.dtype(), dy.device());
+      dispatch("conv2d_backward_data", dy,
+               [&](auto t) {
+                 using T = decltype(t);
+                 conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
+               },
+               [&] { conv2d_backward_data_cuda(dx.data<float>(), dy.data<float>(), w.data<float>(), p); });
+    }
+    if (needs_input_grad(1) || needs_input_grad(2)) {
+      const Tensor xs = needs_input_grad(1) ? x.get(*this) : Tensor();
+      if (needs_input_grad(1)) dw = empty({p.K, p.C, p.R, p.S}, dy.dtype(), dy.device());
+      if (needs_input_grad(2)) db = empty({p.K}, dy.dtype(), dy.device());
+      dispatch("conv2d_backward_weight", dy,
+               [&](auto t) {
+                 using T = decltype(t);
+                 conv2d_backward_weight_cpu<T>(dw.defined() ? dw.data<T>() : nullptr,
+                                               db.defined() ? db.data<T>() : nullptr, dy.data<T>(),
+                                               xs.defined() ? xs.data<T>() : nullptr, p);
+               },
+               [&] {
+                 conv2d_backward_weight_cuda(dw.defined() ? dw.data<float>() : nullptr,
+                                             db.defined() ? db.data<float>() : nullptr, dy.data<float>(),
+                                             xs.defined() ? xs.data<float>() : nullptr, p);
+               });
+    }
+    return {dx, dw, db};
+  }
+  void release() override {
+    x.reset();
+    weight.reset();
+  }
+};
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight_in, const Tensor& bias_in, const Conv2dOptions& options) {
+  check_floating(input, "conv2d");
+  check_floating(weight_in, "conv2d");
+  check_same_device(input, weight_in, "conv2d");
+  check_same_dtype(input, weight_in, "conv2d");
+  const Conv2dParams p = conv2d_params(input, weight_in, options);
+  if (bias_in.defined()) {
+    check_same_device(input, bias_in, "conv2d");
+    check_same_dtype(input, bias_in, "conv2d");
+    NN_CHECK(bias_in.ndim() == 1 && bias_in.size(0) == p.K, "conv2d: bias {} does not match weight {}",
+             bias_in.describe(), weight_in.describe());
+  }
+  const Tensor x = input.contiguous(), w = weight_in.contiguous();
+  const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
+  Tensor y = empty({p.N, p.K, p.P, p.Q}, x.dtype(), x.device());
+  dispatch("conv2d", x,
+           [&](auto t) {
+             using T = decltype(t);
+             conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, p);
+           },
+           [&] {
+             conv2d_forward_cuda(y.data<float>(), x.data<float>(), w.data<float>(),
+                                 b.defined() ? b.data<float>() : nullptr, p);
+           });
+  if (auto node = new_node<Conv2dBackward>({&input, &weight_in, &bias_in})) {
+    node->p = p;
+    if (node->needs_input_grad(1)) node->x = SavedTensor(x);
+    if (node->needs_input_grad(0)) node->weight = SavedTensor(w);
+    attach(y, node);
+  }
+  return y;
+}
+
+}  // namespace nn

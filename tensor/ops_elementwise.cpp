@@ -1,0 +1,175 @@
+// Elementwise ops: unary (with optional scalar) and broadcasting binary ops, with their backward nodes.
+// Kernels: kernels/elementwise.h. Binary gradients are composed from the forward ops, then summed down
+// to each input's shape (sum_to) where the input was broadcast.
+#include "kernels/elementwise.h"
+#include "tensor/autograd.h"
+#include "tensor/dispatch.h"
+#include "tensor/ops.h"
+
+namespace nn {
+
+namespace {
+
+void run_unary(UnaryOp op, const Tensor& y, const Tensor& x, double s) {
+  const Loop L = make_loop_for(y.shape(), {&y, &x});
+  dispatch(unary_op_name(op), x,
+           [&](auto t) {
+             using T = decltype(t);
+             unary_forward_cpu<T>(op, y.data<T>(), x.data<T>(), s, L);
+           },
+           [&] { unary_forward_cuda(op, y.data<float>(), x.data<float>(), s, L); });
+}
+
+Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const char* name = binary_op_name(op);
+  check_floating(a, name);
+  check_floating(b, name);
+  check_same_device(a, b, name);
+  check_same_dtype(a, b, name);
+  Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
+  const Loop L = make_loop_for(out.shape(), {&out, &a, &b});
+  dispatch(name, a,
+           [&](auto t) {
+             using T = decltype(t);
+             binary_forward_cpu<T>(op, out.data<T>(), a.data<T>(), b.data<T>(), L);
+           },
+           [&] { binary_forward_cuda(op, out.data<float>(), a.data<float>(), b.data<float>(), L); });
+  return out;
+}
+
+struct UnaryBackward final : Node {
+  UnaryOp op = UnaryOp::identity;
+  double scalar = 0;
+  SavedTensor x, y;  // only those the op's derivative reads (unary_backward_needs_input/output)
+  const char* name() const override {
+    static const std::string names[] = {"IdentityBackward", "NegBackward", "ExpBackward", "LogBackward",
+                                        "SqrtBackward", "ReluBackward", "SigmoidBackward", "TanhBackward",
+                                        "AddScalarBackward", "MulScalarBackward", "DivScalarBackward",
+                                        "PowScalarBackward", "RsubScalarBackward", "RdivScalarBackward",
+                                        "GreaterScalarBackward"};
+    return names[static_cast<int>(op)].c_str();
+  }
+  std::vector<Tensor> apply(const Tensor& g) override {
+    const Tensor xs = x.defined() ? x.get(*this) : Tensor(), ys = y.defined() ? y.get(*this) : Tensor();
+    Tensor dx = empty_like(g);
+    const Loop L = make_loop_for(dx.shape(), {&dx, &g, xs.defined() ? &xs : nullptr, ys.defined() ? &ys : nullptr});
+    dispatch(name(), g,
+             [&](auto t) {
+               using T = decltype(t);
+               unary_backward_cpu<T>(op, dx.data<T>(), g.data<T>(), xs.defined() ? xs.data<T>() : nullptr,
+                                     ys.defined() ? ys.data<T>() : nullptr, scalar, L);
+             },
+             [&] {
+               unary_backward_cuda(op, dx.data<float>(), g.data<float>(),
+                                   xs.defined() ? xs.data<float>() : nullptr,
+                                   ys.defined() ? ys.data<float>() : nullptr, scalar, L);
+             });
+    return {dx};
+  }
+  void release() override {
+    x.reset();
+    y.reset();
+  }
+};
+
+Tensor unary(UnaryOp op, const Tensor& x, double s) {
+  check_floating(x, unary_op_name(op));
+  Tensor y = empty(x.shape(), x.dtype(), x.device());
+  run_unary(op, y, x, s);
+  if (op == UnaryOp::greater_scalar) return y;  // a mask: not differentiable
+  if (auto node = new_node<UnaryBackward>({&x})) {
+    node->op = op;
+    node->scalar = s;
+    if (unary_backward_needs_input(op)) node->x = SavedTensor(x);
+    if (unary_backward_needs_output(op)) node->y = SavedTensor(y);
+    attach(y, node);
+  }
+  return y;
+}
+
+struct BinaryBackward final : Node {
+  BinaryOp op = BinaryOp::add;
+  Shape a_shape, b_shape;
+  SavedTensor a, b;  // mul and div read both operands, pow too; add and sub none
+  const char* name() const override {
+    static const char* names[] = {"AddBackward", "SubBackward", "MulBackward", "DivBackward", "PowBackward"};
+    return names[static_cast<int>(op)];
+  }
+  std::vector<Tensor> apply(const Tensor& g) override {
+    Tensor da, db;
+    const bool want_a = needs_input_grad(0), want_b = needs_input_grad(1);
+    switch (op) {
+      case BinaryOp::add:
+        if (want_a) da = g;
+        if (want_b) db = g;
+        break;
+      case BinaryOp::sub:
+        if (want_a) da = g;
+        if (want_b) db = neg(g);
+        break;
+      case BinaryOp::mul:
+        if (want_a) da = mul(g, b.get(*this));
+        if (want_b) db = mul(g, a.get(*this));
+        break;
+      case BinaryOp::div: {
+        const Tensor bv = b.get(*this);
+        if (want_a) da = div(g, bv);
+        if (want_b) db = neg(div(mul(g, a.get(*this)), mul(bv, bv)));
+        break;
+      }
+      case BinaryOp::pow: {
+        const Tensor av = a.get(*this), bv = b.get(*this);
+        if (want_a) da = mul(g, run_binary(BinaryOp::pow_base_grad, av, bv));
+        if (want_b) db = mul(g, run_binary(BinaryOp::pow_exponent_grad, av, bv));
+        break;
+      }
+      default: NN_INTERNAL_CHECK(false);
+    }
+    return {da.defined() ? sum_to(da, a_shape) : da, db.defined() ? sum_to(db, b_shape) : db};
+  }
+  void release() override {
+    a.reset();
+    b.reset();
+  }
+};
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  Tensor out = run_binary(op, a, b);
+  if (auto node = new_node<BinaryBackward>({&a, &b})) {
+    node->op = op;
+    node->a_shape = a.shape();
+    node->b_shape = b.shape();
+    if (op != BinaryOp::add && op != BinaryOp::sub) {
+      if (op != BinaryOp::mul || node->needs_input_grad(1)) node->a = SavedTensor(a);
+      if (op != BinaryOp::mul || node->needs_input_grad(0)) node->b = SavedTensor(b);
+    }
+    attach(out, node);
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::add, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::sub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::div, a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) { return binary(BinaryOp::pow, a, b); }
+
+Tensor add(const Tensor& a, double s) { return unary(UnaryOp::add_scalar, a, s); }
+Tensor sub(const Tensor& a, double s) { return unary(UnaryOp::add_scalar, a, -s); }
+Tensor rsub(const Tensor& a, double s) { return unary(UnaryOp::rsub_scalar, a, s); }
+Tensor mul(const Tensor& a, double s) { return unary(UnaryOp::mul_scalar, a, s); }
+Tensor div(const Tensor& a, double s) { return unary(UnaryOp::div_scalar, a, s); }
+Tensor rdiv(const Tensor& a, double s) { return unary(UnaryOp::rdiv_scalar, a, s); }
+Tensor pow(const Tensor& a, double exponent) { return unary(UnaryOp::pow_scalar, a, exponent); }
+Tensor neg(const Tensor& x) { return unary(UnaryOp::neg, x, 0); }
+Tensor exp(const Tensor& x) { return unary(UnaryOp::exp, x, 0); }
+Tensor log(const Tensor& x) { return unary(UnaryOp::log, x, 0); }
+Tensor sqrt(const Tensor& x) { return unary(UnaryOp::sqrt, x, 0); }
+Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x, 0); }
+Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::sigmoid, x, 0); }
+Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, x, 0); }
+Tensor greater(const Tensor& a, double s) { return unary(UnaryOp::greater_scalar, a, s); }
+
+}  // namespace nn

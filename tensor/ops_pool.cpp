@@ -1,0 +1,117 @@
+// max_pool2d, avg_pool2d, adaptive_avg_pool2d: checks, dispatch and backward nodes.
+// Kernels: kernels/pool2d.h.
+#include "kernels/pool2d.h"
+#include "tensor/autograd.h"
+#include "tensor/dispatch.h"
+#include "tensor/ops.h"
+
+namespace nn {
+
+namespace {
+
+enum class PoolKind { max, avg, adaptive_avg };
+
+Pool2dParams pool_params(const Tensor& x, Pair kernel, Pair stride, Pair pad, Pair dil, bool ceil_mode,
+                         const char* op) {
+  NN_CHECK(x.ndim() == 4, "{}: input must be [N, C, H, W], got {}", op, x.describe());
+  NN_CHECK(kernel.h > 0 && kernel.w > 0, "{}: kernel_size ({}, {}) must be positive", op, kernel.h, kernel.w);
+  NN_CHECK(stride.h > 0 && stride.w > 0, "{}: stride ({}, {}) must be positive", op, stride.h, stride.w);
+  NN_CHECK(dil.h > 0 && dil.w > 0, "{}: dilation ({}, {}) must be positive", op, dil.h, dil.w);
+  NN_CHECK(pad.h >= 0 && pad.w >= 0 && pad.h <= kernel.h / 2 && pad.w <= kernel.w / 2,
+           "{}: padding ({}, {}) must be between 0 and half the kernel size ({}, {})", op, pad.h, pad.w, kernel.h,
+           kernel.w);
+  Pool2dParams p;
+  p.N = x.size(0), p.C = x.size(1), p.H = x.size(2), p.W = x.size(3);
+  p.kh = kernel.h, p.kw = kernel.w, p.sh = stride.h, p.sw = stride.w;
+  p.ph = pad.h, p.pw = pad.w, p.dh = dil.h, p.dw = dil.w;
+  p.P = pool_output_size(p.H, p.kh, p.sh, p.ph, p.dh, ceil_mode);
+  p.Q = pool_output_size(p.W, p.kw, p.sw, p.pw, p.dw, ceil_mode);
+  NN_CHECK(p.P >= 1 && p.Q >= 1, "{}: input {} is too small for kernel ({}, {}), stride ({}, {}), padding ({}, {}): "
+           "the output would be {}x{}", op, x.describe(), p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.P, p.Q);
+  return p;
+}
+
+struct Pool2dBackward final : Node {
+  PoolKind kind = PoolKind::max;
+  Pool2dParams p;
+  SavedTensor argmax;  // max only
+  const char* name() const override {
+    return kind == PoolKind::max ? "MaxPool2dBackward"
+                                 : kind == PoolKind::avg ? "AvgPool2dBackward" : "AdaptiveAvgPool2dBackward";
+  }
+  std::vector<Tensor> apply(const Tensor& grad) override {
+    const Tensor dy = grad.contiguous();
+    const Tensor idx = kind == PoolKind::max ? argmax.get(*this) : Tensor();
+    Tensor dx = empty({p.N, p.C, p.H, p.W}, dy.dtype(), dy.device());
+    dispatch(name(), dy,
+             [&](auto t) {
+               using T = decltype(t);
+               if (kind == PoolKind::max) max_pool2d_backward_cpu<T>(dx.data<T>(), dy.data<T>(), idx.data<int64_t>(), p);
+               else if (kind == PoolKind::avg) avg_pool2d_backward_cpu<T>(dx.data<T>(), dy.data<T>(), p);
+               else adaptive_avg_pool2d_backward_cpu<T>(dx.data<T>(), dy.data<T>(), p);
+             },
+             [&] {
+               if (kind == PoolKind::max) max_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), idx.data<int64_t>(), p);
+               else if (kind == PoolKind::avg) avg_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), p);
+               else adaptive_avg_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), p);
+             });
+    return {dx};
+  }
+  void release() override { argmax.reset(); }
+};
+
+Tensor pool(PoolKind kind, const Tensor& input, const Pool2dParams& p) {
+  const Tensor x = input.contiguous();
+  Tensor y = empty({p.N, p.C, p.P, p.Q}, x.dtype(), x.device());
+  Tensor idx = kind == PoolKind::max ? empty(y.shape(), DType::i64, x.device()) : Tensor();
+  dispatch("pool2d", x,
+           [&](auto t) {
+             using T = decltype(t);
+             if (kind == PoolKind::max) max_pool2d_forward_cpu<T>(y.data<T>(), idx.data<int64_t>(), x.data<T>(), p);
+             else if (kind == PoolKind::avg) avg_pool2d_forward_cpu<T>(y.data<T>(), x.data<T>(), p);
+             else adaptive_avg_pool2d_forward_cpu<T>(y.data<T>(), x.data<T>(), p);
+           },
+           [&] {
+             if (kind == PoolKind::max) max_pool2d_forward_cuda(y.data<float>(), idx.data<int64_t>(), x.data<float>(), p);
+             else if (kind == PoolKind::avg) avg_pool2d_forward_cuda(y.data<float>(), x.data<float>(), p);
+             else adaptive_avg_pool2d_forward_cuda(y.data<float>(), x.data<float>(), p);
+           });
+  if (auto node = new_node<Pool2dBackward>({&input})) {
+    node->kind = kind;
+    node->p = p;
+    if (kind == PoolKind::max) node->argmax = SavedTensor(idx);
+    attach(y, node);
+  }
+  return y;
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& o) {
+  check_floating(x, "max_pool2d");
+  const Pool2dParams p = pool_params(x, o.kernel_size, o.stride.value_or(o.kernel_size), o.padding, o.dilation,
+                                     o.ceil_mode, "max_pool2d");
+  return pool(PoolKind::max, x, p);
+}
+
+Tensor avg_pool2d(const Tensor& x, const AvgPool2dOptions& o) {
+  check_floating(x, "avg_pool2d");
+  Pool2dParams p = pool_params(x, o.kernel_size, o.stride.value_or(o.kernel_size), o.padding, Pair(1), o.ceil_mode,
+                               "avg_pool2d");
+  p.count_include_pad = o.count_include_pad;
+  return pool(PoolKind::avg, x, p);
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  check_floating(x, "adaptive_avg_pool2d");
+  NN_CHECK(x.ndim() == 4, "adaptive_avg_pool2d: input must be [N, C, H, W], got {}", x.describe());
+  NN_CHECK(output_size.h > 0 && output_size.w > 0, "adaptive_avg_pool2d: output size ({}, {}) must be positive",
+           output_size.h, output_size.w);
+  NN_CHECK(x.size(2) > 0 && x.size(3) > 0, "adaptive_avg_pool2d: input {} has an empty plane", x.describe());
+  Pool2dParams p;
+  p.N = x.size(0), p.C = x.size(1), p.H = x.size(2), p.W = x.size(3);
+  p.P = output_size.h, p.Q = output_size.w;
+  return pool(PoolKind::adaptive_avg, x, p);
+}
+
+}  // namespace nn

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make deps: installs the Debian packages skinnet builds and tests with, and nothing else.
+# As root it runs apt-get; as anyone else it prints the exact command to run.
+# Every dependency of the project is listed here, in one place.
+set -euo pipefail
+
+packages=(
+  g++ make pkg-config            # toolchain
+  libopenblas-openmp-dev         # GEMM for conv2d/matmul on CPU (OpenMP build, shares threads with ours)
+  libfmt-dev                     # formatting (g++ 12 has no std::format)
+  doctest-dev                    # the test framework
+  libstb-dev                     # stb_image: JPEG/PNG/BMP decoding
+  nlohmann-json3-dev             # safetensors headers, JSON output
+  python3-torch python3-numpy    # the oracle: references for the tests, generated at test time
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing Debian packages: ${missing[*]}" >&2
+  echo "deps: run as root:  apt-get update && $cmd" >&2
+  exit 1
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them once if the install cannot find a package.
+apt-get install -y --no-install-recommends "${missing[@]}" || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }

@@ -1,0 +1,104 @@
+// Command-line flag parsing (see flags.h).
+#include "tools/skinnet/flags.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "tensor/error.h"
+
+namespace nn {
+
+Flags& Flags::add(const std::string& name, const std::string& default_value, const std::string& help) {
+  order_.push_back(name);
+  flags_[name] = {default_value, help};
+  return *this;
+}
+
+std::string Flags::help() const {
+  std::string s = fmt::format("usage: skinnet {} [--flag=value ...]\n{}\n", command_, summary_);
+  if (!order_.empty()) s += "\nflags:\n";
+  for (const auto& name : order_) {
+    const Flag& f = flags_.at(name);
+    s += fmt::format("  --{:<16} {} (default: {})\n", name, f.help, f.value.empty() ? "none" : f.value);
+  }
+  return s;
+}
+
+bool Flags::parse(int argc, char** argv) {
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(help().c_str(), stdout);
+      return false;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      positional_.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2), value;
+    const size_t eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else {
+      NN_CHECK(i + 1 < argc, "skinnet {}: flag --{} needs a value (--{}=VALUE)", command_, name, name);
+      value = argv[++i];
+    }
+    auto it = flags_.find(name);
+    NN_CHECK(it != flags_.end(), "skinnet {}: unknown flag --{}; see `skinnet {} --help`", command_, name, command_);
+    it->second.value = value;
+  }
+  return true;
+}
+
+std::string Flags::str(const std::string& name) const {
+  auto it = flags_.find(name);
+  NN_INTERNAL_CHECK(it != flags_.end());
+  return it->second.value;
+}
+
+int64_t Flags::integer(const std::string& name) const {
+  const std::string v = str(name);
+  size_t used = 0;
+  int64_t out = 0;
+  try {
+    out = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  NN_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not an integer", command_, name, v);
+  return out;
+}
+
+double Flags::number(const std::string& name) const {
+  const std::string v = str(name);
+  size_t used = 0;
+  double out = 0;
+  try {
+    out = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  NN_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not a number", command_, name, v);
+  return out;
+}
+
+std::vector<int64_t> Flags::integers(const std::string& name) const {
+  std::vector<int64_t> out;
+  std::stringstream ss(str(name));
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t used = 0;
+    int64_t v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    NN_CHECK(used == item.size() && !item.empty(), "skinnet {}: --{}: '{}' is not an integer", command_, name, item);
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace nn

@@ -1,0 +1,64 @@
+// build/skinnet: one binary, one subcommand per task. Errors print one paragraph on stderr and exit 1.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "tensor/error.h"
+#include "tools/skinnet/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"bench-ops", nn::bench_ops_main, "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers"},
+};
+
+void print_usage() {
+  std::printf("usage: skinnet COMMAND [--flag=value ...]   (skinnet COMMAND --help for its flags)\n\ncommands:\n");
+  for (const Command& c : kCommands) std::printf("  %-12s %s\n", c.name, c.summary);
+  std::printf("\nskinnet is under construction: training, evaluation and prediction arrive with later issues.\n");
+}
+
+// OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded; some environments set it to Haswell, which
+// halves GEMM speed on AVX-512 machines. Drop it and start again (NN_KEEP_OPENBLAS_CORETYPE=1 keeps it).
+void drop_openblas_coretype(char** argv) {
+  const char* core = std::getenv("OPENBLAS_CORETYPE");
+  if (!core || std::getenv("NN_KEEP_OPENBLAS_CORETYPE")) return;
+  std::fprintf(stderr, "skinnet: ignoring OPENBLAS_CORETYPE=%s so OpenBLAS picks the kernels for this CPU "
+                       "(set NN_KEEP_OPENBLAS_CORETYPE=1 to keep it)\n", core);
+  unsetenv("OPENBLAS_CORETYPE");
+  execv("/proc/self/exe", argv);
+  std::fprintf(stderr, "skinnet: could not restart without OPENBLAS_CORETYPE (%s); continuing\n", std::strerror(errno));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  drop_openblas_coretype(argv);
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    print_usage();
+    return argc < 2 ? 1 : 0;
+  }
+  for (const Command& c : kCommands) {
+    if (std::string(argv[1]) != c.name) continue;
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const nn::Error& e) {
+      std::fprintf(stderr, "skinnet %s: error: %s\n", c.name, e.what());
+      return 1;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "skinnet %s: unexpected error: %s\n", c.name, e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "skinnet: unknown command '%s'; run `skinnet --help` for the list\n", argv[1]);
+  return 1;
+}
