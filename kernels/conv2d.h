@@ -25,6 +25,9 @@ struct Conv2dParams {
   int64_t K = 0, R = 0, S = 0;         // filters
   int64_t P = 0, Q = 0;                // output height, width
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  // CPU fast path: images unfolded into one GEMM; 0 picks as many as fit a 32 MiB column buffer.
+  // Tests set it to exercise the one-image (direct) and multi-image (gather/scatter) paths.
+  int64_t images_per_gemm = 0;
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {

@@ -1,0 +1,111 @@
+// conv2d: known answer, gradcheck, PyTorch parity, and the fast kernels against the reference loops.
+#include "kernels/conv2d.h"
+#include "tests/check.h"
+
+namespace nn::test {
+
+namespace {
+
+Conv2dOptions conv_options(const nlohmann::json& p) {
+  Conv2dOptions o;
+  o.stride = Pair(p["stride"][0], p["stride"][1]);
+  o.padding = Pair(p["padding"][0], p["padding"][1]);
+  o.dilation = Pair(p["dilation"][0], p["dilation"][1]);
+  return o;
+}
+
+}  // namespace
+
+TEST_SUITE("known") {
+  // x 1x1x3x5 = 1..15, w 1x1x2x3 = [[1, 0, -1], [2, 1, 0]], bias 0.5, stride 2, padding 1: P = 2, Q = 3.
+  // Worked by hand in docs/testing.md; dy = 1 everywhere for the gradients.
+  TEST_CASE("conv2d: 2x3 kernel, stride 2, padding 1 on a 3x5 image") {
+    std::vector<float> xs(15);
+    for (int i = 0; i < 15; ++i) xs[i] = static_cast<float>(i + 1);
+    Tensor x = leaf(from_vector(xs, {1, 1, 3, 5}));
+    Tensor w = leaf(from_vector<float>({1, 0, -1, 2, 1, 0}, {1, 1, 2, 3}));
+    Tensor b = leaf(from_vector<float>({0.5f}, {1}));
+    Tensor y = conv2d(x, w, b, {.stride = 2, .padding = 1});
+    CHECK(y.shape() == Shape{1, 1, 2, 3});
+    check_values("y", y, {1.5, 7.5, 13.5, 4.5, 35.5, 52.5});
+    y.backward(ones_like(y));
+    check_values("db", b.grad(), {6});
+    check_values("dw", w.grad(), {16, 24, 16, 32, 48, 32});
+    check_values("dx", x.grad(), {1, 2, 1, 2, 1, 0, 0, 0, 0, 0, 1, 2, 1, 2, 1});
+  }
+}
+
+TEST_SUITE("gradcheck") {
+  TEST_CASE("conv2d: stride (2,1), padding 1, dilation (1,2), 2x3 kernel, bias") {
+    gradcheck("conv2d",
+              [](const std::vector<Tensor>& in) {
+                return conv2d(in[0], in[1], in[2], {.stride = {2, 1}, .padding = 1, .dilation = {1, 2}});
+              },
+              {test_input({2, 2, 5, 4}, 1), test_input({3, 2, 2, 3}, 2), test_input({3}, 3)});
+  }
+  TEST_CASE("conv2d: 1x1, stride 2, no bias") {
+    gradcheck("conv2d 1x1", [](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], {}, {.stride = 2}); },
+              {test_input({2, 3, 5, 3}, 4), test_input({2, 3, 1, 1}, 5)});
+  }
+}
+
+TEST_SUITE("torch") {
+  TEST_CASE("conv2d: forward and gradients match PyTorch") {
+    for (const TorchCase& c : torch_cases("conv2d")) {
+      CAPTURE(c.name);
+      const bool has_bias = c.params["bias"];
+      Tensor x = leaf(c["x"]), w = leaf(c["w"]), b = has_bias ? leaf(c["b"]) : Tensor();
+      Tensor y = conv2d(x, w, b, conv_options(c.params));
+      check_close(c.name + " y", y, c["y"]);
+      y.backward(c["dy"]);
+      check_close(c.name + " dx", x.grad(), c["dx"]);
+      check_close(c.name + " dw", w.grad(), c["dw"]);
+      if (has_bias) check_close(c.name + " db", b.grad(), c["db"]);
+    }
+  }
+}
+
+TEST_SUITE("kernels") {
+  // The im2col+GEMM path against the direct loops, for one image per GEMM (direct writes; for 1x1 the
+  // input itself is the column matrix), two and three (gather/scatter, a ragged last group), and auto.
+  TEST_CASE_TEMPLATE("conv2d: fast path equals the reference for every grouping", T, float, double) {
+    struct Shape7 {
+      int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, dh, dw;
+    };
+    const Shape7 shapes[] = {{5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 4, 8, 11, 3, 2, 3, 2, 1, 0, 1, 1, 2},
+                             {5, 6, 7, 5, 5, 1, 1, 1, 1, 0, 0, 1, 1}, {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1},
+                             {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1}};
+    const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
+    uint64_t seed = 10;
+    for (const Shape7& s : shapes) {
+      Conv2dParams p;
+      p.N = s.N, p.C = s.C, p.H = s.H, p.W = s.W, p.K = s.K, p.R = s.R, p.S = s.S;
+      p.stride_h = s.sh, p.stride_w = s.sw, p.pad_h = s.ph, p.pad_w = s.pw, p.dil_h = s.dh, p.dil_w = s.dw;
+      p.P = (p.H + 2 * p.pad_h - p.dil_h * (p.R - 1) - 1) / p.stride_h + 1;
+      p.Q = (p.W + 2 * p.pad_w - p.dil_w * (p.S - 1) - 1) / p.stride_w + 1;
+      const DType dt = dtype_of<T>;
+      Tensor x = test_input({p.N, p.C, p.H, p.W}, seed++, -1, 1, dt), w = test_input({p.K, p.C, p.R, p.S}, seed++, -1, 1, dt);
+      Tensor b = test_input({p.K}, seed++, -1, 1, dt), dy = test_input({p.N, p.K, p.P, p.Q}, seed++, -1, 1, dt);
+      Tensor y0 = empty(dy.shape(), dt), dx0 = empty(x.shape(), dt), dw0 = empty(w.shape(), dt), db0 = empty(b.shape(), dt);
+      conv2d_forward_reference_cpu<T>(y0.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
+      conv2d_backward_data_reference_cpu<T>(dx0.data<T>(), dy.data<T>(), w.data<T>(), p);
+      conv2d_backward_weight_reference_cpu<T>(dw0.data<T>(), db0.data<T>(), dy.data<T>(), x.data<T>(), p);
+      for (int64_t group : {0, 1, 2, 3}) {
+        const std::string what = fmt::format("N{} C{} {}x{} K{} {}x{} s{},{} group {}", p.N, p.C, p.H, p.W, p.K, p.R,
+                                             p.S, p.stride_h, p.stride_w, group);
+        p.images_per_gemm = group;
+        Tensor y = full(dy.shape(), 99, dt), dx = full(x.shape(), 99, dt), dw = full(w.shape(), 99, dt),
+               db = full(b.shape(), 99, dt);
+        conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
+        conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
+        conv2d_backward_weight_cpu<T>(dw.data<T>(), db.data<T>(), dy.data<T>(), x.data<T>(), p);
+        check_close(what + " y", y, y0, tol);
+        check_close(what + " dx", dx, dx0, tol);
+        check_close(what + " dw", dw, dw0, tol);
+        check_close(what + " db", db, db0, tol);
+      }
+    }
+  }
+}
+
+}  // namespace nn::test
