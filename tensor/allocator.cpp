@@ -102,7 +102,7 @@ void* CpuAllocator::allocate(size_t nbytes) {
   }
   NN_CHECK(p, "out of memory: cannot allocate {} bytes ({:.1f} MiB) for a tensor; {:.1f} MiB are in use",
            size, size / 1048576.0, s.stats.allocated_bytes / 1048576.0);
-  s.stats.os_allocations++;
+  (size >= kCacheMinBytes ? s.stats.os_allocations : s.stats.small_allocations)++;
   s.stats.allocated_bytes += static_cast<int64_t>(size);
   s.stats.peak_allocated_bytes = std::max(s.stats.peak_allocated_bytes, s.stats.allocated_bytes);
   return p;

@@ -21,8 +21,9 @@ struct AllocatorStats {
   int64_t allocated_bytes = 0;       // handed out and not yet freed (rounded sizes)
   int64_t peak_allocated_bytes = 0;  // maximum of allocated_bytes since the last reset_peak()
   int64_t cached_bytes = 0;          // freed blocks kept for reuse
-  int64_t os_allocations = 0;        // blocks obtained from the OS / C allocator
+  int64_t os_allocations = 0;        // cacheable blocks (>= kCacheMinBytes) obtained from the OS
   int64_t cache_hits = 0;            // requests served from the cache
+  int64_t small_allocations = 0;     // blocks under kCacheMinBytes, left to the C allocator
 };
 
 class Allocator {

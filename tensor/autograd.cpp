@@ -37,6 +37,21 @@ struct AccumulateGrad final : Node {
 
 }  // namespace
 
+Node::~Node() {
+  thread_local std::vector<std::shared_ptr<Node>> doomed;
+  thread_local bool draining = false;
+  for (auto& e : next)
+    if (e) doomed.push_back(std::move(e));
+  if (draining) return;  // an outer destructor is already emptying the list
+  draining = true;
+  while (!doomed.empty()) {
+    std::shared_ptr<Node> n = std::move(doomed.back());
+    doomed.pop_back();
+    n.reset();  // may run ~Node again, which only appends to `doomed`
+  }
+  draining = false;
+}
+
 SavedTensor::SavedTensor(const Tensor& t) : tensor_(t.defined() ? t.detach() : Tensor()) {
   if (t.defined()) version_ = t.storage()->version();
 }
