@@ -42,12 +42,17 @@ endif
 
 LIB_SRCS := $(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp weights/*.cpp)
 CU_SRCS :=
+ifneq ($(CUDA),1)
+  LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(LIB_SRCS))
+endif
 ifeq ($(CUDA),1)
   LIB_SRCS := $(filter-out tensor/cuda_device_none.cpp,$(LIB_SRCS))
-  CU_SRCS := $(wildcard tensor/*.cu kernels/cuda/*.cu)
-  CPPFLAGS += -DNN_WITH_CUDA=1 -isystem $(CUDA_HOME)/include
+  CU_SRCS := $(wildcard kernels/cuda/*.cu)
+  CPPFLAGS += -isystem $(CUDA_HOME)/include
   LDFLAGS += -L$(CUDA_HOME)/lib64
   LDLIBS += -lcudart_static -ldl -lrt -lpthread
+  # nvcc 13 cannot compile fmt 9's headers: .cu files include only kernels/*.h and fmt-free tensor/
+  # headers (shape.h, dtype.h, random.h); tensor/cuda_device.cpp needs only the runtime API and g++.
   NVCCFLAGS := -std=c++20 -O2 -lineinfo -I. -MMD -MP \
                -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
                -Xcompiler -Wall,-Wextra,-fno-strict-aliasing
@@ -63,7 +68,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build train bench-ops clean compile_commands.json
+.PHONY: all deps test test-build train bench-ops clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
 all: $(CLI) compile_commands.json
@@ -71,17 +76,24 @@ all: $(CLI) compile_commands.json
 deps:
 	@tools/deps.sh
 
-$(BUILD)/obj/%.o: %.cpp
+# Objects depend on the configuration: switching CUDA or SANITIZE rebuilds instead of mixing objects.
+CONFIG := CUDA=$(CUDA) $(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $(LDLIBS)
+$(BUILD)/config: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CONFIG)' | cmp -s - $@ || echo '$(CONFIG)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.cpp $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
-$(BUILD)/obj/%.cu.o: %.cu
+$(BUILD)/obj/%.cu.o: %.cu $(BUILD)/config
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(filter -D%,$(CPPFLAGS)) -c $< -o $@
 
-$(LIB): $(LIB_OBJS)
+$(LIB): $(LIB_OBJS) $(BUILD)/config
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CXX) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) -o $@

@@ -12,6 +12,18 @@
 
 namespace nn {
 
+// Calls f(T{}) with T the C++ type of a floating dtype; throws for the others. `op` names the caller.
+template <class F>
+decltype(auto) dispatch_floating(DType t, const char* op, F&& f) {
+  switch (t) {
+    case DType::f32: return f(float{});
+    case DType::f64: return f(double{});
+    default: break;
+  }
+  NN_FAIL("{}: dtype {} is not supported (floating point only); convert with .to(DType::f32)", op,
+          dtype_name(t));
+}
+
 template <class Cpu, class Cuda>
 void dispatch(const char* op, const Tensor& like, Cpu&& cpu, Cuda&& cuda) {
   if (like.device().is_cpu()) {

@@ -1,7 +1,8 @@
 // Element types and devices.
 //
 // f32 is the working type everywhere; f64 exists on CPU for finite-difference gradient checks;
-// i64 holds class labels and argmax indices; u8 holds decoded images.
+// i64 holds class labels and argmax indices; u8 holds decoded images. Free of fmt, like every header
+// that kernels include (nvcc cannot compile fmt's headers).
 #pragma once
 
 #include <cstddef>
@@ -54,27 +55,5 @@ struct Device {
   friend constexpr bool operator==(Device, Device) = default;
   std::string str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 };
-
-// Calls f(T{}) with T the C++ type of a floating dtype; throws for the others.
-// `op` names the caller in the error.
-template <class F>
-decltype(auto) dispatch_floating(DType t, const char* op, F&& f);
-
-}  // namespace nn
-
-#include "tensor/error.h"
-
-namespace nn {
-
-template <class F>
-decltype(auto) dispatch_floating(DType t, const char* op, F&& f) {
-  switch (t) {
-    case DType::f32: return f(float{});
-    case DType::f64: return f(double{});
-    default: break;
-  }
-  NN_FAIL("{}: dtype {} is not supported (floating point only); convert with .to(DType::f32)", op,
-          dtype_name(t));
-}
 
 }  // namespace nn

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "tensor/shape.h"
+
 namespace nn {
 
 struct Error : std::runtime_error {
@@ -28,6 +30,14 @@ struct Error : std::runtime_error {
   } while (0)
 
 #define NN_FAIL(...) ::nn::fail(::fmt::format(__VA_ARGS__))
+
+// Shapes print as "[2, 3, 5]" in messages.
+template <>
+struct fmt::formatter<nn::Dims> : fmt::formatter<std::string> {
+  auto format(const nn::Dims& d, format_context& ctx) const {
+    return fmt::formatter<std::string>::format(d.str(), ctx);
+  }
+};
 
 // An invariant of skinnet itself (not of the caller's input); names the source line.
 #define NN_INTERNAL_CHECK(cond)                                                            \

@@ -1,9 +1,15 @@
 // Shape helpers: printing, contiguous strides, dimension wrapping and broadcasting.
 #include "tensor/shape.h"
 
+#include "tensor/error.h"
+
 namespace nn {
 
 void fail(std::string message) { throw Error(std::move(message)); }
+
+void fail_too_many_dims(size_t n) {
+  NN_FAIL("a shape with {} dimensions; skinnet supports at most {}", n, kMaxDims);
+}
 
 std::string Dims::str() const {
   std::string s = "[";

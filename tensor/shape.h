@@ -2,26 +2,28 @@
 //
 // Tensors have at most kMaxDims dimensions; storing them inline keeps tensor metadata off the heap.
 // Dimension letters used across skinnet are listed in docs/glossary.md (N, C, H, W, K, R, S, P, Q).
+// This header stays free of fmt so that kernel headers, which nvcc compiles, can include it; the fmt
+// formatter for Dims is in tensor/error.h.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 #include <span>
 #include <string>
 
-#include "tensor/error.h"
-
 namespace nn {
 
 inline constexpr int kMaxDims = 8;
+
+[[noreturn]] void fail_too_many_dims(size_t n);  // throws nn::Error
 
 class Dims {
  public:
   Dims() = default;
   Dims(std::initializer_list<int64_t> values) : Dims(std::span(values.begin(), values.size())) {}
   explicit Dims(std::span<const int64_t> values) {
-    NN_CHECK(values.size() <= kMaxDims, "shape with {} dimensions; skinnet supports at most {}",
-             values.size(), kMaxDims);
+    if (values.size() > kMaxDims) fail_too_many_dims(values.size());
     for (int64_t v : values) d_[n_++] = v;
   }
   static Dims filled(int n, int64_t value) {
@@ -42,11 +44,11 @@ class Dims {
   std::span<const int64_t> span() const { return {d_, static_cast<size_t>(n_)}; }
 
   void push_back(int64_t v) {
-    NN_CHECK(n_ < kMaxDims, "shape with more than {} dimensions", kMaxDims);
+    if (n_ == kMaxDims) fail_too_many_dims(n_ + 1);
     d_[n_++] = v;
   }
   void insert(int pos, int64_t v) {
-    NN_CHECK(n_ < kMaxDims, "shape with more than {} dimensions", kMaxDims);
+    if (n_ == kMaxDims) fail_too_many_dims(n_ + 1);
     for (int i = n_; i > pos; --i) d_[i] = d_[i - 1];
     d_[pos] = v;
     ++n_;
@@ -90,10 +92,3 @@ int wrap_dim(int64_t dim, int ndim, const char* op);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 }  // namespace nn
-
-template <>
-struct fmt::formatter<nn::Dims> : fmt::formatter<std::string> {
-  auto format(const nn::Dims& d, format_context& ctx) const {
-    return fmt::formatter<std::string>::format(d.str(), ctx);
-  }
-};

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tensor/dtype.h"
+#include "tensor/error.h"
 #include "tensor/shape.h"
 #include "tensor/storage.h"
 

@@ -118,7 +118,8 @@ void unary_backward_cpu(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, 
     case UnaryOp::exp: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * yv; });
     case UnaryOp::log: return map_backward(L, dx, dy, x, y, [](T g, T xv, T) { return g / xv; });
     case UnaryOp::sqrt: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g / (T(2) * yv); });
-    case UnaryOp::relu: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return yv > T(0) ? g : T(0); });
+    case UnaryOp::relu:  // as PyTorch's threshold_backward: 0 where y <= 0, so dy passes through at NaN
+      return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return yv <= T(0) ? T(0) : g; });
     case UnaryOp::sigmoid:
       return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * yv * (T(1) - yv); });
     case UnaryOp::tanh: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * (T(1) - yv * yv); });

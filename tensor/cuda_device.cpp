@@ -1,7 +1,9 @@
 // Device memory and host/device copies for CUDA builds (see cuda_device.h).
 //
-// A plain cudaMalloc/cudaFree allocator for now; the caching device allocator and the kernels arrive
-// with the CUDA backend (issue 6). Every CUDA call is checked and reported with its text, file and line.
+// Only CUDA runtime API calls, no kernels: g++ compiles this file against cuda_runtime.h and the binary
+// links cudart, so nvcc is needed for kernels only. A plain cudaMalloc/cudaFree allocator for now; the
+// caching device allocator arrives with the CUDA backend (issue 6). Every CUDA call is checked and
+// reported with its text, file and line.
 #include <cuda_runtime.h>
 
 #include "tensor/cuda_device.h"
