@@ -164,13 +164,13 @@ Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen) {
 template <class T>
 T Tensor::item() const {
   NN_CHECK(defined() && numel() == 1, "item(): needs a one-element tensor, got {}", describe());
-  Tensor host = to(Device::cpu()).to(dtype_of<T>);
+  Tensor host = detach().to(Device::cpu()).to(dtype_of<T>);
   return *host.data<T>();
 }
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor host = to(Device::cpu()).to(dtype_of<T>).contiguous();
+  Tensor host = detach().to(Device::cpu()).to(dtype_of<T>).contiguous();
   const T* p = host.data<T>();
   return std::vector<T>(p, p + host.numel());
 }
