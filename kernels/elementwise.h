@@ -3,7 +3,8 @@
 // Every kernel walks a Loop (kernels/loop.h) whose operand 0 is the output, so inputs may be broadcast
 // or strided views. Math (x: input, y: output, s: scalar, dy/dx: gradients):
 //   identity y = x            neg  y = -x        exp  y = e^x, dx = dy*y      log y = ln x, dx = dy/x
-//   sqrt y = sqrt x, dx = dy/(2y)        relu y = max(x, 0) (NaN stays NaN), dx = dy*[y > 0]
+//   sqrt y = sqrt x, dx = dy/(2y)
+//   relu y = max(x, 0) (NaN stays NaN), dx = 0 where y <= 0, else dy (so NaN passes dy, as in PyTorch)
 //   sigmoid y = 1/(1+e^-x), dx = dy*y*(1-y)        tanh dx = dy*(1-y^2)
 //   add_scalar y = x+s    mul_scalar y = x*s    div_scalar y = x/s    pow_scalar y = x^s, dx = dy*s*x^(s-1)
 //   rsub_scalar y = s-x   rdiv_scalar y = s/x, dx = -dy*y/x          greater_scalar y = [x > s]
