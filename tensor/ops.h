@@ -94,7 +94,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, co
 
 struct MaxPool2dOptions {
   Pair kernel_size = 2;
-  std::optional<Pair> stride;  // defaults to kernel_size
+  std::optional<Pair> stride = std::nullopt;  // defaults to kernel_size
   Pair padding = 0;
   Pair dilation = 1;
   bool ceil_mode = false;
@@ -103,7 +103,7 @@ Tensor max_pool2d(const Tensor& x, const MaxPool2dOptions& options);
 
 struct AvgPool2dOptions {
   Pair kernel_size = 2;
-  std::optional<Pair> stride;  // defaults to kernel_size
+  std::optional<Pair> stride = std::nullopt;  // defaults to kernel_size
   Pair padding = 0;
   bool ceil_mode = false;
   bool count_include_pad = true;
@@ -133,7 +133,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor log_softmax(const Tensor& x, int64_t dim);
 struct CrossEntropyOptions {
-  Tensor weight;               // [C] per-class weights, or undefined
+  Tensor weight = Tensor();    // [C] per-class weights, or undefined
   double label_smoothing = 0;  // in [0, 1]
   int64_t ignore_index = -100;
 };

@@ -131,24 +131,27 @@ template Tensor from_vector<double>(const std::vector<double>&, const Shape&);
 template Tensor from_vector<int64_t>(const std::vector<int64_t>&, const Shape&);
 template Tensor from_vector<uint8_t>(const std::vector<uint8_t>&, const Shape&);
 
-Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
+namespace {
+
+Tensor random_float(RandomKind kind, const Shape& shape, Generator& gen, DType dtype, const char* op) {
   Tensor t = empty(shape, dtype);
-  const uint64_t offset = gen.reserve(random_counters(RandomKind::normal, dtype, t.numel()));
-  dispatch_floating(dtype, "randn", [&](auto v) {
+  const uint64_t offset = gen.reserve(random_counters(kind, dtype, t.numel()));
+  dispatch_floating(dtype, op, [&](auto v) {
     using T = decltype(v);
-    normal_fill_cpu<T>(t.data<T>(), t.numel(), gen.seed(), offset);
+    if (kind == RandomKind::normal) normal_fill_cpu<T>(t.data<T>(), t.numel(), gen.seed(), offset);
+    else uniform_fill_cpu<T>(t.data<T>(), t.numel(), gen.seed(), offset);
   });
   return t;
 }
 
+}  // namespace
+
+Tensor randn(const Shape& shape, Generator& gen, DType dtype) {
+  return random_float(RandomKind::normal, shape, gen, dtype, "randn");
+}
+
 Tensor rand(const Shape& shape, Generator& gen, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  const uint64_t offset = gen.reserve(random_counters(RandomKind::uniform, dtype, t.numel()));
-  dispatch_floating(dtype, "rand", [&](auto v) {
-    using T = decltype(v);
-    uniform_fill_cpu<T>(t.data<T>(), t.numel(), gen.seed(), offset);
-  });
-  return t;
+  return random_float(RandomKind::uniform, shape, gen, dtype, "rand");
 }
 
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen) {

@@ -169,6 +169,23 @@ std::vector<TorchCase> torch_cases(const std::string& family) {
   return out;
 }
 
+void check_torch_one_input(const std::string& family, const std::string& op,
+                           const std::function<Tensor(const TorchCase&, const Tensor&)>& f, const std::string& input,
+                           int min_cases) {
+  int n = 0;
+  for (const TorchCase& c : torch_cases(family)) {
+    if (c.params["op"] != op) continue;
+    CAPTURE(c.name);
+    ++n;
+    Tensor x = leaf(c[input]);
+    Tensor y = f(c, x);
+    check_close(c.name + " y", y, c["y"]);
+    y.backward(c["dy"]);
+    check_close(c.name + " d" + input, x.grad(), c["d" + input]);
+  }
+  CHECK_MESSAGE(n >= min_cases, family << ": " << n << " PyTorch cases for " << op << ", expected at least " << min_cases);
+}
+
 Tensor leaf(const Tensor& t) {
   Tensor c = t.detach().clone();
   c.requires_grad_();

@@ -64,6 +64,13 @@ struct TorchCase {
 // skips) when the references are missing.
 std::vector<TorchCase> torch_cases(const std::string& family);
 
+// The PyTorch comparison of a one-input op: for every case of `family` whose params["op"] is `op`,
+// x = leaf(case[input]), y = f(case, x); checks y against case["y"] and, after y.backward(case["dy"]),
+// x.grad() against case["d" + input]. Fails when fewer than `min_cases` cases ran.
+void check_torch_one_input(const std::string& family, const std::string& op,
+                           const std::function<Tensor(const TorchCase&, const Tensor&)>& f,
+                           const std::string& input = "x", int min_cases = 1);
+
 // A copy of `t` that is a leaf requiring grad.
 Tensor leaf(const Tensor& t);
 

@@ -39,18 +39,10 @@ void gradcheck_unary(const std::string& op, const UnaryFn& f, double lo, double 
 }
 
 void check_torch(const std::string& op, const UnaryFn& f) {
-  int n = 0;
-  for (const TorchCase& c : torch_cases("elementwise")) {
-    if (c.params["op"] != op) continue;
-    CAPTURE(c.name);
-    ++n;
-    Tensor a = leaf(c["a"]);
-    Tensor y = f(c.params["transpose_a"].get<bool>() ? a.transpose(0, 1) : a);
-    check_close(c.name + " y", y, c["y"]);
-    y.backward(c["dy"]);
-    check_close(c.name + " da", a.grad(), c["da"]);
-  }
-  CHECK_MESSAGE(n >= 2, "no PyTorch cases for " << op);
+  check_torch_one_input(
+      "elementwise", op,
+      [&](const TorchCase& c, const Tensor& a) { return f(c.params["transpose_a"].get<bool>() ? a.transpose(0, 1) : a); },
+      "a", 2);
 }
 
 // The plain-loop specification of each unary op and its backward, in T, with the kernels' expressions.

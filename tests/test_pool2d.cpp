@@ -28,20 +28,7 @@ Tensor pool_case(const TorchCase& c, const Tensor& x) {
   return adaptive_avg_pool2d(x, pair(p["output_size"]));
 }
 
-void check_torch_family(const std::string& op) {
-  int n = 0;
-  for (const TorchCase& c : torch_cases("pool2d")) {
-    if (c.params["op"] != op) continue;
-    CAPTURE(c.name);
-    ++n;
-    Tensor x = leaf(c["x"]);
-    Tensor y = pool_case(c, x);
-    check_close(c.name + " y", y, c["y"]);
-    y.backward(c["dy"]);
-    check_close(c.name + " dx", x.grad(), c["dx"]);
-  }
-  CHECK_MESSAGE(n > 0, "no PyTorch cases for " << op);
-}
+void check_torch_family(const std::string& op) { check_torch_one_input("pool2d", op, pool_case); }
 
 }  // namespace
 

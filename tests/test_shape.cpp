@@ -42,18 +42,12 @@ Tensor apply_view(const std::string& op, const nlohmann::json& p, const Tensor& 
 }
 
 void check_torch_view(const std::string& op) {
-  int seen = 0;
-  for (const TorchCase& c : torch_cases("shape")) {
-    if (c.params["op"] != op) continue;
-    CAPTURE(c.name);
-    ++seen;
-    Tensor x = leaf(c["x"]);
-    Tensor y = apply_view(op, c.params, c.params["transposed"] ? x.transpose(0, -1) : x);
-    check_close(c.name + " y", y, c["y"]);
-    y.backward(c["dy"]);
-    check_close(c.name + " dx", x.grad(), c["dx"]);
-  }
-  CHECK_MESSAGE(seen >= 4, op << ": too few PyTorch cases");
+  check_torch_one_input(
+      "shape", op,
+      [&](const TorchCase& c, const Tensor& x) {
+        return apply_view(op, c.params, c.params["transposed"] ? x.transpose(0, -1) : x);
+      },
+      "x", 4);
 }
 
 }  // namespace

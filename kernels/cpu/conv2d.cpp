@@ -96,19 +96,48 @@ void gather_group(T* dst, const T* src, int64_t n0, int64_t nb, int64_t K, int64
   });
 }
 
+// What the three passes share: the image grouping and two scratch matrices from the caching allocator.
+template <class T>
+struct ConvPlan {
+  const Conv2dParams& p;
+  const int64_t PQ, CRS, nb_max;
+  const bool direct;  // one image per GEMM and a 1x1/stride-1/unpadded conv: x is its own column matrix
+  CpuBuffer col;      // [CRS, nb_max*PQ] unfolded input (or, backward-data, its gradient)
+  CpuBuffer mat;      // [K, nb_max*PQ] gathered dy, or the forward product before its scatter
+
+  explicit ConvPlan(const Conv2dParams& params)
+      : p(params),
+        PQ(p.P * p.Q),
+        CRS(p.C * p.R * p.S),
+        nb_max(group_size(p)),
+        direct(is_pointwise(p) && nb_max == 1),
+        col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T)),
+        mat(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0) {}
+
+  // The column matrix [CRS, nb*PQ] of images [n0, n0 + nb).
+  const T* columns(const T* x, int64_t n0, int64_t nb) {
+    if (direct) return x + n0 * p.C * p.H * p.W;
+    im2col(col.as<T>(), x, n0, nb, p);
+    return col.as<T>();
+  }
+  // dy of images [n0, n0 + nb) as one [K, nb*PQ] matrix.
+  const T* dy_group(const T* dy, int64_t n0, int64_t nb) {
+    if (nb_max == 1) return dy + n0 * p.K * PQ;
+    gather_group(mat.as<T>(), dy, n0, nb, p.K, PQ);
+    return mat.as<T>();
+  }
+};
+
 }  // namespace
 
 template <class T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
-  const int64_t PQ = p.P * p.Q, CRS = p.C * p.R * p.S, nb_max = group_size(p);
-  const bool direct = is_pointwise(p) && nb_max == 1;
-  CpuBuffer col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T));
-  CpuBuffer out(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0);
-  for (int64_t n0 = 0; n0 < p.N; n0 += nb_max) {
-    const int64_t nb = std::min(nb_max, p.N - n0);
-    const T* cols = direct ? x + n0 * p.C * p.H * p.W : col.as<T>();
-    if (!direct) im2col(col.as<T>(), x, n0, nb, p);
-    T* dst = nb_max == 1 ? y + n0 * p.K * PQ : out.as<T>();
+  ConvPlan<T> plan(p);
+  const int64_t PQ = plan.PQ, CRS = plan.CRS;
+  for (int64_t n0 = 0; n0 < p.N; n0 += plan.nb_max) {
+    const int64_t nb = std::min(plan.nb_max, p.N - n0);
+    const T* cols = plan.columns(x, n0, nb);
+    T* dst = plan.nb_max == 1 ? y + n0 * p.K * PQ : plan.mat.template as<T>();
     gemm_cpu<T>(Trans::no, Trans::no, p.K, nb * PQ, CRS, T(1), w, CRS, cols, nb * PQ, T(0), dst, nb * PQ);
     // Scatter [K, nb*PQ] into y[n0 + i][k] and add the bias, in one pass.
     parallel_for(0, nb * p.K, 1, [&](int64_t j0, int64_t j1) {
@@ -116,11 +145,11 @@ void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2
         const int64_t i = j / p.K, k = j % p.K;
         T* yp = y + ((n0 + i) * p.K + k) * PQ;
         const T b = bias ? bias[k] : T(0);
-        if (nb_max == 1) {
+        if (plan.nb_max == 1) {
           if (bias)
             for (int64_t q = 0; q < PQ; ++q) yp[q] += b;
         } else {
-          const T* src = out.as<T>() + k * nb * PQ + i * PQ;
+          const T* src = dst + k * nb * PQ + i * PQ;
           for (int64_t q = 0; q < PQ; ++q) yp[q] = src[q] + b;
         }
       }
@@ -130,41 +159,29 @@ void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2
 
 template <class T>
 void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
-  const int64_t PQ = p.P * p.Q, CRS = p.C * p.R * p.S, nb_max = group_size(p);
-  const bool direct = is_pointwise(p) && nb_max == 1;
-  CpuBuffer col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T));
-  CpuBuffer dyg(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0);
-  if (!direct) std::fill(dx, dx + p.N * p.C * p.H * p.W, T(0));
-  for (int64_t n0 = 0; n0 < p.N; n0 += nb_max) {
-    const int64_t nb = std::min(nb_max, p.N - n0);
-    const T* g = dy + n0 * p.K * PQ;
-    if (nb_max > 1) {
-      gather_group(dyg.as<T>(), dy, n0, nb, p.K, PQ);
-      g = dyg.as<T>();
-    }
+  ConvPlan<T> plan(p);
+  const int64_t PQ = plan.PQ, CRS = plan.CRS;
+  if (!plan.direct) std::fill(dx, dx + p.N * p.C * p.H * p.W, T(0));
+  for (int64_t n0 = 0; n0 < p.N; n0 += plan.nb_max) {
+    const int64_t nb = std::min(plan.nb_max, p.N - n0);
+    const T* g = plan.dy_group(dy, n0, nb);
     // dcol [CRS, nb*PQ] = w^T [CRS, K] x dy_group [K, nb*PQ]; a pointwise conv writes dx directly.
-    T* dcol = direct ? dx + n0 * p.C * p.H * p.W : col.as<T>();
+    T* dcol = plan.direct ? dx + n0 * p.C * p.H * p.W : plan.col.template as<T>();
     gemm_cpu<T>(Trans::yes, Trans::no, CRS, nb * PQ, p.K, T(1), w, CRS, g, nb * PQ, T(0), dcol, nb * PQ);
-    if (!direct) col2im_add(dx, col.as<T>(), n0, nb, p);
+    if (!plan.direct) col2im_add(dx, dcol, n0, nb, p);
   }
 }
 
 template <class T>
 void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p) {
-  const int64_t PQ = p.P * p.Q, CRS = p.C * p.R * p.S, nb_max = group_size(p);
+  const int64_t PQ = p.P * p.Q;
   if (dw) {
-    const bool direct = is_pointwise(p) && nb_max == 1;
-    CpuBuffer col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T));
-    CpuBuffer dyg(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0);
-    for (int64_t n0 = 0; n0 < p.N; n0 += nb_max) {
-      const int64_t nb = std::min(nb_max, p.N - n0);
-      const T* cols = direct ? x + n0 * p.C * p.H * p.W : col.as<T>();
-      if (!direct) im2col(col.as<T>(), x, n0, nb, p);
-      const T* g = dy + n0 * p.K * PQ;
-      if (nb_max > 1) {
-        gather_group(dyg.as<T>(), dy, n0, nb, p.K, PQ);
-        g = dyg.as<T>();
-      }
+    ConvPlan<T> plan(p);
+    const int64_t CRS = plan.CRS;
+    for (int64_t n0 = 0; n0 < p.N; n0 += plan.nb_max) {
+      const int64_t nb = std::min(plan.nb_max, p.N - n0);
+      const T* cols = plan.columns(x, n0, nb);
+      const T* g = plan.dy_group(dy, n0, nb);
       // dw [K, CRS] (+)= dy_group [K, nb*PQ] x col^T [nb*PQ, CRS]
       gemm_cpu<T>(Trans::no, Trans::yes, p.K, CRS, nb * PQ, T(1), g, nb * PQ, cols, nb * PQ, n0 == 0 ? T(0) : T(1),
                   dw, CRS);
