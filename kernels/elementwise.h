@@ -7,7 +7,7 @@
 //   relu y = max(x, 0) (NaN stays NaN), dx = 0 where y <= 0, else dy (so NaN passes dy, as in PyTorch)
 //   sigmoid y = 1/(1+e^-x), dx = dy*y*(1-y)        tanh dx = dy*(1-y^2)
 //   add_scalar y = x+s    mul_scalar y = x*s    div_scalar y = x/s    pow_scalar y = x^s, dx = dy*s*x^(s-1)
-//   rsub_scalar y = s-x   rdiv_scalar y = s/x, dx = -dy*y/x          greater_scalar y = [x > s]
+//   rsub_scalar y = s-x   rdiv_scalar y = s/x, dx = -dy*y/x
 //   binary: add, sub, mul, div, pow; gradients are composed from these in tensor/ops_elementwise.cpp,
 //   with two helpers for pow: pow_base_grad(a, b) = b * a^(b-1) (0 where b == 0) and
 //   pow_exponent_grad(a, b) = a^b * ln a (0 where a == 0 and b >= 0, as PyTorch)
@@ -20,7 +20,7 @@ namespace nn {
 
 enum class UnaryOp {
   identity, neg, exp, log, sqrt, relu, sigmoid, tanh,
-  add_scalar, mul_scalar, div_scalar, pow_scalar, rsub_scalar, rdiv_scalar, greater_scalar,
+  add_scalar, mul_scalar, div_scalar, pow_scalar, rsub_scalar, rdiv_scalar,
 };
 enum class BinaryOp { add, sub, mul, div, pow, pow_base_grad, pow_exponent_grad };
 

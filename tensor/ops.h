@@ -51,9 +51,6 @@ inline Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
 inline Tensor operator/(double s, const Tensor& a) { return rdiv(a, s); }
 inline Tensor operator-(const Tensor& x) { return neg(x); }
 
-// Comparison into a 0/1 tensor of a's dtype (not differentiable).
-Tensor greater(const Tensor& a, double s);
-
 // --- reductions. `dims` empty means all dimensions.
 Tensor sum(const Tensor& x);
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);

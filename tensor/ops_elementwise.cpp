@@ -45,8 +45,7 @@ struct UnaryBackward final : Node {
     static const std::string names[] = {"IdentityBackward", "NegBackward", "ExpBackward", "LogBackward",
                                         "SqrtBackward", "ReluBackward", "SigmoidBackward", "TanhBackward",
                                         "AddScalarBackward", "MulScalarBackward", "DivScalarBackward",
-                                        "PowScalarBackward", "RsubScalarBackward", "RdivScalarBackward",
-                                        "GreaterScalarBackward"};
+                                        "PowScalarBackward", "RsubScalarBackward", "RdivScalarBackward"};
     return names[static_cast<int>(op)].c_str();
   }
   std::vector<Tensor> apply(const Tensor& g) override {
@@ -76,7 +75,6 @@ Tensor unary(UnaryOp op, const Tensor& x, double s) {
   check_floating(x, unary_op_name(op));
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   run_unary(op, y, x, s);
-  if (op == UnaryOp::greater_scalar) return y;  // a mask: not differentiable
   if (auto node = new_node<UnaryBackward>({&x})) {
     node->op = op;
     node->scalar = s;
@@ -170,6 +168,5 @@ Tensor sqrt(const Tensor& x) { return unary(UnaryOp::sqrt, x, 0); }
 Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x, 0); }
 Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::sigmoid, x, 0); }
 Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, x, 0); }
-Tensor greater(const Tensor& a, double s) { return unary(UnaryOp::greater_scalar, a, s); }
 
 }  // namespace nn

@@ -67,7 +67,7 @@ void map_backward(const Loop& L, T* dx, const T* dy, const T* x, const T* y, F f
 const char* unary_op_name(UnaryOp op) {
   static const char* names[] = {"identity", "neg", "exp", "log", "sqrt", "relu", "sigmoid", "tanh",
                                 "add_scalar", "mul_scalar", "div_scalar", "pow_scalar", "rsub_scalar",
-                                "rdiv_scalar", "greater_scalar"};
+                                "rdiv_scalar"};
   return names[static_cast<int>(op)];
 }
 
@@ -103,7 +103,6 @@ void unary_forward_cpu(UnaryOp op, T* y, const T* x, double scalar, const Loop& 
     case UnaryOp::pow_scalar: return map1(L, y, x, [s](T v) { return std::pow(v, s); });
     case UnaryOp::rsub_scalar: return map1(L, y, x, [s](T v) { return s - v; });
     case UnaryOp::rdiv_scalar: return map1(L, y, x, [s](T v) { return s / v; });
-    case UnaryOp::greater_scalar: return map1(L, y, x, [s](T v) { return v > s ? T(1) : T(0); });
   }
 }
 
@@ -130,7 +129,6 @@ void unary_backward_cpu(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, 
         return s == T(0) ? T(0) : g * s * std::pow(xv, s - T(1));
       });
     case UnaryOp::rdiv_scalar: return map_backward(L, dx, dy, x, y, [](T g, T xv, T yv) { return -g * yv / xv; });
-    case UnaryOp::greater_scalar: return map_backward(L, dx, dy, x, y, [](T, T, T) { return T(0); });
   }
 }
 

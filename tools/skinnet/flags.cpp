@@ -2,7 +2,6 @@
 #include "tools/skinnet/flags.h"
 
 #include <cstdio>
-#include <sstream>
 
 #include "tensor/error.h"
 
@@ -67,37 +66,6 @@ int64_t Flags::integer(const std::string& name) const {
     used = 0;
   }
   NN_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not an integer", command_, name, v);
-  return out;
-}
-
-double Flags::number(const std::string& name) const {
-  const std::string v = str(name);
-  size_t used = 0;
-  double out = 0;
-  try {
-    out = std::stod(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  NN_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not a number", command_, name, v);
-  return out;
-}
-
-std::vector<int64_t> Flags::integers(const std::string& name) const {
-  std::vector<int64_t> out;
-  std::stringstream ss(str(name));
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    NN_CHECK(used == item.size() && !item.empty(), "skinnet {}: --{}: '{}' is not an integer", command_, name, item);
-    out.push_back(v);
-  }
   return out;
 }
 

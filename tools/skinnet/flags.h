@@ -19,8 +19,6 @@ class Flags {
 
   std::string str(const std::string& name) const;
   int64_t integer(const std::string& name) const;
-  double number(const std::string& name) const;
-  std::vector<int64_t> integers(const std::string& name) const;  // comma-separated list
   const std::vector<std::string>& positional() const { return positional_; }
   std::string help() const;
 
