@@ -33,14 +33,14 @@ CXX := g++
 CPPFLAGS := -I. -I$(OPENBLAS_INC) -MMD -MP
 CXXFLAGS := -std=c++20 -O2 -Wall -Wextra -fopenmp -fno-strict-aliasing
 LDFLAGS := -fopenmp -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB)
-LDLIBS := -lopenblas -lfmt
+LDLIBS := -lopenblas -lfmt -lstb
 ifeq ($(SANITIZE),1)
   CXXFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   CPPFLAGS += -DNN_SANITIZE
   LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRCS := $(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp weights/*.cpp)
+LIB_SRCS := $(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp layers/*.cpp models/*.cpp weights/*.cpp train/*.cpp)
 CU_SRCS :=
 ifneq ($(CUDA),1)
   LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(LIB_SRCS))
@@ -68,7 +68,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build train bench-ops clean compile_commands.json FORCE
+.PHONY: all deps test test-build train bench-ops weights clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
 all: $(CLI) compile_commands.json
@@ -120,6 +120,12 @@ train: deps
 
 bench-ops: all
 	$(CLI) bench-ops
+
+# `make weights ARCH=resnet50`: download torchvision's ImageNet file (when online), check its SHA-256 prefix,
+# convert it to weights/resnet50.safetensors. Offline it says what to download and where to put it.
+weights: deps
+	@test -n "$(ARCH)" || { echo "make weights: name the architecture, e.g. make weights ARCH=resnet50" >&2; exit 2; }
+	/usr/bin/python3 weights/convert.py --fetch $(ARCH) --dir weights
 
 clean:
 	rm -rf build compile_commands.json

@@ -1,7 +1,8 @@
 // Random fill kernels on Philox4x32-10 (tensor/random.h): element i depends only on (seed, offset, i).
 //
-// Counters used per element: uniform float 1/4, uniform double 1/2, normal 1/2 (Box-Muller pairs),
-// randint 1/2. random_counters() gives the count a fill of n elements reserves from its Generator.
+// Counters used per element: float (uniform, normal) 1/4, double (uniform, normal) 1/2, randint 1/2.
+// Normals are Box-Muller pairs (float: two pairs per block, in float arithmetic). random_counters() gives
+// the count a fill of n elements reserves from its Generator.
 #pragma once
 
 #include <cstdint>

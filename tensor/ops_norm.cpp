@@ -18,7 +18,7 @@ struct BatchNormBackward final : Node {
   bool training = true;
   SavedTensor x;      // training: always; eval: only for the weight gradient
   SavedTensor gamma;  // for the input gradient
-  SavedTensor mean, invstd;           // training: the batch statistics
+  SavedTensor invstd;                 // training: 1/sqrt(batch variance + eps)
   SavedTensor running_mean, running_var;  // eval: the statistics used
   const char* name() const override { return "BatchNormBackward"; }
 
@@ -28,15 +28,14 @@ struct BatchNormBackward final : Node {
     Tensor dx = needs_input_grad(0) ? empty_like(dy) : Tensor();
     Tensor dgamma = needs_input_grad(1) ? empty({p.C}, dy.dtype(), dy.device()) : Tensor();
     Tensor dbeta = needs_input_grad(2) ? empty({p.C}, dy.dtype(), dy.device()) : Tensor();
-    const Tensor s0 = training ? mean.get(*this) : running_mean.get(*this);
-    const Tensor s1 = training ? invstd.get(*this) : running_var.get(*this);
+    const Tensor s0 = training ? invstd.get(*this) : running_mean.get(*this);
+    const Tensor s1 = training ? Tensor() : running_var.get(*this);
     dispatch(name(), dy,
              [&](auto t) {
                using T = decltype(t);
                if (training) {
                  batch_norm_backward_train_cpu<T>(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
-                                                  dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), s1.data<T>(),
-                                                  ptr_or_null<T>(g), p);
+                                                  dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), ptr_or_null<T>(g), p);
                } else {
                  batch_norm_backward_eval_cpu<T>(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
                                                  dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), s1.data<T>(),
@@ -47,8 +46,7 @@ struct BatchNormBackward final : Node {
                using T = float;
                if (training) {
                  batch_norm_backward_train_cuda(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
-                                                dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), s1.data<T>(),
-                                                ptr_or_null<T>(g), p);
+                                                dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), ptr_or_null<T>(g), p);
                } else {
                  batch_norm_backward_eval_cuda(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
                                                dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), s1.data<T>(),
@@ -60,7 +58,6 @@ struct BatchNormBackward final : Node {
   void release() override {
     x.reset();
     gamma.reset();
-    mean.reset();
     invstd.reset();
     running_mean.reset();
     running_var.reset();
@@ -143,7 +140,6 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     if (o.training || node->needs_input_grad(1)) node->x = SavedTensor(x);
     if (node->needs_input_grad(0) && weight.defined()) node->gamma = SavedTensor(weight);
     if (o.training) {
-      node->mean = SavedTensor(mean);
       node->invstd = SavedTensor(invstd);
     } else {
       node->running_mean = SavedTensor(running_mean);

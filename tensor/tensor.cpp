@@ -286,16 +286,29 @@ const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
   return *this;
 }
 
-const Tensor& Tensor::mul_(double value) const {
-  check_inplace(*this, "mul_");
-  const Loop L = make_loop_for(shape(), {this, this});
-  dispatch("mul_", *this,
-           [&](auto t) {
-             using T = decltype(t);
-             unary_forward_cpu<T>(UnaryOp::mul_scalar, data<T>(), data<T>(), value, L);
+namespace {
+
+void unary_inplace(const Tensor& t, UnaryOp op, double value, const char* name) {
+  check_inplace(t, name);
+  const Loop L = make_loop_for(t.shape(), {&t, &t});
+  dispatch(name, t,
+           [&](auto v) {
+             using T = decltype(v);
+             unary_forward_cpu<T>(op, t.data<T>(), t.data<T>(), value, L);
            },
-           [&] { unary_forward_cuda(UnaryOp::mul_scalar, data<float>(), data<float>(), value, L); });
-  storage()->bump_version();
+           [&] { unary_forward_cuda(op, t.data<float>(), t.data<float>(), value, L); });
+  t.storage()->bump_version();
+}
+
+}  // namespace
+
+const Tensor& Tensor::mul_(double value) const {
+  unary_inplace(*this, UnaryOp::mul_scalar, value, "mul_");
+  return *this;
+}
+
+const Tensor& Tensor::add_(double value) const {
+  unary_inplace(*this, UnaryOp::add_scalar, value, "add_");
   return *this;
 }
 

@@ -94,6 +94,7 @@ class Tensor {
   const Tensor& fill_(double value) const;
   const Tensor& copy_(const Tensor& src) const;  // src broadcasts to this tensor's shape; dtypes may differ
   const Tensor& add_(const Tensor& other, double alpha = 1.0) const;
+  const Tensor& add_(double value) const;
   const Tensor& mul_(double value) const;
 
  private:

@@ -6,41 +6,22 @@
 Each family is a module tests/torch_cases_<family>.py whose cases() yields (name, params, tensors):
 the case name, its parameters (stored as JSON in the file's metadata) and a dict of tensors: the inputs,
 the upstream gradient `dy`, PyTorch's output `y` and the gradient `d<input>` of every differentiable
-input. Inputs come from seeded generators, so the files are the same on every run; nothing is committed.
+input. A cases(out_dir) that takes the output folder may also write files there (converted weights).
+Inputs come from seeded generators, so the files are the same on every run; nothing is committed.
 """
 import argparse
 import glob
 import importlib.util
+import inspect
 import json
 import os
-import struct
 import sys
+import time
 
 import torch
 
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.uint8: "U8"}
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().contiguous().cpu()
-        if t.dtype not in DTYPES:
-            raise SystemExit(f"{path}: tensor {name} has unsupported dtype {t.dtype}")
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = metadata
-    text = json.dumps(header).encode()
-    text += b" " * (-len(text) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights"))
+from convert import write_safetensors  # noqa: E402  the converter's writer, so tests exercise it too
 
 
 def main():
@@ -58,7 +39,9 @@ def main():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         tensors, meta, names = {}, {}, []
-        for name, params, ts in module.cases():
+        started = time.time()
+        takes_dir = len(inspect.signature(module.cases).parameters) > 0
+        for name, params, ts in (module.cases(args.out) if takes_dir else module.cases()):
             if name in meta:
                 raise SystemExit(f"{path}: case {name} repeated")
             names.append(name)
@@ -68,6 +51,7 @@ def main():
         meta["cases"] = json.dumps(names)
         write_safetensors(os.path.join(args.out, f"{family}.safetensors"), tensors, meta)
         total += len(names)
+        print(f"{family}: {len(names)} cases in {time.time() - started:.1f} s")
     print(f"torch {torch.__version__}: wrote {total} reference cases to {args.out}")
 
 

@@ -12,6 +12,8 @@ packages=(
   libstb-dev                     # stb_image: JPEG/PNG/BMP decoding
   nlohmann-json3-dev             # safetensors headers, JSON output
   python3-torch python3-numpy    # the oracle: references for the tests, generated at test time
+  python3-torchvision            # reference models for the parity tests
+  python3-h5py                   # weights/convert.py reads Keras .h5 files
 )
 
 missing=()

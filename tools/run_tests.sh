@@ -20,7 +20,7 @@ fi
 tail -1 "$build/torch_reference.log"
 
 echo "== $build/skinnet_tests"
-NN_TEST_REFS="$refs" "$build/skinnet_tests" 2>&1 | tee "$log"
+NN_TEST_REFS="$refs" NN_TEST_BUILD="$build" "$build/skinnet_tests" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 passed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\1/p' "$log" | tail -1)

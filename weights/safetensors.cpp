@@ -149,6 +149,16 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   return t.set_name(name);
 }
 
+void SafetensorsFile::release_pages(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data_ + it->second.begin);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(data_ + it->second.end);
+  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;  // whole pages only
+  if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;

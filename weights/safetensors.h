@@ -28,6 +28,10 @@ class SafetensorsFile {
   std::vector<std::string> names() const;  // in file order
   bool contains(const std::string& name) const { return entries_.count(name) > 0; }
   Tensor get(const std::string& name) const;  // error naming the file when absent
+  // Hints that a tensor's data will not be read again (it was copied elsewhere): its whole pages of the
+  // mapping are dropped (read back from the file if a tensor still refers to them), so loading a big file
+  // does not keep the file's bytes resident next to the copy.
+  void release_pages(const std::string& name) const;
 
  private:
   struct Entry {

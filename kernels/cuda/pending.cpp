@@ -60,7 +60,7 @@ void batch_norm_forward_eval_cuda(float*, const float*, const float*, const floa
   NN_PENDING("batch_norm_forward_eval_cuda");
 }
 void batch_norm_backward_train_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
-                                    const float*, const BatchNormParams&) {
+                                    const BatchNormParams&) {
   NN_PENDING("batch_norm_backward_train_cuda");
 }
 void batch_norm_backward_eval_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,

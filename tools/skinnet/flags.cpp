@@ -13,12 +13,26 @@ Flags& Flags::add(const std::string& name, const std::string& default_value, con
   return *this;
 }
 
+Flags& Flags::add_switch(const std::string& name, const std::string& help) {
+  order_.push_back(name);
+  flags_[name] = {"false", help, true};
+  return *this;
+}
+
+bool Flags::on(const std::string& name) const {
+  const std::string v = str(name);
+  NN_CHECK(v == "true" || v == "false" || v == "1" || v == "0", "skinnet {}: --{}={} is not true or false", command_,
+           name, v);
+  return v == "true" || v == "1";
+}
+
 std::string Flags::help() const {
   std::string s = fmt::format("usage: skinnet {} [--flag=value ...]\n{}\n", command_, summary_);
   if (!order_.empty()) s += "\nflags:\n";
   for (const auto& name : order_) {
     const Flag& f = flags_.at(name);
-    s += fmt::format("  --{:<16} {} (default: {})\n", name, f.help, f.value.empty() ? "none" : f.value);
+    if (f.is_switch) s += fmt::format("  --{:<16} {}\n", name, f.help);
+    else s += fmt::format("  --{:<16} {} (default: {})\n", name, f.help, f.value.empty() ? "none" : f.value);
   }
   return s;
 }
@@ -39,12 +53,17 @@ bool Flags::parse(int argc, char** argv) {
     if (eq != std::string::npos) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
-    } else {
-      NN_CHECK(i + 1 < argc, "skinnet {}: flag --{} needs a value (--{}=VALUE)", command_, name, name);
-      value = argv[++i];
     }
     auto it = flags_.find(name);
     NN_CHECK(it != flags_.end(), "skinnet {}: unknown flag --{}; see `skinnet {} --help`", command_, name, command_);
+    if (eq == std::string::npos) {
+      if (it->second.is_switch) {
+        value = "true";
+      } else {
+        NN_CHECK(i + 1 < argc, "skinnet {}: flag --{} needs a value (--{}=VALUE)", command_, name, name);
+        value = argv[++i];
+      }
+    }
     it->second.value = value;
   }
   return true;

@@ -14,6 +14,9 @@ class Flags {
 
   // Declares a flag with its default (as text) and a one-line help.
   Flags& add(const std::string& name, const std::string& default_value, const std::string& help);
+  // A boolean flag: `--name` alone means true; `--name=false` is accepted too.
+  Flags& add_switch(const std::string& name, const std::string& help);
+  bool on(const std::string& name) const;
   // Parses argv (after the subcommand). Returns false when --help was given (help already printed).
   bool parse(int argc, char** argv);
 
@@ -25,6 +28,7 @@ class Flags {
  private:
   struct Flag {
     std::string value, help;
+    bool is_switch = false;
   };
   std::string command_, summary_;
   std::vector<std::string> order_;

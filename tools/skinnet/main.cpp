@@ -18,13 +18,15 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"predict", nn::predict_main, "classify images with a model and weights (logits, probabilities; --json)"},
+    {"summary", nn::summary_main, "layer table of an architecture: output shapes, parameters, FLOPs"},
     {"bench-ops", nn::bench_ops_main, "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers"},
 };
 
 void print_usage() {
   std::printf("usage: skinnet COMMAND [--flag=value ...]   (skinnet COMMAND --help for its flags)\n\ncommands:\n");
   for (const Command& c : kCommands) std::printf("  %-12s %s\n", c.name, c.summary);
-  std::printf("\nskinnet is under construction: training, evaluation and prediction arrive with later issues.\n");
+  std::printf("\nskinnet is under construction: training and evaluation arrive with later issues.\n");
 }
 
 // OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded; some environments set it to Haswell, which

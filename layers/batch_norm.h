@@ -1,0 +1,30 @@
+// BatchNorm2d module, as torch.nn.BatchNorm2d: weight (gamma) 1, bias (beta) 0, buffers running_mean 0,
+// running_var 1 and num_batches_tracked (i64, counts training forwards). In training mode it normalises
+// with the batch statistics and updates the running ones with `momentum`, or, when momentum is unset,
+// with the cumulative average 1/num_batches_tracked; in eval mode it uses the running statistics.
+#pragma once
+
+#include <optional>
+
+#include "layers/module.h"
+
+namespace nn {
+
+class BatchNorm2d final : public Module {
+ public:
+  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, std::optional<double> momentum = 0.1, bool affine = true);
+
+  Tensor forward(const Tensor& x) override;
+  const char* type_name() const override { return "BatchNorm2d"; }
+  std::string describe() const override;
+  double flops(const Shape& in, const Shape& out) const override;
+
+  Tensor weight, bias;                                  // parameters (when affine)
+  Tensor running_mean, running_var, num_batches_tracked;  // buffers
+
+ private:
+  double eps_;
+  std::optional<double> momentum_;
+};
+
+}  // namespace nn

@@ -1,0 +1,104 @@
+// Module: the building block of networks, as torch.nn.Module.
+//
+// A module owns parameters (trainable tensors), buffers (state such as batch norm's running statistics)
+// and child modules, each registered under a name. Names join with dots along the tree, so a ResNet's
+// first convolution weight is "conv1.weight" and a block's is "layer1.0.conv1.weight": exactly the keys
+// of torchvision's state dict, which is how weights are loaded and saved (weights/load.h).
+//
+// Parameters are leaf tensors with requires_grad. Freezing a prefix turns requires_grad off, so those
+// parameters get no gradient, their ops skip the weight-gradient computation, and optimisers (which
+// take parameters(Trainable::only)) keep no state for them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "tensor/ops.h"
+
+namespace nn {
+
+enum class Trainable { all, only };
+
+class Module {
+ public:
+  Module() = default;
+  Module(const Module&) = delete;  // parameters are registered by address
+  Module& operator=(const Module&) = delete;
+  virtual ~Module() = default;
+
+  // The computation. Call modules through operator(), which also feeds summaries (layers/summary.h).
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x);
+
+  virtual const char* type_name() const = 0;  // "Conv2d"
+  virtual std::string describe() const { return type_name(); }  // "Conv2d(3, 64, kernel=3x3, stride=1, padding=1)"
+  // Floating-point operations of one forward from an input of shape `in` to `out` (leaf modules; for
+  // summaries): a multiply-add counts 2.
+  virtual double flops(const Shape& in, const Shape& out) const;
+
+  // --- structure, in registration order (the order of torchvision's state dict)
+  std::vector<std::pair<std::string, Tensor>> named_parameters(Trainable which = Trainable::all) const;
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  // Parameters and buffers of each module, depth first: the keys and order of torch's state_dict().
+  std::vector<std::pair<std::string, Tensor>> state_dict() const;
+  std::vector<Tensor> parameters(Trainable which = Trainable::all) const;
+  std::vector<std::pair<std::string, Module*>> named_modules();  // pre-order; "" is this module
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+  int64_t num_parameters(Trainable which = Trainable::all) const;
+
+  // Converts every floating parameter and buffer to `dtype` (e.g. f64 for gradient checks), keeping
+  // names, requires_grad and registration; integer buffers stay as they are.
+  void to(DType dtype);
+
+  // --- modes
+  void train(bool on = true);  // recursively; batch norm and dropout read it
+  void eval() { train(false); }
+  bool training() const { return training_; }
+
+  // Stops (freeze) or restarts (unfreeze) gradients for every parameter whose dotted name starts with
+  // `prefix` ("" = all); returns how many tensors changed state. A prefix that names no parameter is an
+  // error listing the top-level names.
+  int64_t freeze(const std::string& prefix = "");
+  int64_t unfreeze(const std::string& prefix = "");
+
+ protected:
+  // Registration: `tensor` must be a member of the derived module (it is kept by address).
+  void register_parameter(std::string name, Tensor* tensor);
+  void register_buffer(std::string name, Tensor* tensor);
+  template <class M>
+  std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
+    add_child(std::move(name), module);
+    return module;
+  }
+  // Replaces a registered child (e.g. a classifier head) keeping its place in the order.
+  void replace_module(const std::string& name, std::shared_ptr<Module> module);
+
+ private:
+  void add_child(std::string name, std::shared_ptr<Module> module);
+  int64_t set_requires_grad(const std::string& prefix, bool value, const char* op);
+
+  std::vector<std::pair<std::string, Tensor*>> params_, buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// A chain of modules named "0", "1", ... (torch.nn.Sequential).
+class Sequential final : public Module {
+ public:
+  Sequential() = default;
+  Sequential& add(std::shared_ptr<Module> module);
+  template <class M, class... Args>
+  Sequential& emplace(Args&&... args) {
+    return add(std::make_shared<M>(std::forward<Args>(args)...));
+  }
+  size_t size() const { return children().size(); }
+  Module& operator[](size_t i) const { return *children()[i].second; }
+  void replace(size_t i, std::shared_ptr<Module> module) { replace_module(std::to_string(i), std::move(module)); }
+
+  Tensor forward(const Tensor& x) override;
+  const char* type_name() const override { return "Sequential"; }
+};
+
+}  // namespace nn

@@ -1,0 +1,120 @@
+// ResNet (see resnet.h). Initialisation as torchvision: convolutions kaiming_normal (fan_out, ReLU), batch
+// norm weight 1 and bias 0, fc PyTorch's default Linear init.
+#include "models/resnet.h"
+
+#include <map>
+
+#include "layers/activation.h"
+#include "layers/batch_norm.h"
+#include "layers/conv.h"
+#include "layers/init.h"
+#include "layers/linear.h"
+#include "layers/pooling.h"
+
+namespace nn {
+
+namespace {
+
+// A bias-free convolution, kaiming_normal (fan_out, ReLU) when `init`.
+std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, Generator& gen, bool init) {
+  auto c = std::make_shared<Conv2d>(in, out, Pair(kernel), Conv2dOptions{.stride = stride, .padding = kernel / 2},
+                                    false, gen, Init::none);
+  if (init) kaiming_normal_relu_(c->weight, FanMode::fan_out, gen);
+  return c;
+}
+
+// Two 3x3 convolutions (resnet18/34) or 1x1 -> 3x3 (with the stride) -> 1x1 x4 (resnet50+), plus the
+// identity or a projection, then ReLU.
+class ResidualBlock final : public Module {
+ public:
+  ResidualBlock(ResNet::Block kind, int64_t in, int64_t planes, int64_t stride, Generator& gen, bool init) {
+    const bool bottleneck = kind == ResNet::Block::bottleneck;
+    const int64_t out = bottleneck ? planes * 4 : planes;
+    if (bottleneck) {
+      conv1_ = register_module("conv1", conv(in, planes, 1, 1, gen, init));
+      bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
+      conv2_ = register_module("conv2", conv(planes, planes, 3, stride, gen, init));
+      bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
+      conv3_ = register_module("conv3", conv(planes, out, 1, 1, gen, init));
+      bn3_ = register_module("bn3", std::make_shared<BatchNorm2d>(out));
+    } else {
+      conv1_ = register_module("conv1", conv(in, planes, 3, stride, gen, init));
+      bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
+      conv2_ = register_module("conv2", conv(planes, planes, 3, 1, gen, init));
+      bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
+    }
+    relu_ = register_module("relu", std::make_shared<ReLU>());
+    if (stride != 1 || in != out) {
+      auto down = std::make_shared<Sequential>();
+      down->add(conv(in, out, 1, stride, gen, init)).emplace<BatchNorm2d>(out);
+      downsample_ = register_module("downsample", down);
+    }
+  }
+
+  Tensor forward(const Tensor& x) override {
+    Tensor h = (*relu_)((*bn1_)((*conv1_)(x)));
+    h = (*bn2_)((*conv2_)(h));
+    if (conv3_) h = (*bn3_)((*conv3_)((*relu_)(h)));
+    return (*relu_)(add(h, downsample_ ? (*downsample_)(x) : x));
+  }
+  const char* type_name() const override { return conv3_ ? "Bottleneck" : "BasicBlock"; }
+
+ private:
+  std::shared_ptr<Module> conv1_, bn1_, conv2_, bn2_, conv3_, bn3_, relu_, downsample_;
+};
+
+}  // namespace
+
+ResNet::ResNet(std::string arch, Block block, const std::vector<int>& blocks, const ModelOptions& o)
+    : arch_(std::move(arch)) {
+  NN_CHECK(o.num_classes > 0, "{}: num_classes must be positive, got {}", arch_, o.num_classes);
+  Generator gen(o.seed);
+  conv1 = register_module("conv1", conv(3, 64, 7, 2, gen, o.init));
+  bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(64));
+  relu = register_module("relu", std::make_shared<ReLU>());
+  maxpool = register_module("maxpool", std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = 3, .stride = Pair(2), .padding = 1}));
+  const int64_t expansion = block == Block::bottleneck ? 4 : 1;
+  int64_t in = 64;
+  std::shared_ptr<Module>* stages[] = {&layer1, &layer2, &layer3, &layer4};
+  for (int s = 0; s < 4; ++s) {
+    const int64_t planes = int64_t{64} << s;
+    auto stage = std::make_shared<Sequential>();
+    for (int b = 0; b < blocks[s]; ++b) {
+      stage->emplace<ResidualBlock>(block, in, planes, b == 0 && s > 0 ? 2 : 1, gen, o.init);
+      in = planes * expansion;
+    }
+    *stages[s] = register_module("layer" + std::to_string(s + 1), stage);
+  }
+  features_ = in;
+  avgpool = register_module("avgpool", std::make_shared<AdaptiveAvgPool2d>(Pair(1)));
+  fc = register_module("fc", std::make_shared<Linear>(features_, o.num_classes, true, gen,
+                                                      o.init ? Init::pytorch_default : Init::none));
+}
+
+Tensor ResNet::forward(const Tensor& x) {
+  NN_CHECK(x.ndim() == 4 && x.size(1) == 3, "{}: input must be [N, 3, H, W], got {}", arch_, x.describe());
+  Tensor h = (*maxpool)((*relu)((*bn1)((*conv1)(x))));
+  h = (*layer4)((*layer3)((*layer2)((*layer1)(h))));
+  return (*fc)(flatten((*avgpool)(h), 1));
+}
+
+int64_t ResNet::num_classes() const { return fc->weight.size(0); }
+
+void ResNet::reset_head(int64_t num_classes, Generator& gen) {
+  NN_CHECK(num_classes > 0, "{}: num_classes must be positive, got {}", arch_, num_classes);
+  fc = std::make_shared<Linear>(features_, num_classes, true, gen);
+  replace_module("fc", fc);
+}
+
+std::shared_ptr<Network> make_resnet(const std::string& arch, const ModelOptions& options) {
+  static const std::map<std::string, std::pair<ResNet::Block, std::vector<int>>> configs = {
+      {"resnet18", {ResNet::Block::basic, {2, 2, 2, 2}}},       {"resnet34", {ResNet::Block::basic, {3, 4, 6, 3}}},
+      {"resnet50", {ResNet::Block::bottleneck, {3, 4, 6, 3}}},  {"resnet101", {ResNet::Block::bottleneck, {3, 4, 23, 3}}},
+      {"resnet152", {ResNet::Block::bottleneck, {3, 8, 36, 3}}},
+  };
+  auto it = configs.find(arch);
+  if (it == configs.end()) return nullptr;
+  return std::make_shared<ResNet>(arch, it->second.first, it->second.second, options);
+}
+
+}  // namespace nn

@@ -1,0 +1,37 @@
+// ResNet (He et al., 2015) as torchvision builds it, version 1.5: the stride of a bottleneck block sits
+// on its 3x3 convolution. conv1 (7x7/2) -> bn1 -> relu -> maxpool (3x3/2) -> layer1..layer4 -> avgpool
+// -> fc. Blocks: BasicBlock (two 3x3, resnet18/34) or Bottleneck (1x1, 3x3, 1x1 with 4x expansion,
+// resnet50/101/152); a block whose shape changes adds `downsample` (1x1 conv with stride, batch norm).
+#pragma once
+
+#include "layers/module.h"
+#include "models/network.h"
+
+namespace nn {
+
+class Linear;
+
+class ResNet final : public Network {
+ public:
+  enum class Block { basic, bottleneck };
+  ResNet(std::string arch, Block block, const std::vector<int>& blocks_per_layer, const ModelOptions& options);
+
+  Tensor forward(const Tensor& x) override;
+  const char* type_name() const override { return "ResNet"; }
+  std::string arch() const override { return arch_; }
+  std::string head_name() const override { return "fc"; }
+  std::string head_block() const override { return "fc"; }
+  int64_t num_classes() const override;
+  int64_t head_in_features() const override { return features_; }
+  void reset_head(int64_t num_classes, Generator& gen) override;
+
+ private:
+  std::string arch_;
+  int64_t features_ = 0;  // channels into fc: 512 or 2048
+  std::shared_ptr<Module> conv1, bn1, relu, maxpool, layer1, layer2, layer3, layer4, avgpool;
+  std::shared_ptr<Linear> fc;
+};
+
+std::shared_ptr<Network> make_resnet(const std::string& arch, const ModelOptions& options);  // null if not a ResNet
+
+}  // namespace nn

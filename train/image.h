@@ -1,0 +1,40 @@
+// Images: decoding (stb_image), resizing, cropping and conversion to a normalised network input.
+//
+// Image holds 8-bit RGB pixels, row-major HWC. Every file format stb_image reads (JPEG, PNG, BMP, ...)
+// and every channel layout (grey, grey+alpha, RGB, RGBA, 16-bit) becomes RGB8; alpha is dropped.
+//
+// Resize algorithm (resize()): separable, antialiased bilinear, the same filter as PIL's BILINEAR that
+// torchvision uses on PIL images. Output pixel x covers input coordinates around
+// centre = (x + 0.5) * s with s = in/out (pixel centres at half-integers). Each input pixel i gets weight
+// max(0, 1 - |i + 0.5 - centre| / max(s, 1)), normalised to sum 1: plain bilinear interpolation when
+// enlarging, and a triangle filter s pixels wide (antialiasing) when shrinking. The horizontal pass runs
+// first, then the vertical one, in float, rounded to uint8 once at the end. Resizing an image to its own
+// size returns an exact copy.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tensor/tensor.h"
+#include "weights/preprocess.h"
+
+namespace nn {
+
+struct Image {
+  int64_t height = 0, width = 0;
+  std::vector<uint8_t> rgb;  // height * width * 3
+};
+
+inline constexpr int64_t kMaxImagePixels = int64_t{64} << 20;  // larger images are refused before decoding
+
+Image decode_image(const std::string& path);  // errors name the file and stb_image's reason
+Image resize(const Image& image, int64_t height, int64_t width);
+Image resize_shorter_side(const Image& image, int64_t shorter);  // aspect kept, the longer side rounded
+Image center_crop(const Image& image, int64_t height, int64_t width);
+
+// The network input for an image: geometry then normalisation as `p` describes; float32 [3, H, W] in
+// p.color_order.
+Tensor preprocess_image(const Image& image, const Preprocessing& p);
+
+}  // namespace nn
