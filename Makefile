@@ -106,14 +106,16 @@ compile_commands.json:
 	@tools/compile_commands.sh "$(CURDIR)" "$(CXX) $(CPPFLAGS) $(CXXFLAGS)" $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) > $@
 
 # `make test`: install what is missing, build, generate the PyTorch references, run every test.
+JOBS ?= $(shell nproc)
+
 test: deps
-	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) -j$(JOBS) --no-print-directory test-build
 	@tools/run_tests.sh $(BUILD)
 
 test-build: $(TEST_BIN) $(CLI) compile_commands.json
 
 train: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) -j$(JOBS) --no-print-directory all
 	@echo "make train: training arrives with the training issue (#5); this build has the framework only." >&2
 	@echo "make train: run 'make test' to exercise it, or 'build/skinnet bench-ops' to time its kernels." >&2
 	@exit 2
