@@ -186,6 +186,12 @@ void check_torch_one_input(const std::string& family, const std::string& op,
   CHECK_MESSAGE(n >= min_cases, family << ": " << n << " PyTorch cases for " << op << ", expected at least " << min_cases);
 }
 
+std::string refs_path(const std::string& file) {
+  const char* dir = std::getenv("NN_TEST_REFS");
+  NN_CHECK(dir && *dir, "NN_TEST_REFS is not set: run the tests with `make test`");
+  return std::string(dir) + "/" + file;
+}
+
 Tensor leaf(const Tensor& t) {
   Tensor c = t.detach().clone();
   c.requires_grad_();

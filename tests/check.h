@@ -71,6 +71,9 @@ void check_torch_one_input(const std::string& family, const std::string& op,
                            const std::function<Tensor(const TorchCase&, const Tensor&)>& f,
                            const std::string& input = "x", int min_cases = 1);
 
+// A file the reference generator wrote next to the references ($NN_TEST_REFS/file).
+std::string refs_path(const std::string& file);
+
 // A copy of `t` that is a leaf requiring grad.
 Tensor leaf(const Tensor& t);
 

@@ -12,8 +12,6 @@ namespace nn::test {
 
 namespace {
 
-std::string refs_path(const std::string& file) { return std::string(std::getenv("NN_TEST_REFS")) + "/" + file; }
-
 struct Run {
   int status;
   std::string output;  // stdout and stderr

@@ -14,8 +14,6 @@ namespace nn::test {
 
 namespace {
 
-std::string refs_path(const std::string& file) { return std::string(std::getenv("NN_TEST_REFS")) + "/" + file; }
-
 Tensor as_tensor(const Image& img) {
   return from_vector(img.rgb, {img.height, img.width, 3});
 }

@@ -13,8 +13,6 @@ namespace nn::test {
 
 namespace {
 
-std::string refs_path(const std::string& file) { return std::string(std::getenv("NN_TEST_REFS")) + "/" + file; }
-
 std::string temp_path(const std::string& name) {
   return fmt::format("/tmp/skinnet-test-{}-{}.safetensors", getpid(), name);
 }

@@ -13,8 +13,6 @@ namespace nn::test {
 
 namespace {
 
-std::string refs_path(const std::string& file) { return std::string(std::getenv("NN_TEST_REFS")) + "/" + file; }
-
 const TorchCase& find_case(const std::vector<TorchCase>& cases, const std::string& name) {
   for (const TorchCase& c : cases)
     if (c.name == name) return c;
