@@ -176,6 +176,21 @@ TEST_SUITE("torch") {
 }
 
 TEST_SUITE("errors") {
+  TEST_CASE("predict: a weights file for another architecture is refused by name") {
+    const char* build = std::getenv("NN_TEST_BUILD");
+    const std::string cmd = std::string(build ? build : "build") + "/skinnet predict --arch vgg19 --weights " +
+                            refs_path("eval_resnet18.safetensors") + " " + refs_path("predict.png") + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    const int status = pclose(p);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK_MESSAGE(out.find("holds resnet18 weights, not vgg19") != std::string::npos, out);
+  }
+
   TEST_CASE("image: missing, non-image, truncated and oversized files name the file and the problem") {
     CHECK_THROWS_WITH_AS(decode_image("/nonexistent/lesion.jpg"), doctest::Contains("/nonexistent/lesion.jpg"), Error);
     const std::string path = fmt::format("/tmp/skinnet-test-{}-bad.png", getpid());

@@ -37,6 +37,9 @@ int predict_main(int argc, char** argv) {
   NN_CHECK(!flags.positional().empty(), "skinnet predict: no images given");
 
   const SafetensorsFile file = SafetensorsFile::open(flags.str("weights"));
+  if (auto it = file.metadata().find("arch"); it != file.metadata().end())
+    NN_CHECK(it->second == flags.str("arch"), "{}: holds {} weights, not {}; pass --arch={}", file.path(), it->second,
+             flags.str("arch"), it->second);
   const Preprocessing prep = weights_preprocessing(file);
   const int64_t classes = flags.str("num-classes") == "auto" ? head_classes(file, flags.str("arch"))
                                                              : flags.integer("num-classes");
