@@ -27,7 +27,9 @@ from convert import write_safetensors  # noqa: E402  the converter's writer, so 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for <family>.safetensors")
+    parser.add_argument("--only", default="", help="comma-separated families to regenerate (default: all)")
     args = parser.parse_args()
+    only = set(filter(None, args.only.split(",")))
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(2)
     here = os.path.dirname(os.path.abspath(__file__))
@@ -35,6 +37,8 @@ def main():
     total = 0
     for path in sorted(glob.glob(os.path.join(here, "torch_cases_*.py"))):
         family = os.path.basename(path)[len("torch_cases_"):-3]
+        if only and family not in only:
+            continue
         spec = importlib.util.spec_from_file_location(f"torch_cases_{family}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

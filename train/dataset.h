@@ -1,0 +1,62 @@
+// Datasets: labelled image files, as read from HAM10000, ISIC and image-folder layouts.
+//
+// Every reader returns a Dataset: the class names in a fixed order and one Sample per image, with the
+// lesion it shows (`group`) so that splits can keep all images of a lesion together. Readers check that
+// every referenced image exists and that ids and labels are valid; each problem is an error naming the
+// file and the CSV line. Images are decoded later, by the loader.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nn {
+
+struct Sample {
+  std::string image;  // path of the image file
+  int64_t label = 0;  // index into Dataset::classes
+  std::string id;     // image id, unique in the dataset (HAM10000 image_id, ISIC image, file stem)
+  std::string group;  // lesion id: samples sharing it never straddle splits; equals id when unknown
+};
+
+struct Dataset {
+  std::string name;                  // "HAM10000", "ISIC2018", "ISIC2016", "ISIC2017", "ImageFolder"
+  std::string root;                  // where it was read from, for messages
+  std::vector<std::string> classes;  // fixed, documented order (docs/data.md)
+  std::vector<Sample> samples;
+  // Official splits (ImageFolder with train/val/test folders): one of "train", "val", "test" per sample;
+  // empty when the dataset has none and skinnet must split it.
+  std::vector<std::string> official_split;
+
+  std::vector<int64_t> class_counts() const;                              // over all samples
+  std::vector<int64_t> class_counts(const std::vector<int64_t>& indices) const;  // over a subset
+};
+
+// The seven HAM10000 / ISIC 2018 classes, in ISIC 2018's column order (so predictions.csv is in the
+// submission format): MEL, NV, BCC, AKIEC, BKL, DF, VASC.
+const std::vector<std::string>& ham10000_classes();
+
+// HAM10000: metadata CSV (lesion_id, image_id, dx, dx_type, age, sex, localization[, dataset]) and the
+// folders holding <image_id>.jpg (HAM10000_images_part_1 and _2, or any given). dx: mel, nv, bcc, akiec,
+// bkl, df, vasc.
+Dataset read_ham10000(const std::string& metadata_csv, const std::vector<std::string>& image_dirs);
+
+// ISIC 2018 Task 3: ground truth CSV (image, MEL, NV, BCC, AKIEC, BKL, DF, VASC; one-hot) and the image
+// folder; the optional lesion-groupings CSV (image, lesion_id) supplies the groups.
+Dataset read_isic2018(const std::string& ground_truth_csv, const std::string& image_dir,
+                      const std::string& lesion_groupings_csv = "");
+
+// ISIC 2016 Part 3 (image id, benign|malignant, no header) -> classes {benign, malignant}.
+Dataset read_isic2016(const std::string& ground_truth_csv, const std::string& image_dir);
+
+// ISIC 2017 Part 3 (image_id, melanoma, seborrheic_keratosis) -> melanoma vs the rest: {other, melanoma}.
+Dataset read_isic2017(const std::string& ground_truth_csv, const std::string& image_dir);
+
+// DIR/CLASS/*.{jpg,jpeg,png,bmp}; or DIR/{train,val|valid|validation,test}/CLASS/... (official splits).
+// Classes are the sorted folder names; every split must have the same classes.
+Dataset read_image_folder(const std::string& dir);
+
+// Picks the reader for a path: a folder with HAM10000_metadata.csv, an ISIC ground-truth CSV, or an image
+// folder. `hint` ("ham10000", "isic2018", "isic2016", "isic2017", "imagefolder", or "" to detect).
+Dataset open_dataset(const std::string& path, const std::string& hint = "");
+
+}  // namespace nn
