@@ -9,19 +9,41 @@
 
 namespace nn {
 
-Image decode_image(const std::string& path) {
-  int w = 0, h = 0, channels = 0;
-  NN_CHECK(stbi_info(path.c_str(), &w, &h, &channels), "{}: cannot read as an image: {}", path,
-           stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
-  NN_CHECK(static_cast<int64_t>(w) * h <= kMaxImagePixels, "{}: {}x{} pixels is over the {} megapixel limit", path, w,
-           h, kMaxImagePixels >> 20);
-  std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load(path.c_str(), &w, &h, &channels, 3), stbi_image_free);
-  NN_CHECK(data != nullptr, "{}: cannot decode: {}", path, stbi_failure_reason() ? stbi_failure_reason() : "unknown reason");
+namespace {
+
+std::string stb_reason() { return stbi_failure_reason() ? stbi_failure_reason() : "unknown reason"; }
+
+Image take_pixels(stbi_uc* pixels, int w, int h) {
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(pixels, stbi_image_free);
   Image img;
   img.height = h;
   img.width = w;
   img.rgb.assign(data.get(), data.get() + static_cast<size_t>(w) * h * 3);
   return img;
+}
+
+}  // namespace
+
+Image decode_image(const std::string& path) {
+  int w = 0, h = 0, channels = 0;
+  NN_CHECK(stbi_info(path.c_str(), &w, &h, &channels), "{}: cannot read as an image: {}", path, stb_reason());
+  NN_CHECK(static_cast<int64_t>(w) * h <= kMaxImagePixels, "{}: {}x{} pixels is over the {} megapixel limit", path, w,
+           h, kMaxImagePixels >> 20);
+  stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
+  NN_CHECK(pixels != nullptr, "{}: cannot decode: {}", path, stb_reason());
+  return take_pixels(pixels, w, h);
+}
+
+Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name) {
+  NN_CHECK(size <= static_cast<size_t>(INT32_MAX), "{}: {} bytes is too large for an image file", name, size);
+  const int n = static_cast<int>(size);
+  int w = 0, h = 0, channels = 0;
+  NN_CHECK(stbi_info_from_memory(data, n, &w, &h, &channels), "{}: cannot read as an image: {}", name, stb_reason());
+  NN_CHECK(static_cast<int64_t>(w) * h <= kMaxImagePixels, "{}: {}x{} pixels is over the {} megapixel limit", name, w,
+           h, kMaxImagePixels >> 20);
+  stbi_uc* pixels = stbi_load_from_memory(data, n, &w, &h, &channels, 3);
+  NN_CHECK(pixels != nullptr, "{}: cannot decode: {}", name, stb_reason());
+  return take_pixels(pixels, w, h);
 }
 
 namespace {
@@ -112,20 +134,24 @@ Image center_crop(const Image& src, int64_t height, int64_t width) {
   return out;
 }
 
-Tensor preprocess_image(const Image& image, const Preprocessing& p) {
-  const Image sized = p.resize_shorter > 0
-                          ? center_crop(resize_shorter_side(image, p.resize_shorter), p.input_size, p.input_size)
-                          : resize(image, p.input_size, p.input_size);
-  const int64_t hw = sized.height * sized.width;
-  Tensor out = empty({3, sized.height, sized.width});
+Image eval_geometry(const Image& image, const Preprocessing& p) {
+  return p.resize_shorter > 0 ? center_crop(resize_shorter_side(image, p.resize_shorter), p.input_size, p.input_size)
+                              : resize(image, p.input_size, p.input_size);
+}
+
+Tensor normalize_image(const Image& image, const Preprocessing& p) {
+  const int64_t hw = image.height * image.width;
+  Tensor out = empty({3, image.height, image.width});
   float* o = out.data<float>();
   const bool bgr = p.color_order == "BGR";
   for (int c = 0; c < 3; ++c) {
     const int src_c = bgr ? 2 - c : c;
     const double a = p.scale / p.std[c], b = -p.mean[c] / p.std[c];
-    for (int64_t i = 0; i < hw; ++i) o[c * hw + i] = static_cast<float>(sized.rgb[i * 3 + src_c] * a + b);
+    for (int64_t i = 0; i < hw; ++i) o[c * hw + i] = static_cast<float>(image.rgb[i * 3 + src_c] * a + b);
   }
   return out;
 }
+
+Tensor preprocess_image(const Image& image, const Preprocessing& p) { return normalize_image(eval_geometry(image, p), p); }
 
 }  // namespace nn

@@ -29,12 +29,19 @@ struct Image {
 inline constexpr int64_t kMaxImagePixels = int64_t{64} << 20;  // larger images are refused before decoding
 
 Image decode_image(const std::string& path);  // errors name the file and stb_image's reason
+// Decodes an image held in memory (a file's bytes); `name` stands for the source in errors.
+Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name);
 Image resize(const Image& image, int64_t height, int64_t width);
 Image resize_shorter_side(const Image& image, int64_t shorter);  // aspect kept, the longer side rounded
 Image center_crop(const Image& image, int64_t height, int64_t width);
 
-// The network input for an image: geometry then normalisation as `p` describes; float32 [3, H, W] in
-// p.color_order.
+// The eval geometry of `p`: resize the shorter side then centre-crop input_size, or resize to
+// input_size x input_size when p.resize_shorter is 0.
+Image eval_geometry(const Image& image, const Preprocessing& p);
+// Pixels to the network's values: (pixel * scale - mean) / std per channel, in p.color_order; float32
+// [3, H, W] at the image's own size.
+Tensor normalize_image(const Image& image, const Preprocessing& p);
+// The network input for an image: eval_geometry then normalize_image.
 Tensor preprocess_image(const Image& image, const Preprocessing& p);
 
 }  // namespace nn
