@@ -68,7 +68,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build train bench-ops weights clean compile_commands.json FORCE
+.PHONY: all deps test test-build train bench-ops weights fuzz clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
 all: $(CLI) compile_commands.json
@@ -129,7 +129,37 @@ weights: deps
 	@test -n "$(ARCH)" || { echo "make weights: name the architecture, e.g. make weights ARCH=resnet50" >&2; exit 2; }
 	/usr/bin/python3 weights/convert.py --fetch $(ARCH) --dir weights
 
+# `make fuzz`: libFuzzer (Debian's clang) with AddressSanitizer and UBSan on the CSV reader and on the image
+# path (decode, augment, normalise), FUZZ_SECONDS each, from seed corpora that tools/fuzz_corpus.py writes.
+# Inputs that crash are saved in build/fuzz/crashes/; see docs/testing.md.
+FUZZ_BUILD := build/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CXX := clang++-14
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=address,undefined \
+                 -fno-sanitize-recover=undefined -DNN_SANITIZE -I. -I$(OPENBLAS_INC) -MMD -MP
+FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp)) \
+                 weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
+FUZZERS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/*.cpp))
+
+$(FUZZ_BUILD)/obj/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_BUILD)/libskinnet-fuzz.a: $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_BUILD)/libskinnet-fuzz.a
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $^ -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) \
+	  -lopenblas -lfmt -lstb -o $@
+
+fuzz:
+	@tools/deps.sh fuzz
+	@$(MAKE) -j$(JOBS) --no-print-directory $(FUZZERS)
+	@tools/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 clean:
 	rm -rf build compile_commands.json
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

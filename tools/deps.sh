@@ -2,6 +2,8 @@
 # make deps: installs the Debian packages skinnet builds and tests with, and nothing else.
 # As root it runs apt-get; as anyone else it prints the exact command to run.
 # Every dependency of the project is listed here, in one place.
+#   tools/deps.sh          what `make`, `make test` and `make train` need
+#   tools/deps.sh fuzz     and what `make fuzz` needs (clang's libFuzzer and sanitizer runtimes)
 set -euo pipefail
 
 packages=(
@@ -15,6 +17,13 @@ packages=(
   python3-torchvision            # reference models for the parity tests
   python3-h5py                   # weights/convert.py reads Keras .h5 files
 )
+if [ "${1:-}" = fuzz ]; then
+  packages+=(
+    clang-14 libclang-rt-14-dev  # libFuzzer, AddressSanitizer and UBSan runtimes for clang
+    libomp-14-dev                # OpenMP for clang (the library's loops use it)
+    python3-pil                  # tools/fuzz_corpus.py writes the seed images
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

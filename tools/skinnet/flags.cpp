@@ -1,6 +1,7 @@
 // Command-line flag parsing (see flags.h).
 #include "tools/skinnet/flags.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "tensor/error.h"
@@ -85,6 +86,19 @@ int64_t Flags::integer(const std::string& name) const {
     used = 0;
   }
   NN_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not an integer", command_, name, v);
+  return out;
+}
+
+double Flags::real(const std::string& name) const {
+  const std::string v = str(name);
+  size_t used = 0;
+  double out = 0;
+  try {
+    out = std::stod(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  NN_CHECK(used == v.size() && !v.empty() && std::isfinite(out), "skinnet {}: --{}={} is not a number", command_, name, v);
   return out;
 }
 

@@ -22,6 +22,7 @@ class Flags {
 
   std::string str(const std::string& name) const;
   int64_t integer(const std::string& name) const;
+  double real(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
   std::string help() const;
 
