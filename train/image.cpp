@@ -2,8 +2,10 @@
 #include "train/image.h"
 
 #include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <memory>
 
@@ -44,6 +46,26 @@ Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& na
   stbi_uc* pixels = stbi_load_from_memory(data, n, &w, &h, &channels, 3);
   NN_CHECK(pixels != nullptr, "{}: cannot decode: {}", name, stb_reason());
   return take_pixels(pixels, w, h);
+}
+
+void encode_image(const Image& image, const std::string& path, int quality) {
+  NN_CHECK(image.height > 0 && image.width > 0 && image.rgb.size() == static_cast<size_t>(image.height * image.width * 3),
+           "{}: cannot write a {}x{} image holding {} bytes", path, image.height, image.width, image.rgb.size());
+  NN_CHECK(quality >= 1 && quality <= 100, "{}: JPEG quality {} is outside 1..100", path, quality);
+  std::string ext = path.substr(path.find_last_of('.') == std::string::npos ? path.size() : path.find_last_of('.'));
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
+  int ok = 0;
+  if (ext == ".jpg" || ext == ".jpeg") {
+    ok = stbi_write_jpg(path.c_str(), w, h, 3, image.rgb.data(), quality);
+  } else if (ext == ".png") {
+    ok = stbi_write_png(path.c_str(), w, h, 3, image.rgb.data(), w * 3);
+  } else if (ext == ".bmp") {
+    ok = stbi_write_bmp(path.c_str(), w, h, 3, image.rgb.data());
+  } else {
+    NN_FAIL("{}: cannot tell the image format from the extension (expected .jpg, .jpeg, .png or .bmp)", path);
+  }
+  NN_CHECK(ok != 0, "{}: cannot write the image (missing folder, full disk or no permission?)", path);
 }
 
 namespace {

@@ -31,6 +31,9 @@ inline constexpr int64_t kMaxImagePixels = int64_t{64} << 20;  // larger images 
 Image decode_image(const std::string& path);  // errors name the file and stb_image's reason
 // Decodes an image held in memory (a file's bytes); `name` stands for the source in errors.
 Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name);
+// Writes an image as JPEG (.jpg/.jpeg, at `quality` 1-100), PNG (.png) or BMP (.bmp), chosen by the
+// extension, through stb_image_write; errors name the file.
+void encode_image(const Image& image, const std::string& path, int quality = 90);
 Image resize(const Image& image, int64_t height, int64_t width);
 Image resize_shorter_side(const Image& image, int64_t shorter);  // aspect kept, the longer side rounded
 Image center_crop(const Image& image, int64_t height, int64_t width);
