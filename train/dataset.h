@@ -26,6 +26,9 @@ struct Dataset {
   // Official splits (ImageFolder with train/val/test folders): one of "train", "val", "test" per sample;
   // empty when the dataset has none and skinnet must split it.
   std::vector<std::string> official_split;
+  // What the user should know but is not an error, printed by `skinnet data` and the training log: a class
+  // with no images at all, a missing lesion-groupings file (groups are then the image ids), files skipped.
+  std::vector<std::string> warnings;
 
   std::vector<int64_t> class_counts() const;                              // over all samples
   std::vector<int64_t> class_counts(const std::vector<int64_t>& indices) const;  // over a subset
@@ -55,8 +58,16 @@ Dataset read_isic2017(const std::string& ground_truth_csv, const std::string& im
 // Classes are the sorted folder names; every split must have the same classes.
 Dataset read_image_folder(const std::string& dir);
 
+// Whether a file name ends in .jpg, .jpeg, .png or .bmp (any case): the files an image folder holds.
+bool is_image_file_name(const std::string& name);
+
 // Picks the reader for a path: a folder with HAM10000_metadata.csv, an ISIC ground-truth CSV, or an image
-// folder. `hint` ("ham10000", "isic2018", "isic2016", "isic2017", "imagefolder", or "" to detect).
+// folder. `hint` ("ham10000", "isic2018", "isic2016", "isic2017", "imagefolder", or "" / "auto" to detect).
+//   - a CSV file: its columns tell the format; images are looked for in the CSV's folder and its
+//     subfolders named HAM10000_images* (HAM10000) or *_Input / *_Data (ISIC).
+//   - a folder: HAM10000_metadata.csv in it; else a *GroundTruth*.csv in it or one level down whose
+//     columns are an ISIC format (one whose name has "Training" wins over others), with a
+//     *LesionGroupings*.csv beside it for ISIC 2018; else an image folder.
 Dataset open_dataset(const std::string& path, const std::string& hint = "");
 
 }  // namespace nn

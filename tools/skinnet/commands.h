@@ -6,5 +6,6 @@ namespace nn {
 int bench_ops_main(int argc, char** argv);  // bench/bench_ops.cpp
 int summary_main(int argc, char** argv);    // tools/skinnet/cmd_summary.cpp
 int predict_main(int argc, char** argv);    // tools/skinnet/cmd_predict.cpp
+int data_main(int argc, char** argv);       // tools/skinnet/cmd_data.cpp
 
 }  // namespace nn
