@@ -8,4 +8,6 @@ int summary_main(int argc, char** argv);    // tools/skinnet/cmd_summary.cpp
 int predict_main(int argc, char** argv);    // tools/skinnet/cmd_predict.cpp
 int data_main(int argc, char** argv);       // tools/skinnet/cmd_data.cpp
 
+int synth_main(int argc, char** argv);      // tools/skinnet/cmd_synth.cpp
+
 }  // namespace nn

@@ -20,6 +20,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"predict", nn::predict_main, "classify images with a model and weights (logits, probabilities; --json)"},
     {"data", nn::data_main, "inspect a dataset: classes, lesion-grouped split, class weights; --check-images"},
+    {"synth", nn::synth_main, "write a synthetic HAM10000-format dataset (procedural lesions) for trying skinnet"},
     {"summary", nn::summary_main, "layer table of an architecture: output shapes, parameters, FLOPs"},
     {"bench-ops", nn::bench_ops_main, "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers"},
 };
