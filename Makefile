@@ -68,7 +68,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build train bench-ops weights fuzz clean compile_commands.json FORCE
+.PHONY: all deps test test-build train bench-ops bench-loader weights fuzz clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
 all: $(CLI) compile_commands.json
@@ -114,14 +114,27 @@ test: deps
 
 test-build: $(TEST_BIN) $(CLI) compile_commands.json
 
+# `make train [DATA=path]`: without DATA, the synthetic HAM10000 folder (skinnet synth; NOT real
+# dermoscopy) is written once to data/synthetic-ham10000 and used. Training itself arrives with issue #5;
+# until then this prepares and inspects the data (classes, lesion-grouped split, class weights) and stops.
+SYNTH_DATA := data/synthetic-ham10000
+DATA ?=
+
 train: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory all
-	@echo "make train: training arrives with the training issue (#5); this build has the framework only." >&2
-	@echo "make train: run 'make test' to exercise it, or 'build/skinnet bench-ops' to time its kernels." >&2
+	@if [ -z "$(DATA)" ]; then \
+	  test -f $(SYNTH_DATA)/HAM10000_metadata.csv || $(CLI) synth --out $(SYNTH_DATA); \
+	  echo "make train: no DATA given: using the SYNTHETIC dataset $(SYNTH_DATA) (procedural images, not dermoscopy)"; \
+	fi
+	@$(CLI) data --data "$(or $(DATA),$(SYNTH_DATA))"
+	@echo "make train: the training loop arrives with issue #5; the data above is what it will train on." >&2
 	@exit 2
 
 bench-ops: all
 	$(CLI) bench-ops
+
+bench-loader: all
+	$(CLI) bench-loader --torch
 
 # `make weights ARCH=resnet50`: download torchvision's ImageNet file (when online), check its SHA-256 prefix,
 # convert it to weights/resnet50.safetensors. Offline it says what to download and where to put it.
@@ -138,7 +151,7 @@ FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined -DNN_SANITIZE -I. -I$(OPENBLAS_INC) -MMD -MP
 FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp)) \
-                 weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp
+                 weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp train/color.cpp
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
 FUZZERS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/*.cpp))
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 namespace nn {
@@ -70,62 +71,127 @@ void encode_image(const Image& image, const std::string& path, int quality) {
 
 namespace {
 
-// For each output index: the first contributing input index and the normalised weights.
+// The filter of every output index along one axis, flattened: output x reads inputs first[x] ..
+// first[x] + count[x] - 1 with weights weight[x * stride + k]. Built once per call (no per-pixel vectors).
 struct Taps {
-  std::vector<int64_t> first;
-  std::vector<std::vector<float>> weights;
+  std::vector<int64_t> first, count;
+  std::vector<float> weight;
+  int64_t stride = 0;
 };
 
 Taps bilinear_taps(int64_t in, int64_t out) {
   const double scale = static_cast<double>(in) / static_cast<double>(out);
   const double support = std::max(scale, 1.0);  // filter radius in input pixels
   Taps t;
+  t.stride = static_cast<int64_t>(std::ceil(2 * support)) + 2;  // hi - lo <= 2 * support + 1
+  t.first.resize(static_cast<size_t>(out));
+  t.count.resize(static_cast<size_t>(out));
+  t.weight.assign(static_cast<size_t>(out * t.stride), 0.0f);
   for (int64_t x = 0; x < out; ++x) {
     const double centre = (static_cast<double>(x) + 0.5) * scale;
     const int64_t lo = std::max<int64_t>(0, static_cast<int64_t>(std::floor(centre - support + 0.5)));
     const int64_t hi = std::min<int64_t>(in, static_cast<int64_t>(std::floor(centre + support + 0.5)));
-    std::vector<float> w;
+    NN_CHECK(hi - lo <= t.stride, "resize: internal error, {} taps exceed the table width {}", hi - lo, t.stride);
+    float* w = t.weight.data() + x * t.stride;
     double total = 0;
     for (int64_t i = lo; i < hi; ++i) {
       const double v = std::max(0.0, 1.0 - std::fabs((static_cast<double>(i) + 0.5 - centre) / support));
-      w.push_back(static_cast<float>(v));
+      w[i - lo] = static_cast<float>(v);
       total += v;
     }
-    for (float& v : w) v = static_cast<float>(v / total);
-    t.first.push_back(lo);
-    t.weights.push_back(std::move(w));
+    // Normalising the float weights by the double total, as the reference does, keeps results bit-identical.
+    for (int64_t k = 0; k < hi - lo; ++k) w[k] = static_cast<float>(w[k] / total);
+    t.first[x] = lo;
+    t.count[x] = hi - lo;
   }
   return t;
 }
 
 }  // namespace
 
+// Four floats, one pixel (RGB and a spare lane): GCC/Clang vector extensions compute each lane with the same
+// scalar float operations as the plain loop, so the results stay bit-identical.
+using Float4 = float __attribute__((vector_size(16)));
+
+// Separable: a horizontal pass over every source row into floats, then a vertical pass that accumulates whole
+// rows (a vectorisable axpy per tap). Each output value sums its taps in the same order as the plain
+// per-pixel loop, so the result does not depend on the loop structure (tests/test_transforms.cpp checks it
+// bit for bit against that loop).
 Image resize(const Image& src, int64_t height, int64_t width) {
   NN_CHECK(height > 0 && width > 0, "resize: target {}x{} must be positive", height, width);
   NN_CHECK(src.height > 0 && src.width > 0, "resize: the source image is empty");
   if (height == src.height && width == src.width) return src;  // exactly the identity
   const Taps tx = bilinear_taps(src.width, width), ty = bilinear_taps(src.height, height);
-  std::vector<float> horizontal(static_cast<size_t>(src.height * width * 3));  // [src.height, width, 3]
+  const int64_t row_out = width * 3;
+  std::vector<float> horizontal(static_cast<size_t>(src.height * row_out));  // [src.height, width, 3]
+  // One source row in floats, [src.width + taps] x RGB plus one, zero-padded so that every output pixel can
+  // run the full table width of taps: the extra taps have weight 0 and add +0 to a sum >= 0, which leaves it
+  // unchanged. A pixel is read as four floats (R, G, B and the next pixel's R, whose lane is ignored).
+  const int64_t taps = tx.stride;
+  std::vector<float> row_f(static_cast<size_t>((src.width + taps) * 3 + 1), 0.0f);
+  const auto pixel = [&](int64_t i) {
+    Float4 v;
+    std::memcpy(&v, row_f.data() + i * 3, sizeof v);
+    return v;
+  };
   for (int64_t y = 0; y < src.height; ++y) {
     const uint8_t* row = src.rgb.data() + y * src.width * 3;
-    for (int64_t x = 0; x < width; ++x) {
-      float acc[3] = {0, 0, 0};
-      const auto& w = tx.weights[x];
-      for (size_t k = 0; k < w.size(); ++k)
-        for (int c = 0; c < 3; ++c) acc[c] += w[k] * row[(tx.first[x] + static_cast<int64_t>(k)) * 3 + c];
-      for (int c = 0; c < 3; ++c) horizontal[(y * width + x) * 3 + c] = acc[c];
+    float* rf = row_f.data();
+#pragma omp simd
+    for (int64_t i = 0; i < src.width * 3; ++i) rf[i] = static_cast<float>(row[i]);
+    float* h = horizontal.data() + y * row_out;
+    // Four output pixels at a time: four independent sums hide the latency of the additions.
+    int64_t x = 0;
+    for (; x + 4 <= width; x += 4) {
+      const float* w = tx.weight.data() + x * taps;
+      const int64_t f0 = tx.first[x], f1 = tx.first[x + 1], f2 = tx.first[x + 2], f3 = tx.first[x + 3];
+      Float4 a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t k = 0; k < taps; ++k) {
+        a0 += w[k] * pixel(f0 + k);
+        a1 += w[taps + k] * pixel(f1 + k);
+        a2 += w[2 * taps + k] * pixel(f2 + k);
+        a3 += w[3 * taps + k] * pixel(f3 + k);
+      }
+      for (int c = 0; c < 3; ++c) {
+        h[x * 3 + c] = a0[c];
+        h[x * 3 + 3 + c] = a1[c];
+        h[x * 3 + 6 + c] = a2[c];
+        h[x * 3 + 9 + c] = a3[c];
+      }
+    }
+    for (; x < width; ++x) {
+      const float* w = tx.weight.data() + x * taps;
+      Float4 acc = {0, 0, 0, 0};
+      for (int64_t k = 0; k < tx.count[x]; ++k) acc += w[k] * pixel(tx.first[x] + k);
+      h[x * 3] = acc[0];
+      h[x * 3 + 1] = acc[1];
+      h[x * 3 + 2] = acc[2];
     }
   }
   Image out;
   out.height = height;
   out.width = width;
-  out.rgb.resize(static_cast<size_t>(height * width * 3));
+  out.rgb.resize(static_cast<size_t>(height * row_out));
+  std::vector<float> acc(static_cast<size_t>(row_out));
   for (int64_t y = 0; y < height; ++y) {
-    const auto& w = ty.weights[y];
-    for (int64_t x = 0; x < width * 3; ++x) {
-      float acc = 0;
-      for (size_t k = 0; k < w.size(); ++k) acc += w[k] * horizontal[(ty.first[y] + static_cast<int64_t>(k)) * width * 3 + x];
-      out.rgb[y * width * 3 + x] = static_cast<uint8_t>(std::clamp(std::lround(acc), 0L, 255L));
+    const float* w = ty.weight.data() + y * ty.stride;
+    float* a = acc.data();
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    for (int64_t k = 0; k < ty.count[y]; ++k) {
+      const float wk = w[k];
+      const float* h = horizontal.data() + (ty.first[y] + k) * row_out;
+#pragma omp simd
+      for (int64_t x = 0; x < row_out; ++x) a[x] += wk * h[x];
+    }
+    uint8_t* o = out.rgb.data() + y * row_out;
+    // lround(acc) clamped to 0..255, vectorised: v - trunc(v) is exact in float, so adding 1 when it is
+    // >= 0.5 rounds half away from zero exactly as lround does for v >= 0; negatives clamp to 0 either way.
+#pragma omp simd
+    for (int64_t x = 0; x < row_out; ++x) {
+      const float v = a[x];
+      int r = static_cast<int>(v);
+      r += (v - static_cast<float>(r)) >= 0.5f;
+      o[x] = static_cast<uint8_t>(std::min(std::max(r, 0), 255));
     }
   }
   return out;

@@ -53,6 +53,7 @@ struct Batch {
   std::vector<int64_t> indices; // dataset indices of the N samples
 };
 
+// The loader keeps a reference to `dataset`: the dataset must outlive it.
 class DataLoader {
  public:
   DataLoader(const Dataset& dataset, std::vector<int64_t> indices, const Preprocessing& prep, LoaderOptions options);

@@ -6,8 +6,8 @@ namespace nn {
 int bench_ops_main(int argc, char** argv);  // bench/bench_ops.cpp
 int summary_main(int argc, char** argv);    // tools/skinnet/cmd_summary.cpp
 int predict_main(int argc, char** argv);    // tools/skinnet/cmd_predict.cpp
+int bench_loader_main(int argc, char** argv);  // bench/bench_loader.cpp
 int data_main(int argc, char** argv);       // tools/skinnet/cmd_data.cpp
-
 int synth_main(int argc, char** argv);      // tools/skinnet/cmd_synth.cpp
 
 }  // namespace nn

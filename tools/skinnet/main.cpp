@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
     {"data", nn::data_main, "inspect a dataset: classes, lesion-grouped split, class weights; --check-images"},
     {"synth", nn::synth_main, "write a synthetic HAM10000-format dataset (procedural lesions) for trying skinnet"},
     {"summary", nn::summary_main, "layer table of an architecture: output shapes, parameters, FLOPs"},
+    {"bench-loader", nn::bench_loader_main, "images/s of the data loader: 600x450 JPEGs to augmented 224x224 batches"},
     {"bench-ops", nn::bench_ops_main, "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers"},
 };
 
