@@ -269,6 +269,9 @@ TEST_SUITE("data") {
     CHECK_MESSAGE(
         bad.find("bad image (id ISIC_007): " + t / "HAM10000_images_part_2/ISIC_007.jpg") != std::string::npos, bad);
     CHECK(bad.find("check-images: 60 images checked, 1 bad") != std::string::npos);
+    auto [status4, skipped] = run(cli + " --check-images --skip-bad-images");
+    CHECK_MESSAGE(status4 == 0, skipped);
+    CHECK(skipped.find("1 unreadable images will be skipped") != std::string::npos);
   }
 }
 

@@ -16,6 +16,9 @@ packages=(
   python3-torch python3-numpy    # the oracle: references for the tests, generated at test time
   python3-torchvision            # reference models for the parity tests
   python3-h5py                   # weights/convert.py reads Keras .h5 files
+  libtomlplusplus-dev            # training configs (configs/*.toml)
+  python3-sklearn                # the oracle for the metrics (accuracy, ROC AUC, average precision, ...)
+  chromium                       # renders report.html headless in the report test
 )
 if [ "${1:-}" = fuzz ]; then
   packages+=(

@@ -51,7 +51,9 @@ int data_main(int argc, char** argv) {
       .add("seed", "0", "seed of the split")
       .add("split-file", "", "read the split from this split.csv instead of making one")
       .add("out", "", "folder to write split.csv into")
-      .add_switch("check-images", "decode every image and report each one that fails (exit 1 if any)");
+      .add_switch("check-images", "decode every image and report each one that fails (exit 1 if any)")
+      .add_switch("skip-bad-images", "with --check-images: bad images are a counted warning (exit 0), as the loader's "
+                                     "skip_bad_images treats them in training");
   if (!flags.parse(argc, argv)) return 0;
   NN_CHECK(flags.positional().empty(), "skinnet data: unexpected argument '{}'", flags.positional()[0]);
   NN_CHECK(!flags.str("data").empty(), "skinnet data: --data is required (a dataset folder or ground-truth CSV)");
@@ -93,7 +95,12 @@ int data_main(int argc, char** argv) {
   }
   if (flags.on("check-images")) {
     std::printf("\n");
-    if (check_images(d) > 0) return 1;
+    const int64_t bad = check_images(d);
+    if (bad > 0 && flags.on("skip-bad-images")) {
+      std::fprintf(stderr, "warning: %lld unreadable images will be skipped (--skip-bad-images)\n", static_cast<long long>(bad));
+    } else if (bad > 0) {
+      return 1;
+    }
   }
   return 0;
 }
