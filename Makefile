@@ -150,10 +150,11 @@ FUZZ_SECONDS ?= 60
 FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined -DNN_SANITIZE -I. -I$(OPENBLAS_INC) -MMD -MP
-FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp)) \
+FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)) \
                  weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp train/color.cpp
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
 FUZZERS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/*.cpp))
+.SECONDARY: $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/obj/tests/fuzz/%.o,$(wildcard tests/fuzz/*.cpp))
 
 $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)

@@ -191,6 +191,16 @@ TEST_SUITE("errors") {
     CHECK_MESSAGE(out.find("holds resnet18 weights, not vgg19") != std::string::npos, out);
   }
 
+  TEST_CASE("image: a file declaring zero pixels is refused, not returned empty (found by make fuzz)") {
+    // A 24-bit BMP header: 31 pixels wide, 0 rows, followed by some bytes. stb_image accepts it.
+    std::vector<uint8_t> bmp(54 + 93, 0x5d);
+    const uint8_t header[54] = {'B', 'M', 0x93, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 31, 0, 0, 0,
+                                0,   0,   0,    0, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x13, 0x0b, 0, 0,
+                                0x13, 0x0b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    std::copy(header, header + 54, bmp.begin());
+    CHECK_THROWS_WITH_AS(decode_image_bytes(bmp.data(), bmp.size(), "zero.bmp"), doctest::Contains("zero.bmp"), Error);
+  }
+
   TEST_CASE("image: missing, non-image, truncated and oversized files name the file and the problem") {
     CHECK_THROWS_WITH_AS(decode_image("/nonexistent/lesion.jpg"), doctest::Contains("/nonexistent/lesion.jpg"), Error);
     const std::string path = fmt::format("/tmp/skinnet-test-{}-bad.png", getpid());

@@ -16,8 +16,11 @@ namespace {
 
 std::string stb_reason() { return stbi_failure_reason() ? stbi_failure_reason() : "unknown reason"; }
 
-Image take_pixels(stbi_uc* pixels, int w, int h) {
+// Takes ownership of stb_image's pixels. stb_image accepts some headers that declare no pixels (a BMP of
+// height 0, found by the fuzzer): such a file is refused here, not returned as an empty image.
+Image take_pixels(stbi_uc* pixels, int w, int h, const std::string& name) {
   std::unique_ptr<stbi_uc, void (*)(void*)> data(pixels, stbi_image_free);
+  NN_CHECK(w > 0 && h > 0, "{}: the file declares an image of {}x{} pixels, which holds nothing", name, w, h);
   Image img;
   img.height = h;
   img.width = w;
@@ -34,7 +37,7 @@ Image decode_image(const std::string& path) {
            h, kMaxImagePixels >> 20);
   stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
   NN_CHECK(pixels != nullptr, "{}: cannot decode: {}", path, stb_reason());
-  return take_pixels(pixels, w, h);
+  return take_pixels(pixels, w, h, path);
 }
 
 Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name) {
@@ -46,7 +49,7 @@ Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& na
            h, kMaxImagePixels >> 20);
   stbi_uc* pixels = stbi_load_from_memory(data, n, &w, &h, &channels, 3);
   NN_CHECK(pixels != nullptr, "{}: cannot decode: {}", name, stb_reason());
-  return take_pixels(pixels, w, h);
+  return take_pixels(pixels, w, h, name);
 }
 
 void encode_image(const Image& image, const std::string& path, int quality) {

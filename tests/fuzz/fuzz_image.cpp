@@ -2,7 +2,7 @@
 //
 // decode (stb_image: JPEG, PNG, BMP, GIF, ...), then the training augmentation with every transform on and
 // a seed taken from the input, then normalisation. Any input must either give a finite 3 x 32 x 32 tensor
-// or raise nn::Error. Images are capped at 4 megapixels here (the library's own cap is 64) so that one
+// or raise nn::Error. Images are capped at 0.25 megapixels here (the library's own cap is 64) so that one
 // input cannot take seconds.
 #include <cmath>
 #include <cstdint>
@@ -38,7 +38,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (img.height <= 0 || img.width <= 0 || img.rgb.size() != static_cast<size_t>(img.height * img.width * 3)) std::abort();
-  if (img.height * img.width > (int64_t{4} << 20)) return 0;
+  if (img.height * img.width > (int64_t{1} << 18)) return 0;
   nn::Preprocessing prep = nn::Preprocessing::torchvision_imagenet(36);
   prep.input_size = 32;
   static const nn::AugmentConfig config = everything_on();
