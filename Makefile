@@ -114,21 +114,26 @@ test: deps
 
 test-build: $(TEST_BIN) $(CLI) compile_commands.json
 
-# `make train [DATA=path]`: without DATA, the synthetic HAM10000 folder (skinnet synth; NOT real
-# dermoscopy) is written once to data/synthetic-ham10000 and used. Training itself arrives with issue #5;
-# until then this prepares and inspects the data (classes, lesion-grouped split, class weights) and stops.
+# `make train`: the demo. Without DATA, the synthetic HAM10000-format folder (skinnet synth; NOT real
+# dermoscopy) is written once to data/synthetic-ham10000 and used; weights/resnet18.safetensors is
+# fine-tuned when present (make weights ARCH=resnet18), otherwise the network starts from scratch.
+# The real experiment: make train DATA=data/HAM10000 CONFIG=configs/resnet50-ham10000.toml
+#                        WEIGHTS=weights/resnet50.safetensors   (docs/training.md)
+# Each run gets its own folder runs/<config name>-<date-time>; ARGS passes more settings (--key=value).
 SYNTH_DATA := data/synthetic-ham10000
+CONFIG ?= configs/resnet18-synthetic.toml
 DATA ?=
+ARCH ?=
+WEIGHTS ?=
+ARGS ?=
+RUN ?= $(basename $(notdir $(CONFIG)))-$(shell date +%Y%m%d-%H%M%S)
+TRAIN_WEIGHTS := $(or $(WEIGHTS),$(if $(filter configs/resnet18-synthetic.toml,$(CONFIG)),$(if $(ARCH),,$(wildcard weights/resnet18.safetensors))))
 
 train: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory all
-	@if [ -z "$(DATA)" ]; then \
-	  test -f $(SYNTH_DATA)/HAM10000_metadata.csv || $(CLI) synth --out $(SYNTH_DATA); \
-	  echo "make train: no DATA given: using the SYNTHETIC dataset $(SYNTH_DATA) (procedural images, not dermoscopy)"; \
-	fi
-	@$(CLI) data --data "$(or $(DATA),$(SYNTH_DATA))"
-	@echo "make train: the training loop arrives with issue #5; the data above is what it will train on." >&2
-	@exit 2
+	@if [ -z "$(DATA)" ] && [ ! -f $(SYNTH_DATA)/HAM10000_metadata.csv ]; then $(CLI) synth --out $(SYNTH_DATA); fi
+	$(CLI) train --config $(CONFIG) --name=$(RUN) $(if $(DATA),--data.path=$(DATA)) $(if $(ARCH),--model.arch=$(ARCH)) \
+	  $(if $(TRAIN_WEIGHTS),--model.weights=$(TRAIN_WEIGHTS)) $(ARGS)
 
 bench-ops: all
 	$(CLI) bench-ops

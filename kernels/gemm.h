@@ -23,6 +23,12 @@ void gemm_reference_cpu(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T a
 void gemm_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 
+// Makes sure OpenBLAS runs the best kernels this CPU supports, restarting the program (execv of
+// /proc/self/exe with the same argv) with OPENBLAS_CORETYPE set when OpenBLAS picked slower ones
+// (kernels/cpu/blas_core.cpp says when that happens). Call first thing in main(); `program` names it in
+// the one-line notice. NN_KEEP_OPENBLAS_CORETYPE=1 turns it off.
+void select_openblas_kernels(char** argv, const char* program);
+
 inline double gemm_flops(int64_t M, int64_t N, int64_t K) { return 2.0 * M * N * K; }
 
 }  // namespace nn

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include "kernels/gemm.h"
+
 namespace {
 
 struct Counts {
@@ -47,6 +49,7 @@ struct TierListener : doctest::IReporter {
 REGISTER_LISTENER("tiers", 1, TierListener);
 
 int main(int argc, char** argv) {
+  nn::select_openblas_kernels(argv, "skinnet_tests");
   doctest::Context context;
   context.applyCommandLine(argc, argv);
   const int result = context.run();

@@ -8,6 +8,7 @@ the case name, its parameters (stored as JSON in the file's metadata) and a dict
 the upstream gradient `dy`, PyTorch's output `y` and the gradient `d<input>` of every differentiable
 input. A cases(out_dir) that takes the output folder may also write files there (converted weights).
 Inputs come from seeded generators, so the files are the same on every run; nothing is committed.
+Family "metrics" is the exception: its oracle is scikit-learn (python3-sklearn), its tensors sklearn's figures.
 """
 import argparse
 import glob

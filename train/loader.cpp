@@ -47,6 +47,14 @@ Image shrink_for_cache(Image image, int64_t shorter) {
   return resize_shorter_side(image, shorter);
 }
 
+void check_indices(const Dataset& dataset, const std::vector<int64_t>& indices) {
+  NN_CHECK(!indices.empty(), "loader: {} has no samples in this split", dataset.root);
+  for (int64_t i : indices) {
+    NN_CHECK(i >= 0 && i < static_cast<int64_t>(dataset.samples.size()),
+             "loader: sample index {} is outside the dataset's {} samples", i, dataset.samples.size());
+  }
+}
+
 }  // namespace
 
 struct DataLoader::State {
@@ -240,11 +248,7 @@ DataLoader::DataLoader(const Dataset& dataset, std::vector<int64_t> indices, con
   NN_CHECK(options.batch_size >= 1, "loader: batch_size must be at least 1, got {}", options.batch_size);
   NN_CHECK(options.workers >= 1 && options.workers <= 256, "loader: workers must be 1..256, got {}", options.workers);
   NN_CHECK(options.prefetch >= 1, "loader: prefetch must be at least 1 batch, got {}", options.prefetch);
-  NN_CHECK(!indices.empty(), "loader: {} has no samples in this split", dataset.root);
-  for (int64_t i : indices) {
-    NN_CHECK(i >= 0 && i < static_cast<int64_t>(dataset.samples.size()),
-             "loader: sample index {} is outside the dataset's {} samples", i, dataset.samples.size());
-  }
+  check_indices(dataset, indices);
   NN_CHECK(prep.input_size >= 1, "loader: input size must be positive, got {}", prep.input_size);
   if (options.cache != CacheMode::none) {
     NN_CHECK(options.cache_shorter >= prep.input_size,
@@ -313,6 +317,17 @@ bool DataLoader::next(Batch& batch) {
   lock.unlock();
   s.wake_workers.notify_all();
   return true;
+}
+
+void DataLoader::set_indices(std::vector<int64_t> indices) {
+  State& s = *state_;
+  check_indices(s.dataset, indices);
+  s.stop();
+  s.indices = std::move(indices);
+  s.num_batches = s.batch_count();
+  NN_CHECK(s.num_batches > 0, "loader: {} samples make no full batch of {} with drop_last", s.indices.size(),
+           s.options.batch_size);
+  s.epoch = -1;  // start_epoch() is needed again
 }
 
 int64_t DataLoader::batches_per_epoch() const { return state_->num_batches; }

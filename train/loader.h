@@ -62,6 +62,9 @@ class DataLoader {
   DataLoader& operator=(const DataLoader&) = delete;
 
   void start_epoch(int64_t epoch);  // stops any epoch in flight
+  // Replaces the samples visited from the next start_epoch() on (weighted sampling draws a new list each
+  // epoch); the cache is kept. Stops any epoch in flight.
+  void set_indices(std::vector<int64_t> indices);
   bool next(Batch& batch);          // false at the end of the epoch; rethrows a worker's error
   int64_t batches_per_epoch() const;
   int64_t skipped_images() const;   // with skip_bad_images: unreadable images met so far

@@ -285,4 +285,12 @@ int64_t write_synthetic_ham10000(const std::string& out_dir, const SynthOptions&
   return lesions;
 }
 
+bool is_synthetic_dataset(const std::string& dir) {
+  std::filesystem::path p(dir);
+  if (!std::filesystem::is_directory(p)) p = p.parent_path();
+  std::ifstream readme(p / "README.txt");
+  std::string first;
+  return readme && std::getline(readme, first) && first == kReadmeMarker;
+}
+
 }  // namespace nn

@@ -73,5 +73,8 @@ Image synthetic_lesion_image(int64_t cls, uint64_t lesion_seed, int64_t view, in
 // leaves a CSV naming missing images); returns the lesion count. OUT must be absent, empty, or a previous
 // synthetic output (then its images and CSV are replaced); anything else is refused, naming the folder.
 int64_t write_synthetic_ham10000(const std::string& out_dir, const SynthOptions& options);
+// Whether `dir` (or the folder of a file `dir`) holds skinnet synth output: its README.txt carries the marker.
+// Training uses it to label every report and log as made on synthetic data.
+bool is_synthetic_dataset(const std::string& dir);
 
 }  // namespace nn

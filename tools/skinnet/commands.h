@@ -9,5 +9,7 @@ int predict_main(int argc, char** argv);    // tools/skinnet/cmd_predict.cpp
 int bench_loader_main(int argc, char** argv);  // bench/bench_loader.cpp
 int data_main(int argc, char** argv);       // tools/skinnet/cmd_data.cpp
 int synth_main(int argc, char** argv);      // tools/skinnet/cmd_synth.cpp
+int train_main(int argc, char** argv);      // tools/skinnet/cmd_train.cpp
+int eval_main(int argc, char** argv);       // tools/skinnet/cmd_eval.cpp
 
 }  // namespace nn

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/gemm.h"
 #include "tensor/error.h"
 #include "tools/skinnet/commands.h"
 
@@ -18,6 +19,8 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
+    {"train", nn::train_main, "fine-tune a network: stages, validation, checkpoints, test metrics, report.html"},
+    {"eval", nn::eval_main, "metrics of a trained model on a dataset or one split of it"},
     {"predict", nn::predict_main, "classify images with a model and weights (logits, probabilities; --json)"},
     {"data", nn::data_main, "inspect a dataset: classes, lesion-grouped split, class weights; --check-images"},
     {"synth", nn::synth_main, "write a synthetic HAM10000-format dataset (procedural lesions) for trying skinnet"},
@@ -29,25 +32,12 @@ constexpr Command kCommands[] = {
 void print_usage() {
   std::printf("usage: skinnet COMMAND [--flag=value ...]   (skinnet COMMAND --help for its flags)\n\ncommands:\n");
   for (const Command& c : kCommands) std::printf("  %-12s %s\n", c.name, c.summary);
-  std::printf("\nskinnet is under construction: training and evaluation arrive with later issues.\n");
-}
-
-// OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded; some environments set it to Haswell, which
-// halves GEMM speed on AVX-512 machines. Drop it and start again (NN_KEEP_OPENBLAS_CORETYPE=1 keeps it).
-void drop_openblas_coretype(char** argv) {
-  const char* core = std::getenv("OPENBLAS_CORETYPE");
-  if (!core || std::getenv("NN_KEEP_OPENBLAS_CORETYPE")) return;
-  std::fprintf(stderr, "skinnet: ignoring OPENBLAS_CORETYPE=%s so OpenBLAS picks the kernels for this CPU "
-                       "(set NN_KEEP_OPENBLAS_CORETYPE=1 to keep it)\n", core);
-  unsetenv("OPENBLAS_CORETYPE");
-  execv("/proc/self/exe", argv);
-  std::fprintf(stderr, "skinnet: could not restart without OPENBLAS_CORETYPE (%s); continuing\n", std::strerror(errno));
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  drop_openblas_coretype(argv);
+  nn::select_openblas_kernels(argv, "skinnet");
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
     print_usage();
     return argc < 2 ? 1 : 0;

@@ -1,0 +1,520 @@
+// The training run (see trainer.h): setup, the stage and epoch loops, checkpoints, the final test.
+#include "train/trainer.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "layers/batch_norm.h"
+#include "tensor/autograd.h"
+#include "tensor/error.h"
+#include "train/checkpoint.h"
+#include "train/dataset.h"
+#include "train/evaluate.h"
+#include "train/loader.h"
+#include "train/metrics.h"
+#include "train/optim.h"
+#include "train/progress.h"
+#include "train/report.h"
+#include "train/sampling.h"
+#include "train/schedule.h"
+#include "train/split.h"
+#include "train/synth.h"
+#include "weights/load.h"
+
+namespace nn {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where the run stands: what a checkpoint restores.
+struct RunState {
+  int64_t epochs_done = 0;
+  double best = std::numeric_limits<double>::quiet_NaN();
+  int64_t best_epoch = 0;  // 1-based; 0: none yet
+  int64_t since_best = 0;
+  nlohmann::json history = nlohmann::json::array();
+};
+
+bool lower_is_better(const TrainConfig& c) { return c.select == "val_loss"; }
+
+bool improved(const TrainConfig& c, double score, double best) {
+  if (std::isnan(best)) return true;
+  return lower_is_better(c) ? score < best : score > best;
+}
+
+// The stage of global epoch `epoch` (0-based) and the epoch's index within it.
+std::pair<size_t, int64_t> stage_of(const TrainConfig& c, int64_t epoch) {
+  for (size_t s = 0; s < c.stages.size(); ++s) {
+    if (epoch < c.stages[s].epochs) return {s, epoch};
+    epoch -= c.stages[s].epochs;
+  }
+  return {c.stages.size(), 0};
+}
+
+int64_t total_epochs(const TrainConfig& c) {
+  int64_t n = 0;
+  for (const StageConfig& s : c.stages) n += s.epochs;
+  return n;
+}
+
+Preprocessing choose_preprocessing(const TrainConfig& c, const SafetensorsFile* weights) {
+  Preprocessing p = weights ? weights_preprocessing(*weights) : Preprocessing::torchvision_imagenet();
+  if (c.input_size > 0) {
+    p.input_size = c.input_size;
+    p.resize_shorter = c.resize_shorter >= 0 ? c.resize_shorter : (c.input_size * 8 + 6) / 7;  // 224 -> 256
+  } else if (c.resize_shorter >= 0) {
+    p.resize_shorter = c.resize_shorter;
+  }
+  return p;
+}
+
+// Freezes everything but what stage `s` trains; returns how many parameter tensors train.
+int64_t configure_trainable(Network& model, const StageConfig& s) {
+  model.freeze("");
+  for (const std::string& t : s.train) {
+    if (t == "all") {
+      model.unfreeze("");
+    } else if (t == "head") {
+      model.unfreeze(model.head_block());
+    } else {
+      model.unfreeze(t);
+      model.unfreeze(model.head_block());
+    }
+  }
+  return static_cast<int64_t>(model.parameters(Trainable::only).size());
+}
+
+// Training mode, except BatchNorm layers whose parameters are all frozen when the stage asks for it:
+// their running statistics stay those of the pretrained network.
+void set_train_mode(Network& model, const StageConfig& s) {
+  model.train();
+  if (!s.bn_eval) return;
+  for (auto& [name, m] : model.named_modules()) {
+    if (!dynamic_cast<BatchNorm2d*>(m)) continue;
+    bool any_trainable = false;
+    for (const auto& [pname, p] : m->named_parameters()) any_trainable |= p.requires_grad();
+    if (!any_trainable) m->eval();
+  }
+}
+
+std::vector<ParamGroup> param_groups(Network& model, const StageConfig& s, double weight_decay) {
+  ParamGroup head{"head", {}, s.lr, weight_decay};
+  ParamGroup backbone{"backbone", {}, s.backbone_lr > 0 ? s.backbone_lr : s.lr, weight_decay};
+  const std::string prefix = model.head_block() + ".";
+  for (auto& [name, p] : model.named_parameters(Trainable::only))
+    (name.rfind(prefix, 0) == 0 ? head : backbone).params.emplace_back(name, p);
+  std::vector<ParamGroup> groups;
+  if (!head.params.empty()) groups.push_back(std::move(head));
+  if (!backbone.params.empty()) groups.push_back(std::move(backbone));
+  return groups;
+}
+
+OptimizerOptions optimizer_options(const TrainConfig& c) {
+  OptimizerOptions o;
+  o.type = c.optimizer;
+  o.momentum = c.momentum;
+  o.nesterov = c.nesterov;
+  o.beta1 = c.beta1;
+  o.beta2 = c.beta2;
+  o.eps = c.eps;
+  return o;
+}
+
+ScheduleOptions schedule_options(const TrainConfig& c, const StageConfig& s) {
+  ScheduleOptions o;
+  o.type = c.schedule;
+  o.step_size = c.step_size;
+  o.gamma = c.gamma;
+  o.warmup_epochs = c.schedule == "plateau" ? 0 : std::min(c.warmup_epochs, s.epochs - 1);
+  o.warmup_start_factor = c.warmup_start_factor;
+  o.total_epochs = s.epochs;
+  o.min_lr = c.min_lr;
+  o.mode = lower_is_better(c) ? "min" : "max";
+  o.factor = c.plateau_factor;
+  o.patience = c.plateau_patience;
+  return o;
+}
+
+double json_number(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number() ? j[key].get<double>() : std::numeric_limits<double>::quiet_NaN();
+}
+
+// The validation score checkpoint.select names.
+double select_score(const TrainConfig& c, const nlohmann::json& line) {
+  return json_number(line, c.select.c_str());
+}
+
+std::string jsonl(const nlohmann::json& history) {
+  std::string out;
+  for (const auto& line : history) out += line.dump() + "\n";
+  return out;
+}
+
+class Trainer {
+ public:
+  Trainer(const TrainConfig& config, bool resume) : c_(config), resume_(resume) {}
+
+  RunSummary run();
+
+ private:
+  const TrainConfig& c_;
+  bool resume_;
+  fs::path dir_;
+  Dataset data_;
+  Split split_;
+  std::shared_ptr<Network> model_;
+  Preprocessing prep_;
+  std::vector<std::string> notes_;
+  RunState state_;
+  Tensor class_weight_;
+  nlohmann::json resume_meta_;  // the last checkpoint's JSON when resuming
+  std::unique_ptr<SafetensorsFile> resume_file_;
+
+  void setup();
+  void train_epochs(RunSummary& summary);
+  nlohmann::json validate(int64_t epoch, size_t stage, double lr, double train_loss, double train_acc, double seconds,
+                          double ips);
+  nlohmann::json checkpoint_meta_json(size_t stage) const;
+  void finish(RunSummary& summary);
+  std::string path(const char* file) const { return (dir_ / file).string(); }
+  std::string last_good() const {
+    return state_.epochs_done > 0 ? path("checkpoint-last.safetensors") : "none (no epoch finished)";
+  }
+};
+
+void Trainer::setup() {
+  dir_ = fs::path(c_.runs_dir) / c_.name;
+  const bool exists = fs::exists(dir_ / "checkpoint-last.safetensors");
+  if (resume_) {
+    NN_CHECK(exists, "{}: no checkpoint-last.safetensors to resume from", dir_.string());
+  } else {
+    NN_CHECK(!exists, "{}: this run folder already holds a run; resume it with --resume, or choose another name "
+                      "(--name=...)", dir_.string());
+  }
+  fs::create_directories(dir_);
+  NN_CHECK(!c_.data_path.empty(), "config: data.path is empty: give a dataset (docs/data.md), or run `make train`, "
+                                  "which makes the synthetic one");
+
+  // Data and split.
+  data_ = open_dataset(c_.data_path, c_.data_format == "auto" ? "" : c_.data_format);
+  for (const std::string& w : data_.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  if (is_synthetic_dataset(c_.data_path)) {
+    notes_.push_back("Trained and tested on SYNTHETIC images (skinnet synth): procedural drawings, not dermoscopy. "
+                     "These figures say nothing about real skin lesions.");
+    std::printf("NOTE: %s is a SYNTHETIC dataset (procedural images, not dermoscopy)\n", c_.data_path.c_str());
+  }
+  if (!c_.split_file.empty()) {
+    split_ = read_split_csv(c_.split_file, data_);
+  } else if (resume_) {
+    split_ = read_split_csv(path("split.csv"), data_);
+  } else {
+    SplitOptions so;
+    so.val = c_.val;
+    so.test = c_.test;
+    so.seed = c_.seed;
+    split_ = make_split(data_, so);
+  }
+  NN_CHECK(!split_.val.empty(), "{}: the validation split is empty; checkpoints are chosen on it (data.val > 0)",
+           data_.root);
+  if (!resume_) {
+    write_split_csv(path("split.csv"), data_, split_);
+    write_file_atomically(path("metrics.jsonl"), "");  // a fresh run starts a fresh log
+  }
+  std::printf("%s: %zu images, %zu classes\n%s", data_.name.c_str(), data_.samples.size(), data_.classes.size(),
+              split_table(data_, split_).c_str());
+
+  // Model and preprocessing.
+  ModelOptions mo;
+  mo.num_classes = static_cast<int64_t>(data_.classes.size());
+  mo.seed = c_.seed;
+  mo.dropout = c_.dropout;
+  model_ = make_model(c_.arch, mo);
+  if (!c_.weights.empty()) {
+    const SafetensorsFile weights = SafetensorsFile::open(c_.weights);
+    const LoadReport r = load_weights(*model_, weights, LoadMode::finetune);
+    prep_ = choose_preprocessing(c_, &weights);
+    std::printf("model: %s, %lld tensors from %s; new %lld-class head\n", c_.arch.c_str(),
+                static_cast<long long>(r.loaded), c_.weights.c_str(), static_cast<long long>(mo.num_classes));
+  } else {
+    prep_ = choose_preprocessing(c_, nullptr);
+    const std::string notice = fmt::format(
+        "{} starts from random initialisation (no model.weights): expect far lower accuracy than fine-tuning. "
+        "`make weights ARCH={}` converts ImageNet weights when torchvision's files are at hand.", c_.arch, c_.arch);
+    std::fprintf(stderr, "NOTICE: %s\n", notice.c_str());
+    notes_.push_back(notice);
+  }
+  std::printf("input: %lldx%lld, eval resize %lld, %s mean/std\n", static_cast<long long>(prep_.input_size),
+              static_cast<long long>(prep_.input_size), static_cast<long long>(prep_.resize_shorter),
+              prep_.color_order.c_str());
+
+  if (c_.class_weights) {
+    const std::vector<double> w = class_weights(data_, split_.train);
+    class_weight_ = empty({static_cast<int64_t>(w.size())});
+    for (size_t i = 0; i < w.size(); ++i) class_weight_.data<float>()[i] = static_cast<float>(w[i]);
+  }
+
+  if (resume_) {
+    resume_file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path("checkpoint-last.safetensors")));
+    resume_meta_ = checkpoint_meta(*resume_file_);
+    NN_CHECK(resume_meta_.value("arch", "") == c_.arch, "{}: the checkpoint holds {}, the config asks for {}",
+             resume_file_->path(), resume_meta_.value("arch", ""), c_.arch);
+    load_checkpoint_model(*model_, *resume_file_);
+    restore_dropout_states(*model_, resume_meta_.at("dropout"), resume_file_->path());
+    state_.epochs_done = resume_meta_.at("epochs_done").get<int64_t>();
+    state_.best = resume_meta_.at("best").is_number() ? resume_meta_["best"].get<double>()
+                                                       : std::numeric_limits<double>::quiet_NaN();
+    state_.best_epoch = resume_meta_.at("best_epoch").get<int64_t>();
+    state_.since_best = resume_meta_.at("since_best").get<int64_t>();
+    state_.history = resume_meta_.at("history");
+    write_file_atomically(path("metrics.jsonl"), jsonl(state_.history));  // drop lines after the checkpoint
+    std::printf("resuming %s after epoch %lld\n", dir_.string().c_str(), static_cast<long long>(state_.epochs_done));
+  }
+}
+
+nlohmann::json Trainer::checkpoint_meta_json(size_t stage) const {
+  return {{"arch", c_.arch},
+          {"classes", data_.classes},
+          {"preprocessing", nlohmann::json::parse(prep_.to_json())},
+          {"config", config_to_toml(c_)},
+          {"epochs_done", state_.epochs_done},
+          {"stage", stage},
+          {"best", std::isnan(state_.best) ? nlohmann::json() : nlohmann::json(state_.best)},
+          {"best_epoch", state_.best_epoch},
+          {"since_best", state_.since_best},
+          {"history", state_.history},
+          {"dropout", dropout_states(*model_)}};
+}
+
+nlohmann::json Trainer::validate(int64_t epoch, size_t stage, double lr, double train_loss, double train_acc,
+                                 double seconds, double ips) {
+  EvalOptions eo;
+  eo.batch_size = c_.batch_size;
+  eo.workers = static_cast<int>(c_.workers);
+  eo.skip_bad_images = c_.skip_bad_images;
+  const Predictions p = predict_samples(*model_, data_, split_.val, prep_, eo);
+  const nlohmann::json m = metrics_json(compute_metrics(p.labels, p.probs, data_.classes));
+  return {{"epoch", epoch + 1},
+          {"stage", stage + 1},
+          {"lr", lr},
+          {"train_loss", train_loss},
+          {"train_accuracy", train_acc},
+          {"val_loss", p.loss},
+          {"val_accuracy", m["accuracy"]},
+          {"val_balanced_accuracy", m["balanced_accuracy"]},
+          {"seconds", seconds},
+          {"images_per_second", ips}};
+}
+
+void Trainer::train_epochs(RunSummary& summary) {
+  LoaderOptions lo;
+  lo.batch_size = c_.batch_size;
+  lo.workers = static_cast<int>(c_.workers);
+  lo.seed = c_.seed;
+  lo.augment = true;
+  lo.augmentation = c_.augment;
+  lo.drop_last = static_cast<int64_t>(split_.train.size()) > c_.batch_size;  // no tiny last batch for BatchNorm
+  lo.cache = c_.cache == "memory" ? CacheMode::memory : c_.cache == "disk" ? CacheMode::disk : CacheMode::none;
+  lo.cache_shorter = std::max(prep_.resize_shorter, prep_.input_size);
+  lo.cache_dir = c_.cache_dir.empty() ? path("cache") : c_.cache_dir;
+  lo.skip_bad_images = c_.skip_bad_images;
+  std::vector<int64_t> train = split_.train;
+  if (c_.sampling == "oversample") train = oversample(data_, split_.train, c_.seed);
+  DataLoader loader(data_, train, prep_, lo);
+  const std::vector<double> sample_weights =
+      c_.sampling == "weighted" ? inverse_frequency_weights(data_, split_.train) : std::vector<double>{};
+
+  const int64_t total = total_epochs(c_);
+  const int64_t stop_at = c_.stop_after_epochs > 0 ? std::min(total, c_.stop_after_epochs) : total;
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<LrSchedule> schedule;
+  size_t current_stage = c_.stages.size();
+  for (int64_t epoch = state_.epochs_done; epoch < stop_at; ++epoch) {
+    const auto [stage, in_stage] = stage_of(c_, epoch);
+    const StageConfig& s = c_.stages[stage];
+    if (stage != current_stage) {
+      current_stage = stage;
+      const int64_t trainable = configure_trainable(*model_, s);
+      optimizer = make_optimizer(optimizer_options(c_), param_groups(*model_, s, c_.weight_decay));
+      schedule = std::make_unique<LrSchedule>(schedule_options(c_, s), *optimizer);
+      std::printf("stage %zu: %lld epochs, %lld of %zu parameter tensors train (%s), lr %g head / %g backbone\n",
+                  stage + 1, static_cast<long long>(s.epochs), static_cast<long long>(trainable),
+                  model_->parameters().size(), fmt::format("{}", fmt::join(s.train, ", ")).c_str(), s.lr,
+                  s.backbone_lr > 0 ? s.backbone_lr : s.lr);
+      if (resume_file_ && in_stage > 0 && resume_meta_.value("stage", size_t{0}) == stage) {
+        optimizer->load_state(checkpoint_optimizer_tensors(*resume_file_), resume_meta_.at("optimizer"));
+        schedule->load(resume_meta_.at("schedule"));
+      }
+    }
+    schedule->begin_epoch(in_stage);
+    set_train_mode(*model_, s);
+    if (!sample_weights.empty())
+      loader.set_indices(weighted_epoch(split_.train, sample_weights, static_cast<int64_t>(split_.train.size()),
+                                        sample_seed(c_.seed, epoch, -2)));
+
+    const std::vector<Tensor> params = model_->parameters(Trainable::only);
+    CrossEntropyOptions loss_options;
+    loss_options.weight = class_weight_;
+    loss_options.label_smoothing = c_.label_smoothing;
+    Progress progress(fmt::format("epoch {}/{}", epoch + 1, total), loader.batches_per_epoch());
+    double loss_sum = 0;
+    int64_t seen = 0, correct = 0;
+    loader.start_epoch(epoch);
+    Batch batch;
+    while (loader.next(batch)) {
+      const Tensor logits = (*model_)(batch.images);
+      const Tensor loss = cross_entropy(logits, batch.labels, loss_options);
+      const double value = loss.item<float>();
+      NN_CHECK(std::isfinite(value),
+               "the training loss became {} at epoch {}; stopping. Last good checkpoint: {}. Lower the learning rate "
+               "or clip gradients (optimizer.clip_grad_norm)", value, epoch + 1, last_good());
+      optimizer->zero_grad();
+      loss.backward();
+      if (c_.clip_grad_norm > 0) {
+        const double norm = clip_grad_norm(params, c_.clip_grad_norm);
+        NN_CHECK(std::isfinite(norm), "the gradient norm became {} at epoch {}; stopping. Last good checkpoint: {}",
+                 norm, epoch + 1, last_good());
+      }
+      optimizer->step();
+      const int64_t n = batch.labels.numel();
+      const Tensor predicted = argmax(logits.detach(), 1);
+      for (int64_t i = 0; i < n; ++i) correct += predicted.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
+      loss_sum += value * static_cast<double>(n);
+      seen += n;
+      progress.update(n, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
+    }
+    const double ips = progress.finish();
+    const double seconds = progress.seconds();
+
+    nlohmann::json line = validate(epoch, stage, optimizer->lr(0), loss_sum / std::max<int64_t>(seen, 1),
+                                   static_cast<double>(correct) / std::max<int64_t>(seen, 1), seconds, ips);
+    const double score = select_score(c_, line);
+    schedule->end_epoch(score);
+    state_.history.push_back(line);
+    state_.epochs_done = epoch + 1;
+    const bool best = improved(c_, score, state_.best);
+    if (best) {
+      state_.best = score;
+      state_.best_epoch = epoch + 1;
+      state_.since_best = 0;
+    } else {
+      ++state_.since_best;
+    }
+    std::ofstream(path("metrics.jsonl"), std::ios::app) << line.dump() << "\n";
+    std::printf("epoch %lld/%lld  train loss %.4f acc %.3f | val loss %.4f acc %.3f bacc %.3f | %.0f s, %.1f img/s%s\n",
+                static_cast<long long>(epoch + 1), static_cast<long long>(total), line["train_loss"].get<double>(),
+                line["train_accuracy"].get<double>(), line["val_loss"].get<double>(), json_number(line, "val_accuracy"),
+                json_number(line, "val_balanced_accuracy"), seconds, ips, best ? "  [best]" : "");
+    std::fflush(stdout);
+
+    nlohmann::json meta = checkpoint_meta_json(stage);
+    meta["schedule"] = schedule->save();
+    const std::map<std::string, std::string> md{{"arch", c_.arch}, {"preprocessing", prep_.to_json()}};
+    if (best) save_checkpoint(path("checkpoint-best.safetensors"), *model_, nullptr, meta, md);
+    save_checkpoint(path("checkpoint-last.safetensors"), *model_, optimizer.get(), meta, md);
+
+    if (c_.early_stopping > 0 && state_.since_best >= c_.early_stopping) {
+      std::printf("early stopping: no improvement of %s for %lld epochs\n", c_.select.c_str(),
+                  static_cast<long long>(state_.since_best));
+      summary.stopped_early = true;
+      break;
+    }
+  }
+  summary.epochs = state_.epochs_done;
+}
+
+void Trainer::finish(RunSummary& summary) {
+  // The best checkpoint's model, on the test split (or validation when the dataset has no test split).
+  const SafetensorsFile best = SafetensorsFile::open(path("checkpoint-best.safetensors"));
+  load_checkpoint_model(*model_, best);
+  save_weights(*model_, path("model.safetensors"),
+               {{"arch", c_.arch}, {"preprocessing", prep_.to_json()}, {"classes", nlohmann::json(data_.classes).dump()}});
+  std::vector<int64_t> test = split_.test;
+  if (test.empty()) {
+    test = split_.val;
+    notes_.push_back("The dataset has no test split: the figures below are on the validation split, which also chose "
+                     "the checkpoint (optimistic).");
+    std::fprintf(stderr, "warning: no test split; reporting the validation split\n");
+  }
+  EvalOptions eo;
+  eo.batch_size = c_.batch_size;
+  eo.workers = static_cast<int>(c_.workers);
+  eo.tta = c_.tta;
+  eo.skip_bad_images = c_.skip_bad_images;
+  const Predictions p = predict_samples(*model_, data_, test, prep_, eo);
+  int64_t positive = -1;
+  if (!c_.positive_class.empty()) {
+    for (size_t i = 0; i < data_.classes.size(); ++i)
+      if (data_.classes[i] == c_.positive_class) positive = static_cast<int64_t>(i);
+    NN_CHECK(positive >= 0, "config: data.positive_class '{}' is not a class of {} ({})", c_.positive_class, data_.root,
+             fmt::format("{}", fmt::join(data_.classes, ", ")));
+  }
+  const Metrics metrics = compute_metrics(p.labels, p.probs, data_.classes, positive);
+  nlohmann::json m = metrics_json(metrics);
+  m["loss"] = p.loss;
+  m["best_epoch"] = state_.best_epoch;
+  m["tta"] = c_.tta;
+  write_file_atomically(path("metrics.json"), m.dump(2) + "\n");
+  write_predictions_csv(path("predictions.csv"), data_, p);
+
+  // The worst mistakes: wrong predictions made with the highest confidence.
+  std::vector<std::pair<double, size_t>> wrong;
+  for (size_t i = 0; i < p.probs.size(); ++i) {
+    const auto& row = p.probs[i];
+    const size_t pred = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    if (static_cast<int64_t>(pred) != p.labels[i]) wrong.emplace_back(row[pred], i);
+  }
+  std::sort(wrong.begin(), wrong.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  ReportInput report;
+  report.title = fmt::format("{}: {} on {}", c_.name, c_.arch, data_.name);
+  report.run_dir = dir_.string();
+  report.config_text = config_to_toml(c_);
+  report.history = state_.history;
+  report.test_metrics = m;
+  report.notes = notes_;
+  for (size_t k = 0; k < wrong.size() && k < 16; ++k) {
+    const size_t i = wrong[k].second;
+    const auto& row = p.probs[i];
+    const size_t pred = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    report.mistakes.push_back({data_.samples[p.indices[i]].image, data_.classes[p.labels[i]], data_.classes[pred],
+                               wrong[k].first});
+  }
+  write_report(path("report.html"), report);
+
+  std::printf("\ntest (%zu images, best epoch %lld%s):\n%s", test.size(), static_cast<long long>(state_.best_epoch),
+              c_.tta ? ", flips averaged" : "", metrics_table(metrics).c_str());
+  for (const std::string& n : notes_) std::printf("NOTE: %s\n", n.c_str());
+  std::printf("\nrun folder: %s\nreport:     %s\n", dir_.string().c_str(), path("report.html").c_str());
+  summary.test_metrics = m;
+}
+
+RunSummary Trainer::run() {
+  setup();
+  write_file_atomically(path("config.toml"), config_to_toml(c_));
+  RunSummary summary;
+  summary.run_dir = dir_.string();
+  train_epochs(summary);
+  summary.best_epoch = state_.best_epoch;
+  const bool paused = state_.epochs_done < total_epochs(c_) && !summary.stopped_early;
+  if (paused) {
+    std::printf("paused after epoch %lld of %lld (checkpoint.stop_after_epochs); continue with --resume\n",
+                static_cast<long long>(state_.epochs_done), static_cast<long long>(total_epochs(c_)));
+    return summary;
+  }
+  finish(summary);
+  return summary;
+}
+
+}  // namespace
+
+RunSummary run_training(const TrainConfig& config, bool resume) {
+  Trainer trainer(config, resume);
+  return trainer.run();
+}
+
+}  // namespace nn
