@@ -77,10 +77,10 @@ deps:
 	@tools/deps.sh
 
 # Objects depend on the configuration: switching CUDA or SANITIZE rebuilds instead of mixing objects.
-CONFIG := CUDA=$(CUDA) $(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $(LDLIBS)
+BUILD_SETTINGS := CUDA=$(CUDA) $(CXX) $(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) $(LDLIBS)
 $(BUILD)/config: FORCE
 	@mkdir -p $(@D)
-	@echo '$(CONFIG)' | cmp -s - $@ || echo '$(CONFIG)' > $@
+	@echo '$(BUILD_SETTINGS)' | cmp -s - $@ || echo '$(BUILD_SETTINGS)' > $@
 FORCE:
 
 $(BUILD)/obj/%.o: %.cpp $(BUILD)/config
