@@ -6,8 +6,11 @@
 // counters it used, so a run is reproducible from its seed, and the state can be saved with a checkpoint.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 namespace nn {
 
@@ -59,5 +62,15 @@ class Generator {
   uint64_t seed_ = 0;
   uint64_t offset_ = 0;
 };
+
+// Fisher-Yates shuffle with one draw from `gen` per position, from the back: the same seed gives the same
+// order on every machine (splits, oversampling and the loader's epoch order use it).
+template <class T>
+void shuffle(std::vector<T>& v, Generator& gen) {
+  for (size_t i = v.size(); i > 1; --i) {
+    const size_t j = std::min(static_cast<size_t>(gen.next_double() * static_cast<double>(i)), i - 1);
+    std::swap(v[i - 1], v[j]);
+  }
+}
 
 }  // namespace nn

@@ -281,12 +281,8 @@ void DataLoader::start_epoch(int64_t epoch) {
   s.epoch = epoch;
   s.order = s.indices;
   if (s.options.shuffle) {
-    // Fisher-Yates with the epoch's own stream (position -1 is never a sample's).
-    Generator gen(sample_seed(s.options.seed, epoch, -1));
-    for (int64_t i = static_cast<int64_t>(s.order.size()) - 1; i > 0; --i) {
-      const int64_t j = std::min<int64_t>(i, static_cast<int64_t>(gen.next_double() * static_cast<double>(i + 1)));
-      std::swap(s.order[i], s.order[j]);
-    }
+    Generator gen(sample_seed(s.options.seed, epoch, -1));  // the epoch's own stream: -1 is no sample's position
+    shuffle(s.order, gen);
   }
   s.claimed = 0;
   s.delivered = 0;

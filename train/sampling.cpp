@@ -12,18 +12,6 @@
 
 namespace nn {
 
-namespace {
-
-template <typename T>
-void shuffle(std::vector<T>& v, Generator& g) {
-  for (size_t i = v.size(); i > 1; --i) {
-    const size_t j = std::min(static_cast<size_t>(g.next_double() * static_cast<double>(i)), i - 1);
-    std::swap(v[i - 1], v[j]);
-  }
-}
-
-}  // namespace
-
 std::vector<double> class_weights(const Dataset& dataset, const std::vector<int64_t>& indices) {
   NN_CHECK(!indices.empty(), "class_weights: no samples (the training split is empty)");
   const std::vector<int64_t> counts = dataset.class_counts(indices);

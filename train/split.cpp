@@ -15,15 +15,6 @@ namespace nn {
 
 namespace {
 
-// Fisher-Yates with the project's generator, so a seed gives the same order on every machine.
-template <typename T>
-void shuffle(std::vector<T>& v, Generator& g) {
-  for (size_t i = v.size(); i > 1; --i) {
-    const size_t j = std::min(static_cast<size_t>(g.next_double() * static_cast<double>(i)), i - 1);
-    std::swap(v[i - 1], v[j]);
-  }
-}
-
 // Stratified grouped assignment of `indices`: 0 train, 1 val, 2 test per index (same order).
 //
 // Each group (lesion) takes its majority label (ties: the lower class index) and goes whole to one split.
