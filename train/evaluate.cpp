@@ -90,20 +90,6 @@ Predictions predict_samples(Network& model, const Dataset& dataset, const std::v
   return out;
 }
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    NN_CHECK(f.good(), "{}: cannot write (does the folder exist and is it writable?)", tmp);
-    f << text;
-    f.flush();
-    NN_CHECK(f.good(), "{}: writing failed (disk full?)", tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  NN_CHECK(!ec, "{}: cannot move {} into place: {}", path, tmp, ec.message());
-}
-
 void write_predictions_csv(const std::string& path, const Dataset& dataset, const Predictions& predictions) {
   std::vector<std::string> header{"image"};
   header.insert(header.end(), dataset.classes.begin(), dataset.classes.end());

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "models/network.h"
+#include "train/atomic_file.h"
 #include "train/dataset.h"
 #include "weights/preprocess.h"
 
@@ -37,8 +38,5 @@ std::vector<std::vector<double>> batch_probabilities(Network& model, const Tenso
 // predictions.csv: header "image,<class 1>,...,<class C>", one row per sample (image id, probabilities),
 // the ISIC 2018 Task 3 submission format. Written atomically.
 void write_predictions_csv(const std::string& path, const Dataset& dataset, const Predictions& predictions);
-
-// Writes `text` to `path` through a temporary file and a rename, so a reader never sees half a file.
-void write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace nn

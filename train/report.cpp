@@ -2,16 +2,15 @@
 #include "train/report.h"
 
 #include <stb/stb_image_write.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "tensor/error.h"
+#include "train/atomic_file.h"
 #include "train/image.h"
 #include "train/report_svg.h"
 
@@ -405,24 +404,7 @@ void write_report(const std::string& path, const ReportInput& input) {
     fs::create_directories(target.parent_path(), ec);
     NN_CHECK(!ec, "{}: cannot create the folder {}: {}", path, target.parent_path().string(), ec.message());
   }
-  // The temporary file sits in the same folder, so the rename stays on one file system and is atomic.
-  const std::string temp = fmt::format("{}.tmp-{}", path, getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    NN_CHECK(out.good(), "{}: cannot write the report (cannot create {})", path, temp);
-    out.write(html.data(), static_cast<std::streamsize>(html.size()));
-    out.close();
-    if (!out) {
-      fs::remove(temp, ec);
-      NN_FAIL("{}: cannot write the report to {} (full disk?)", path, temp);
-    }
-  }
-  fs::rename(temp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(temp, ignored);
-    NN_FAIL("{}: cannot move the finished report into place: {}", path, ec.message());
-  }
+  write_file_atomically(path, html);
 }
 
 }  // namespace nn

@@ -463,13 +463,17 @@ void Trainer::finish(RunSummary& summary) {
   write_predictions_csv(path("predictions.csv"), data_, p);
 
   // The worst mistakes: wrong predictions made with the highest confidence.
-  std::vector<std::pair<double, size_t>> wrong;
+  struct Wrong {
+    double probability;
+    size_t sample, predicted;
+  };
+  std::vector<Wrong> wrong;
   for (size_t i = 0; i < p.probs.size(); ++i) {
     const auto& row = p.probs[i];
     const size_t pred = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
-    if (static_cast<int64_t>(pred) != p.labels[i]) wrong.emplace_back(row[pred], i);
+    if (static_cast<int64_t>(pred) != p.labels[i]) wrong.push_back({row[pred], i, pred});
   }
-  std::sort(wrong.begin(), wrong.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(wrong.begin(), wrong.end(), [](const Wrong& a, const Wrong& b) { return a.probability > b.probability; });
   ReportInput report;
   report.title = fmt::format("{}: {} on {}", c_.name, c_.arch, data_.name);
   report.run_dir = dir_.string();
@@ -477,12 +481,10 @@ void Trainer::finish(RunSummary& summary) {
   report.history = state_.history;
   report.test_metrics = m;
   report.notes = notes_;
-  for (size_t k = 0; k < wrong.size() && k < 16; ++k) {
-    const size_t i = wrong[k].second;
-    const auto& row = p.probs[i];
-    const size_t pred = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
-    report.mistakes.push_back({data_.samples[p.indices[i]].image, data_.classes[p.labels[i]], data_.classes[pred],
-                               wrong[k].first});
+  for (size_t k = 0; k < wrong.size() && k < kReportMaxMistakes; ++k) {
+    const Wrong& w = wrong[k];
+    report.mistakes.push_back({data_.samples[p.indices[w.sample]].image, data_.classes[p.labels[w.sample]],
+                               data_.classes[w.predicted], w.probability});
   }
   write_report(path("report.html"), report);
 
