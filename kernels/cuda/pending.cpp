@@ -41,16 +41,6 @@ void gemm_cuda(Trans, Trans, int64_t, int64_t, int64_t, float, const float*, int
   NN_PENDING("gemm_cuda");
 }
 
-void conv2d_forward_cuda(float*, const float*, const float*, const float*, const Conv2dParams&) {
-  NN_PENDING("conv2d_forward_cuda");
-}
-void conv2d_backward_data_cuda(float*, const float*, const float*, const Conv2dParams&) {
-  NN_PENDING("conv2d_backward_data_cuda");
-}
-void conv2d_backward_weight_cuda(float*, float*, const float*, const float*, const Conv2dParams&) {
-  NN_PENDING("conv2d_backward_weight_cuda");
-}
-
 void batch_norm_forward_train_cuda(float*, float*, float*, float*, const float*, const float*, const float*,
                                    const BatchNormParams&) {
   NN_PENDING("batch_norm_forward_train_cuda");
@@ -66,19 +56,6 @@ void batch_norm_backward_train_cuda(float*, float*, float*, const float*, const 
 void batch_norm_backward_eval_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
                                    const float*, const BatchNormParams&) {
   NN_PENDING("batch_norm_backward_eval_cuda");
-}
-
-void max_pool2d_forward_cuda(float*, int64_t*, const float*, const Pool2dParams&) { NN_PENDING("max_pool2d_forward_cuda"); }
-void max_pool2d_backward_cuda(float*, const float*, const int64_t*, const Pool2dParams&) {
-  NN_PENDING("max_pool2d_backward_cuda");
-}
-void avg_pool2d_forward_cuda(float*, const float*, const Pool2dParams&) { NN_PENDING("avg_pool2d_forward_cuda"); }
-void avg_pool2d_backward_cuda(float*, const float*, const Pool2dParams&) { NN_PENDING("avg_pool2d_backward_cuda"); }
-void adaptive_avg_pool2d_forward_cuda(float*, const float*, const Pool2dParams&) {
-  NN_PENDING("adaptive_avg_pool2d_forward_cuda");
-}
-void adaptive_avg_pool2d_backward_cuda(float*, const float*, const Pool2dParams&) {
-  NN_PENDING("adaptive_avg_pool2d_backward_cuda");
 }
 
 void softmax_forward_cuda(SoftmaxKind, float*, const float*, int64_t, int64_t, int64_t) {

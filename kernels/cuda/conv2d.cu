@@ -1,0 +1,356 @@
+// conv2d on CUDA: implicit-GEMM kernels for forward, backward data and backward weight (kernels/conv2d.h).
+//
+// Each pass of a convolution is one matrix product whose second operand is the unfolded input (im2col) or
+// the unfolded output gradient. The CPU path materialises that matrix; these kernels never do: every
+// block gathers the BK x BN slice it needs straight from the NCHW tensor into shared memory, writing 0
+// where the window falls into padding (or, for backward data, where no output pixel reads the input).
+//
+//   pass             C[M x Ncol]  = A[M x Kdim]      x B[Kdim x Ncol]       M      Ncol     Kdim
+//   forward          y            = w                x col(x)               K      N*P*Q    C*R*S
+//   backward data    dx           = w^T              x gather(dy)           C      N*H*W    K*R*S
+//   backward weight  dw           = dy               x col(x)^T             K      C*R*S    N*P*Q
+//
+// All three share one tile loop (gemm_tile): 256 threads compute a 64 x 64 tile of C, stepping through
+// Kdim 8 at a time; each thread keeps a 4 x 4 block of C in registers. Backward weight has a long
+// reduction (N*P*Q) and a small output, so it is split over Kdim into slices that write partial sums
+// to a scratch buffer, which a second kernel adds up in a fixed order: the result is deterministic
+// (no float atomics), and the same for every run on every GPU because the split depends only on the shape.
+// dbias is a separate per-channel reduction (warp shuffles, then shared memory across warps).
+//
+// Indices inside the GEMM (rows, columns, the reduction index) are 32-bit; the launchers check that
+// every GEMM dimension is below 2^31. Offsets into the tensors are 64-bit (ResNet-50 activations of a
+// batch exceed 2^31 elements' worth of bytes).
+#include "kernels/conv2d.h"
+#include "kernels/cuda/compat.h"
+
+#include <algorithm>
+
+namespace nn {
+
+namespace {
+
+constexpr int BM = 64;         // tile rows (M)
+constexpr int BN = 64;         // tile columns (Ncol)
+constexpr int BK = 8;          // reduction step
+constexpr int kThreads = 256;  // 16 x 16 threads, each a 4 x 4 register block
+constexpr int TM = 4, TN = 4;
+
+// The convolution geometry in 32-bit ints (checked by the launchers), so that index decoding in the
+// gathers is 32-bit division.
+struct Dims {
+  int N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw;
+};
+
+// One block's share of C[m0.., n0..] += A[m0.., k] * B[k, n0..] for the BK columns of A / rows of B now
+// in shared memory. Thread (ty, tx) = (tid / 16, tid % 16) owns rows m0 + ty + 16 i and columns
+// n0 + tx + 16 j (i, j < 4): strided rather than adjacent, so that the 16 threads of a half-warp read 16
+// consecutive words of Bs (no bank conflicts) and one broadcast word of As, and the epilogue's stores
+// of one row are 16 consecutive floats.
+__device__ __forceinline__ void gemm_tile(const float (*As)[BM], const float (*Bs)[BN], float (&acc)[TM][TN]) {
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  for (int kk = 0; kk < BK; ++kk) {
+    float a[TM], b[TN];
+    for (int i = 0; i < TM; ++i) a[i] = As[kk][ty + 16 * i];
+    for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tx + 16 * j];
+    for (int i = 0; i < TM; ++i)
+      for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+  }
+}
+
+// Forward: y[n, k, p, q] = bias[k] + sum_{crs} w[k, crs] * col[crs, (n, p, q)].
+// Block (blockIdx.x, blockIdx.y) computes output columns n0 = 64 * blockIdx.x (flattened n*P*Q + p*Q + q)
+// and filters m0 = 64 * blockIdx.y. Shared memory per step: As = w[m0..+64, k0..+8] (transposed, so the
+// tile loop reads along m), Bs = col[k0..+8, n0..+64] gathered from x: row crs = (c, r, s), column (n, p, q)
+// reads x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 outside the image.
+// Loads: each thread fetches two weights (row tid / 8 and + 32, reduction index tid % 8: eight threads read
+// one row's 8 consecutive floats) and two input values (column tid % 64, rows tid / 64 and + 4: a warp
+// reads 32 consecutive output pixels, mostly consecutive input pixels). A thread's input column is fixed
+// for the whole loop, so its (n, p, q) decoding happens once. Traffic: x is re-read once per block row
+// (ceil(K / 64) times) and w once per block column; both mostly hit L2.
+// Preconditions: blockDim.x == 256; grid covers ceil(N*P*Q / 64) x ceil(K / 64).
+__global__ void __launch_bounds__(kThreads)
+    conv2d_fwd_implicit_gemm(float* y, const float* x, const float* w, const float* bias, Dims d) {
+  __shared__ float As[BK][BM];
+  __shared__ float Bs[BK][BN];
+  const int tid = threadIdx.x;
+  const int M = d.K, PQ = d.P * d.Q, RS = d.R * d.S, Kdim = d.C * RS;
+  const int Ncol = d.N * PQ;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+
+  const int bcol = tid % BN, col = n0 + bcol;
+  const bool col_ok = col < Ncol;
+  const int n = col_ok ? col / PQ : 0, pq = col_ok ? col % PQ : 0;
+  const int h_base = (pq / d.Q) * d.sh - d.ph, w_base = (pq % d.Q) * d.sw - d.pw;
+  const float* x_n = x + static_cast<int64_t>(n) * d.C * d.H * d.W;
+
+  float acc[TM][TN] = {};
+  for (int k0 = 0; k0 < Kdim; k0 += BK) {
+    for (int i = 0; i < 2; ++i) {
+      const int m = tid / BK + 32 * i, kk = tid % BK, gm = m0 + m, gk = k0 + kk;
+      As[kk][m] = gm < M && gk < Kdim ? w[static_cast<int64_t>(gm) * Kdim + gk] : 0.f;
+    }
+    for (int i = 0; i < 2; ++i) {
+      const int kk = tid / BN + 4 * i, gk = k0 + kk;
+      float v = 0.f;
+      if (col_ok && gk < Kdim) {
+        const int c = gk / RS, rs = gk - c * RS, r = rs / d.S, s = rs - r * d.S;
+        const int h = h_base + r * d.dh, ww = w_base + s * d.dw;
+        if (h >= 0 && h < d.H && ww >= 0 && ww < d.W) v = x_n[(static_cast<int64_t>(c) * d.H + h) * d.W + ww];
+      }
+      Bs[kk][bcol] = v;
+    }
+    __syncthreads();
+    gemm_tile(As, Bs, acc);
+    __syncthreads();  // the next step overwrites the tiles
+  }
+
+  const int tx = tid % 16, ty = tid / 16;
+  for (int j = 0; j < TN; ++j) {
+    const int gc = n0 + tx + 16 * j;
+    if (gc >= Ncol) continue;
+    const int gn = gc / PQ, gpq = gc % PQ;
+    for (int i = 0; i < TM; ++i) {
+      const int k = m0 + ty + 16 * i;
+      if (k < M) y[(static_cast<int64_t>(gn) * M + k) * PQ + gpq] = acc[i][j] + (bias ? bias[k] : 0.f);
+    }
+  }
+}
+
+// Backward data: dx[n, c, h, w] = sum_{k, r, s} w[k, c, r, s] * dy[n, k, p, q] over the (r, s) for which
+// h + ph - r*dh = p*sh and w + pw - s*dw = q*sw with 0 <= p < P, 0 <= q < Q (exact division: with stride 2
+// only every other r hits an output row; the others contribute 0, as padding does in the forward pass).
+// Block: input pixels n0 = 64 * blockIdx.x (flattened n*H*W + h*W + w) times channels m0 = 64 * blockIdx.y.
+// Shared memory per step: As = w^T[c, krs] (row c, reduction index krs = k*R*S + r*S + s, read from
+// w[k, c, r, s]), Bs = gathered dy[krs, pixel]. Same thread-to-load mapping as the forward kernel.
+// Work: the GEMM includes the structural zeros, so a stride-s convolution spends (1 - 1/s^2) of its
+// FMAs on zeros (docs/cuda.md, conv2d); traffic as in the forward pass with x <-> dy.
+// Preconditions: blockDim.x == 256; grid covers ceil(N*H*W / 64) x ceil(C / 64).
+__global__ void __launch_bounds__(kThreads)
+    conv2d_bwd_data_implicit_gemm(float* dx, const float* dy, const float* w, Dims d) {
+  __shared__ float As[BK][BM];
+  __shared__ float Bs[BK][BN];
+  const int tid = threadIdx.x;
+  const int M = d.C, HW = d.H * d.W, RS = d.R * d.S, Kdim = d.K * RS;
+  const int Ncol = d.N * HW;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+
+  const int bcol = tid % BN, col = n0 + bcol;
+  const bool col_ok = col < Ncol;
+  const int n = col_ok ? col / HW : 0, hw = col_ok ? col % HW : 0;
+  const int hp = hw / d.W + d.ph, wp = hw % d.W + d.pw;  // padded coordinates of this input pixel
+  const float* dy_n = dy + static_cast<int64_t>(n) * d.K * d.P * d.Q;
+
+  float acc[TM][TN] = {};
+  for (int k0 = 0; k0 < Kdim; k0 += BK) {
+    for (int i = 0; i < 2; ++i) {
+      const int m = tid / BK + 32 * i, kk = tid % BK, gm = m0 + m, gk = k0 + kk;
+      float v = 0.f;
+      if (gm < M && gk < Kdim) {
+        const int k = gk / RS, rs = gk - k * RS;
+        v = w[(static_cast<int64_t>(k) * d.C + gm) * RS + rs];
+      }
+      As[kk][m] = v;
+    }
+    for (int i = 0; i < 2; ++i) {
+      const int kk = tid / BN + 4 * i, gk = k0 + kk;
+      float v = 0.f;
+      if (col_ok && gk < Kdim) {
+        const int k = gk / RS, rs = gk - k * RS, r = rs / d.S, s = rs - r * d.S;
+        const int hh = hp - r * d.dh, ww = wp - s * d.dw;  // = p*sh and q*sw when (r, s) reads this pixel
+        if (hh >= 0 && ww >= 0 && hh % d.sh == 0 && ww % d.sw == 0) {
+          const int p = hh / d.sh, q = ww / d.sw;
+          if (p < d.P && q < d.Q) v = dy_n[(static_cast<int64_t>(k) * d.P + p) * d.Q + q];
+        }
+      }
+      Bs[kk][bcol] = v;
+    }
+    __syncthreads();
+    gemm_tile(As, Bs, acc);
+    __syncthreads();
+  }
+
+  const int tx = tid % 16, ty = tid / 16;
+  for (int j = 0; j < TN; ++j) {
+    const int gc = n0 + tx + 16 * j;
+    if (gc >= Ncol) continue;
+    const int gn = gc / HW, ghw = gc % HW;
+    for (int i = 0; i < TM; ++i) {
+      const int c = m0 + ty + 16 * i;
+      if (c < M) dx[(static_cast<int64_t>(gn) * M + c) * HW + ghw] = acc[i][j];
+    }
+  }
+}
+
+// Backward weight: dw[k, crs] = sum_{npq} dy[n, k, p, q] * col[crs, npq], the reduction over npq split into
+// gridDim.z slices of `chunk` (a multiple of BK) indices; slice z writes its partial sums to
+// out + z*K*C*R*S (out is dw itself when there is one slice).
+// Block: filters m0 = 64 * blockIdx.y times weight columns n0 = 64 * blockIdx.x (crs = c*R*S + r*S + s).
+// Shared memory per step: As[kk][m] = dy[n, m0 + m, p, q] and Bs[kk][j] = x[n, c, p*sh - ph + r*dh, ...]
+// for the 8 reduction indices npq = k0 + kk. Both loads put the reduction index on tid % 8, so eight
+// neighbouring threads read eight consecutive output pixels of dy and (for stride 1) eight consecutive
+// input pixels of x; each thread's two weight columns are fixed, so their (c, r, s) decoding happens once,
+// and its npq is decoded once per step. Traffic: dy is re-read once per block column (ceil(CRS / 64)),
+// x once per block row (ceil(K / 64)).
+// Preconditions: blockDim.x == 256; grid ceil(CRS / 64) x ceil(K / 64) x slices, slices * chunk >= N*P*Q.
+__global__ void __launch_bounds__(kThreads)
+    conv2d_bwd_weight_implicit_gemm(float* out, const float* dy, const float* x, Dims d, int chunk) {
+  __shared__ float As[BK][BM];
+  __shared__ float Bs[BK][BN];
+  const int tid = threadIdx.x;
+  const int M = d.K, PQ = d.P * d.Q, RS = d.R * d.S, Ncol = d.C * RS, NPQ = d.N * PQ;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  const int kbeg = blockIdx.z * chunk, kend = min(kbeg + chunk, NPQ);
+  const int kk = tid % BK;  // this thread's reduction index within a step, for both loads
+
+  int c_of[2], h_off[2], w_off[2];  // the thread's two weight columns, decoded once
+  bool col_ok[2];
+  for (int i = 0; i < 2; ++i) {
+    const int col = n0 + tid / BK + 32 * i;
+    col_ok[i] = col < Ncol;
+    const int c = col_ok[i] ? col / RS : 0, rs = col_ok[i] ? col % RS : 0;
+    c_of[i] = c;
+    h_off[i] = (rs / d.S) * d.dh - d.ph;
+    w_off[i] = (rs % d.S) * d.dw - d.pw;
+  }
+
+  float acc[TM][TN] = {};
+  for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    const int gk = k0 + kk;
+    const bool k_ok = gk < kend;
+    const int n = k_ok ? gk / PQ : 0, pq = k_ok ? gk % PQ : 0, op = pq / d.Q, oq = pq % d.Q;
+    for (int i = 0; i < 2; ++i) {
+      const int m = tid / BK + 32 * i, gm = m0 + m;
+      As[kk][m] = k_ok && gm < M ? dy[(static_cast<int64_t>(n) * M + gm) * PQ + pq] : 0.f;
+    }
+    for (int i = 0; i < 2; ++i) {
+      float v = 0.f;
+      if (k_ok && col_ok[i]) {
+        const int h = op * d.sh + h_off[i], ww = oq * d.sw + w_off[i];
+        if (h >= 0 && h < d.H && ww >= 0 && ww < d.W)
+          v = x[((static_cast<int64_t>(n) * d.C + c_of[i]) * d.H + h) * d.W + ww];
+      }
+      Bs[kk][tid / BK + 32 * i] = v;
+    }
+    __syncthreads();
+    gemm_tile(As, Bs, acc);
+    __syncthreads();
+  }
+
+  float* slice = out + static_cast<int64_t>(blockIdx.z) * M * Ncol;
+  const int tx = tid % 16, ty = tid / 16;
+  for (int i = 0; i < TM; ++i) {
+    const int k = m0 + ty + 16 * i;
+    if (k >= M) continue;
+    for (int j = 0; j < TN; ++j) {
+      const int gc = n0 + tx + 16 * j;
+      if (gc < Ncol) slice[static_cast<int64_t>(k) * Ncol + gc] = acc[i][j];
+    }
+  }
+}
+
+// dw[i] = sum_{z < slices} partial[z * count + i], z ascending: the fixed-order second half of the split-K
+// backward weight. One thread per weight (grid-stride); reads slices * count floats, writes count.
+__global__ void conv2d_bwd_weight_split_sum(float* dw, const float* partial, int slices, int64_t count) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < count;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float sum = 0.f;
+    for (int z = 0; z < slices; ++z) sum += partial[z * count + i];
+    dw[i] = sum;
+  }
+}
+
+// dbias[k] = sum_{n, p, q} dy[n, k, p, q]. Block k; each of the 256 threads sums every 256th element of
+// the N planes of channel k (consecutive threads read consecutive floats of a plane), then the block
+// reduces: a butterfly of shuffles inside each warp, the 8 warp sums through shared memory, and warp 0
+// adds those. Fixed order, so deterministic. Reads N*P*Q floats per block.
+// Preconditions: blockDim.x == 256, gridDim.x == K.
+__global__ void __launch_bounds__(kThreads) conv2d_bwd_bias_sum(float* dbias, const float* dy, Dims d) {
+  __shared__ float warp_sums[kThreads / 32];
+  const int k = blockIdx.x, PQ = d.P * d.Q, count = d.N * PQ;
+  float sum = 0.f;
+  for (int i = threadIdx.x; i < count; i += kThreads) {
+    const int n = i / PQ, pq = i - n * PQ;
+    sum += dy[(static_cast<int64_t>(n) * d.K + k) * PQ + pq];
+  }
+  for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+  if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = sum;
+  __syncthreads();
+  if (threadIdx.x < 32) {
+    sum = threadIdx.x < kThreads / 32 ? warp_sums[threadIdx.x] : 0.f;
+    for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
+    if (threadIdx.x == 0) dbias[k] = sum;
+  }
+}
+
+// Launchers cannot include tensor/error.h (nvcc cannot compile fmt); a violated precondition is reported
+// through the CUDA error path, which throws nn::Error naming the condition, file and line.
+void require(bool ok, const char* what, int line) {
+  if (!ok) ::nn::cuda::check(cudaErrorInvalidValue, what, __FILE__, line);
+}
+
+constexpr int64_t kIntLimit = int64_t{1} << 31;
+
+Dims dims_of(const Conv2dParams& p) {
+  require(p.N * p.P * p.Q < kIntLimit && p.N * p.H * p.W < kIntLimit && p.C * p.R * p.S < kIntLimit &&
+              p.K * p.R * p.S < kIntLimit && p.N * p.K < kIntLimit && p.N * p.C < kIntLimit,
+          "conv2d CUDA: a GEMM dimension (N*P*Q, N*H*W, C*R*S or K*R*S) must be below 2^31", __LINE__);
+  require(p.stride_h > 0 && p.stride_w > 0 && p.dil_h > 0 && p.dil_w > 0,
+          "conv2d CUDA: stride and dilation must be positive", __LINE__);
+  auto i = [](int64_t v) { return static_cast<int>(v); };
+  return {i(p.N),  i(p.C),        i(p.H),        i(p.W),     i(p.K),     i(p.R),     i(p.S),    i(p.P),
+          i(p.Q),  i(p.stride_h), i(p.stride_w), i(p.pad_h), i(p.pad_w), i(p.dil_h), i(p.dil_w)};
+}
+
+unsigned tiles(int64_t n, int tile) { return static_cast<unsigned>((n + tile - 1) / tile); }
+
+}  // namespace
+
+void conv2d_forward_cuda(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p) {
+  const Dims d = dims_of(p);
+  if (p.N * p.K * p.P * p.Q == 0) return;
+  const dim3 grid(tiles(p.N * p.P * p.Q, BN), tiles(p.K, BM));
+  NN_CUDA_LAUNCH(conv2d_fwd_implicit_gemm, grid, dim3(kThreads), 0, y, x, w, bias, d);
+}
+
+void conv2d_backward_data_cuda(float* dx, const float* dy, const float* w, const Conv2dParams& p) {
+  const Dims d = dims_of(p);
+  if (p.N * p.C * p.H * p.W == 0) return;
+  const dim3 grid(tiles(p.N * p.H * p.W, BN), tiles(p.C, BM));
+  NN_CUDA_LAUNCH(conv2d_bwd_data_implicit_gemm, grid, dim3(kThreads), 0, dx, dy, w, d);
+}
+
+// The split of backward weight's N*P*Q reduction: enough slices that the grid has about 264 blocks (two
+// per SM of a 132-SM H100), each slice at least 256 long. A function of the shape only, so the summation
+// order, and with it the result, is the same on every GPU.
+void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p) {
+  const Dims d = dims_of(p);
+  const int64_t npq = p.N * p.P * p.Q, crs = p.C * p.R * p.S, count = p.K * crs;
+  if (npq == 0) {  // an empty reduction: zero gradients
+    if (dw) NN_CUDA_CHECK(cudaMemsetAsync(dw, 0, count * sizeof(float), ::nn::cuda::stream()));
+    if (dbias) NN_CUDA_CHECK(cudaMemsetAsync(dbias, 0, p.K * sizeof(float), ::nn::cuda::stream()));
+    return;
+  }
+  if (dw && count > 0) {
+    const int64_t output_tiles = int64_t{tiles(crs, BN)} * tiles(p.K, BM);
+    constexpr int64_t kTargetBlocks = 264, kMinChunk = 256;
+    int64_t slices = (kTargetBlocks + output_tiles - 1) / output_tiles;
+    slices = std::max<int64_t>(1, std::min(slices, npq / kMinChunk));
+    const int64_t chunk = ((npq + slices - 1) / slices + BK - 1) / BK * BK;
+    slices = (npq + chunk - 1) / chunk;  // no empty slice
+    const dim3 grid(tiles(crs, BN), tiles(p.K, BM), static_cast<unsigned>(slices));
+    if (slices == 1) {
+      NN_CUDA_LAUNCH(conv2d_bwd_weight_implicit_gemm, grid, dim3(kThreads), 0, dw, dy, x, d, static_cast<int>(chunk));
+    } else {
+      float* partial = nullptr;  // [slices, K, C*R*S]
+      NN_CUDA_CHECK(cudaMalloc(&partial, slices * count * sizeof(float)));
+      NN_CUDA_LAUNCH(conv2d_bwd_weight_implicit_gemm, grid, dim3(kThreads), 0, partial, dy, x, d,
+                     static_cast<int>(chunk));
+      NN_CUDA_LAUNCH(conv2d_bwd_weight_split_sum, dim3(::nn::cuda::blocks_for(count, kThreads)), dim3(kThreads), 0,
+                     dw, partial, static_cast<int>(slices), count);
+      NN_CUDA_CHECK(cudaFree(partial));  // cudaFree waits for the kernels that use it
+    }
+  }
+  if (dbias && p.K > 0) NN_CUDA_LAUNCH(conv2d_bwd_bias_sum, dim3(static_cast<unsigned>(p.K)), dim3(kThreads), 0, dbias, dy, d);
+}
+
+}  // namespace nn
