@@ -18,8 +18,8 @@
 // dbias is a separate per-channel reduction (warp shuffles, then shared memory across warps).
 //
 // Indices inside the GEMM (rows, columns, the reduction index) are 32-bit; the launchers check that
-// every GEMM dimension is below 2^31. Offsets into the tensors are 64-bit (ResNet-50 activations of a
-// batch exceed 2^31 elements' worth of bytes).
+// every GEMM dimension is below 2^31. Offsets into the tensors are 64-bit (a batch of ResNet-50
+// activations passes 2^31 bytes, and N*C*H*W can pass 2^31 even when every GEMM dimension fits).
 #include "kernels/conv2d.h"
 #include "kernels/cuda/compat.h"
 
