@@ -10,8 +10,8 @@
 //   backward data    dx           = w^T              x gather(dy)           C      N*H*W    K*R*S
 //   backward weight  dw           = dy               x col(x)^T             K      C*R*S    N*P*Q
 //
-// All three share one tile loop (gemm_tile): 256 threads compute a 64 x 64 tile of C, stepping through
-// Kdim 8 at a time; each thread keeps a 4 x 4 block of C in registers. Backward weight has a long
+// All three share one tile loop (gemm_tile): 64 threads compute a 64 x 64 tile of C, stepping through
+// Kdim 16 at a time; each thread keeps an 8 x 8 block of C in registers. Backward weight has a long
 // reduction (N*P*Q) and a small output, so it is split over Kdim into slices that write partial sums
 // to a scratch buffer, which a second kernel adds up in a fixed order: the result is deterministic
 // (no float atomics), and the same for every run on every GPU because the split depends only on the shape.
@@ -31,53 +31,68 @@ namespace {
 
 constexpr int BM = 64;         // tile rows (M)
 constexpr int BN = 64;         // tile columns (Ncol)
-constexpr int BK = 8;          // reduction step
-constexpr int kThreads = 256;  // 16 x 16 threads, each a 4 x 4 register block
-constexpr int TM = 4, TN = 4;
+constexpr int BK = 16;         // reduction step
+constexpr int kThreads = 64;   // 8 x 8 threads, each an 8 x 8 register block
+constexpr int TM = 8, TN = 8;
+constexpr int kReduceThreads = 256;  // the split-K sum and dbias
 
 // The convolution geometry in 32-bit ints (checked by the launchers), so that index decoding in the
-// gathers is 32-bit division.
+// gathers is 32-bit arithmetic.
 struct Dims {
   int N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw;
 };
 
 // One block's share of C[m0.., n0..] += A[m0.., k] * B[k, n0..] for the BK columns of A / rows of B now
-// in shared memory. Thread (ty, tx) = (tid / 16, tid % 16) owns rows m0 + ty + 16 i and columns
-// n0 + tx + 16 j (i, j < 4): strided rather than adjacent, so that the 16 threads of a half-warp read 16
-// consecutive words of Bs (no bank conflicts) and one broadcast word of As, and the epilogue's stores
-// of one row are 16 consecutive floats.
+// in shared memory. Thread (ty, tx) = (tid / 8, tid % 8) owns rows m0 + ty + 8 i and columns n0 + tx + 8 j
+// (i, j < 8): strided rather than adjacent, so that a warp's scalar reads of Bs touch 8 consecutive words
+// and of As 4 (broadcasts, no bank conflicts). Per reduction index a thread does 16 shared loads for 64 FMAs.
 __device__ __forceinline__ void gemm_tile(const float (*As)[BM], const float (*Bs)[BN], float (&acc)[TM][TN]) {
-  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int tx = threadIdx.x % 8, ty = threadIdx.x / 8;
   for (int kk = 0; kk < BK; ++kk) {
     float a[TM], b[TN];
-    for (int i = 0; i < TM; ++i) a[i] = As[kk][ty + 16 * i];
-    for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tx + 16 * j];
+    for (int i = 0; i < TM; ++i) a[i] = As[kk][ty + 8 * i];
+    for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tx + 8 * j];
     for (int i = 0; i < TM; ++i)
       for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
   }
 }
 
+// (c, r, s) of reduction index i = c*R*S + r*S + s, advanced one index at a time without division.
+struct FilterTap {
+  int c, r, s;
+  __device__ FilterTap(int i, int R, int S) {
+    c = i / (R * S);
+    const int rs = i - c * R * S;
+    r = rs / S;
+    s = rs - r * S;
+  }
+  __device__ void next(int R, int S) {
+    if (++s == S) {
+      s = 0;
+      if (++r == R) r = 0, ++c;
+    }
+  }
+};
+
 // Forward: y[n, k, p, q] = bias[k] + sum_{crs} w[k, crs] * col[crs, (n, p, q)].
 // Block (blockIdx.x, blockIdx.y) computes output columns n0 = 64 * blockIdx.x (flattened n*P*Q + p*Q + q)
-// and filters m0 = 64 * blockIdx.y. Shared memory per step: As = w[m0..+64, k0..+8] (transposed, so the
-// tile loop reads along m), Bs = col[k0..+8, n0..+64] gathered from x: row crs = (c, r, s), column (n, p, q)
-// reads x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 outside the image.
-// Loads: each thread fetches two weights (row tid / 8 and + 32, reduction index tid % 8: eight threads read
-// one row's 8 consecutive floats) and two input values (column tid % 64, rows tid / 64 and + 4: a warp
-// reads 32 consecutive output pixels, mostly consecutive input pixels). A thread's input column is fixed
-// for the whole loop, so its (n, p, q) decoding happens once. Traffic: x is re-read once per block row
-// (ceil(K / 64) times) and w once per block column; both mostly hit L2.
-// Preconditions: blockDim.x == 256; grid covers ceil(N*P*Q / 64) x ceil(K / 64).
+// and filters m0 = 64 * blockIdx.y. Shared memory per step (8 KiB): As = w[m0..+64, k0..+16] (transposed,
+// so the tile loop reads along m), Bs = col[k0..+16, n0..+64] gathered from x: row crs = (c, r, s) and
+// column (n, p, q) read x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 outside the image.
+// Loads: a thread fetches 16 weights (reduction index tid % 16, rows tid / 16 + 4 i: 16 threads read one
+// row's 16 consecutive floats) and the 16 input values of its own column tid (decoded once; the (c, r, s)
+// of consecutive rows by increment): a warp reads 32 consecutive output pixels' inputs. Traffic: x is
+// re-read once per block row (ceil(K / 64) times), w once per block column; both mostly from L2.
+// Preconditions: blockDim.x == 64; grid covers ceil(N*P*Q / 64) x ceil(K / 64).
 __global__ void __launch_bounds__(kThreads)
     conv2d_fwd_implicit_gemm(float* y, const float* x, const float* w, const float* bias, Dims d) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   const int tid = threadIdx.x;
-  const int M = d.K, PQ = d.P * d.Q, RS = d.R * d.S, Kdim = d.C * RS;
-  const int Ncol = d.N * PQ;
+  const int M = d.K, PQ = d.P * d.Q, Kdim = d.C * d.R * d.S, Ncol = d.N * PQ;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 
-  const int bcol = tid % BN, col = n0 + bcol;
+  const int col = n0 + tid;
   const bool col_ok = col < Ncol;
   const int n = col_ok ? col / PQ : 0, pq = col_ok ? col % PQ : 0;
   const int h_base = (pq / d.Q) * d.sh - d.ph, w_base = (pq % d.Q) * d.sw - d.pw;
@@ -85,32 +100,28 @@ __global__ void __launch_bounds__(kThreads)
 
   float acc[TM][TN] = {};
   for (int k0 = 0; k0 < Kdim; k0 += BK) {
-    for (int i = 0; i < 2; ++i) {
-      const int m = tid / BK + 32 * i, kk = tid % BK, gm = m0 + m, gk = k0 + kk;
+    for (int i = 0; i < BM / 4; ++i) {
+      const int m = tid / BK + 4 * i, kk = tid % BK, gm = m0 + m, gk = k0 + kk;
       As[kk][m] = gm < M && gk < Kdim ? w[static_cast<int64_t>(gm) * Kdim + gk] : 0.f;
     }
-    for (int i = 0; i < 2; ++i) {
-      const int kk = tid / BN + 4 * i, gk = k0 + kk;
-      float v = 0.f;
-      if (col_ok && gk < Kdim) {
-        const int c = gk / RS, rs = gk - c * RS, r = rs / d.S, s = rs - r * d.S;
-        const int h = h_base + r * d.dh, ww = w_base + s * d.dw;
-        if (h >= 0 && h < d.H && ww >= 0 && ww < d.W) v = x_n[(static_cast<int64_t>(c) * d.H + h) * d.W + ww];
-      }
-      Bs[kk][bcol] = v;
+    FilterTap t(k0, d.R, d.S);
+    for (int kk = 0; kk < BK; ++kk, t.next(d.R, d.S)) {
+      const int h = h_base + t.r * d.dh, ww = w_base + t.s * d.dw;
+      const bool inside = col_ok && k0 + kk < Kdim && h >= 0 && h < d.H && ww >= 0 && ww < d.W;
+      Bs[kk][tid] = inside ? x_n[(static_cast<int64_t>(t.c) * d.H + h) * d.W + ww] : 0.f;
     }
     __syncthreads();
     gemm_tile(As, Bs, acc);
     __syncthreads();  // the next step overwrites the tiles
   }
 
-  const int tx = tid % 16, ty = tid / 16;
+  const int tx = tid % 8, ty = tid / 8;
   for (int j = 0; j < TN; ++j) {
-    const int gc = n0 + tx + 16 * j;
+    const int gc = n0 + tx + 8 * j;
     if (gc >= Ncol) continue;
     const int gn = gc / PQ, gpq = gc % PQ;
     for (int i = 0; i < TM; ++i) {
-      const int k = m0 + ty + 16 * i;
+      const int k = m0 + ty + 8 * i;
       if (k < M) y[(static_cast<int64_t>(gn) * M + k) * PQ + gpq] = acc[i][j] + (bias ? bias[k] : 0.f);
     }
   }
@@ -122,19 +133,18 @@ __global__ void __launch_bounds__(kThreads)
 // Block: input pixels n0 = 64 * blockIdx.x (flattened n*H*W + h*W + w) times channels m0 = 64 * blockIdx.y.
 // Shared memory per step: As = w^T[c, krs] (row c, reduction index krs = k*R*S + r*S + s, read from
 // w[k, c, r, s]), Bs = gathered dy[krs, pixel]. Same thread-to-load mapping as the forward kernel.
-// Work: the GEMM includes the structural zeros, so a stride-s convolution spends (1 - 1/s^2) of its
-// FMAs on zeros (docs/cuda.md, conv2d); traffic as in the forward pass with x <-> dy.
-// Preconditions: blockDim.x == 256; grid covers ceil(N*H*W / 64) x ceil(C / 64).
+// Work: the GEMM includes the structural zeros, so a stride-s convolution spends (1 - 1/s^2) of its FMAs
+// on zeros (docs/cuda.md, conv2d); traffic as in the forward pass with x and dy swapped.
+// Preconditions: blockDim.x == 64; grid covers ceil(N*H*W / 64) x ceil(C / 64).
 __global__ void __launch_bounds__(kThreads)
     conv2d_bwd_data_implicit_gemm(float* dx, const float* dy, const float* w, Dims d) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   const int tid = threadIdx.x;
-  const int M = d.C, HW = d.H * d.W, RS = d.R * d.S, Kdim = d.K * RS;
-  const int Ncol = d.N * HW;
+  const int M = d.C, HW = d.H * d.W, RS = d.R * d.S, Kdim = d.K * RS, Ncol = d.N * HW;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
 
-  const int bcol = tid % BN, col = n0 + bcol;
+  const int col = n0 + tid;
   const bool col_ok = col < Ncol;
   const int n = col_ok ? col / HW : 0, hw = col_ok ? col % HW : 0;
   const int hp = hw / d.W + d.ph, wp = hw % d.W + d.pw;  // padded coordinates of this input pixel
@@ -142,40 +152,35 @@ __global__ void __launch_bounds__(kThreads)
 
   float acc[TM][TN] = {};
   for (int k0 = 0; k0 < Kdim; k0 += BK) {
-    for (int i = 0; i < 2; ++i) {
-      const int m = tid / BK + 32 * i, kk = tid % BK, gm = m0 + m, gk = k0 + kk;
-      float v = 0.f;
-      if (gm < M && gk < Kdim) {
-        const int k = gk / RS, rs = gk - k * RS;
-        v = w[(static_cast<int64_t>(k) * d.C + gm) * RS + rs];
+    {
+      const int kk = tid % BK, gk = k0 + kk, k = gk / RS, rs = gk - k * RS;
+      for (int i = 0; i < BM / 4; ++i) {
+        const int m = tid / BK + 4 * i, gm = m0 + m;
+        As[kk][m] = gm < M && gk < Kdim ? w[(static_cast<int64_t>(k) * d.C + gm) * RS + rs] : 0.f;
       }
-      As[kk][m] = v;
     }
-    for (int i = 0; i < 2; ++i) {
-      const int kk = tid / BN + 4 * i, gk = k0 + kk;
+    FilterTap t(k0, d.R, d.S);  // here (k, r, s): t.c is the filter index k
+    for (int kk = 0; kk < BK; ++kk, t.next(d.R, d.S)) {
+      const int hh = hp - t.r * d.dh, ww = wp - t.s * d.dw;  // = p*sh and q*sw when (r, s) reads this pixel
       float v = 0.f;
-      if (col_ok && gk < Kdim) {
-        const int k = gk / RS, rs = gk - k * RS, r = rs / d.S, s = rs - r * d.S;
-        const int hh = hp - r * d.dh, ww = wp - s * d.dw;  // = p*sh and q*sw when (r, s) reads this pixel
-        if (hh >= 0 && ww >= 0 && hh % d.sh == 0 && ww % d.sw == 0) {
-          const int p = hh / d.sh, q = ww / d.sw;
-          if (p < d.P && q < d.Q) v = dy_n[(static_cast<int64_t>(k) * d.P + p) * d.Q + q];
-        }
+      if (col_ok && k0 + kk < Kdim && hh >= 0 && ww >= 0 && hh % d.sh == 0 && ww % d.sw == 0) {
+        const int p = hh / d.sh, q = ww / d.sw;
+        if (p < d.P && q < d.Q) v = dy_n[(static_cast<int64_t>(t.c) * d.P + p) * d.Q + q];
       }
-      Bs[kk][bcol] = v;
+      Bs[kk][tid] = v;
     }
     __syncthreads();
     gemm_tile(As, Bs, acc);
     __syncthreads();
   }
 
-  const int tx = tid % 16, ty = tid / 16;
+  const int tx = tid % 8, ty = tid / 8;
   for (int j = 0; j < TN; ++j) {
-    const int gc = n0 + tx + 16 * j;
+    const int gc = n0 + tx + 8 * j;
     if (gc >= Ncol) continue;
     const int gn = gc / HW, ghw = gc % HW;
     for (int i = 0; i < TM; ++i) {
-      const int c = m0 + ty + 16 * i;
+      const int c = m0 + ty + 8 * i;
       if (c < M) dx[(static_cast<int64_t>(gn) * M + c) * HW + ghw] = acc[i][j];
     }
   }
@@ -186,50 +191,43 @@ __global__ void __launch_bounds__(kThreads)
 // out + z*K*C*R*S (out is dw itself when there is one slice).
 // Block: filters m0 = 64 * blockIdx.y times weight columns n0 = 64 * blockIdx.x (crs = c*R*S + r*S + s).
 // Shared memory per step: As[kk][m] = dy[n, m0 + m, p, q] and Bs[kk][j] = x[n, c, p*sh - ph + r*dh, ...]
-// for the 8 reduction indices npq = k0 + kk. Both loads put the reduction index on tid % 8, so eight
-// neighbouring threads read eight consecutive output pixels of dy and (for stride 1) eight consecutive
-// input pixels of x; each thread's two weight columns are fixed, so their (c, r, s) decoding happens once,
-// and its npq is decoded once per step. Traffic: dy is re-read once per block column (ceil(CRS / 64)),
-// x once per block row (ceil(K / 64)).
-// Preconditions: blockDim.x == 256; grid ceil(CRS / 64) x ceil(K / 64) x slices, slices * chunk >= N*P*Q.
+// for the 16 reduction indices npq = k0 + kk; the block's 64 weight columns are decoded once into a
+// shared table (c, r*dh - ph, s*dw - pw). Both loads put the reduction index on tid % 16 (decoded once per
+// step), so 16 neighbouring threads read 16 consecutive output pixels of dy and (stride 1) 16 consecutive
+// input pixels of x. Traffic: dy is re-read once per block column (ceil(CRS / 64)), x once per block row.
+// Preconditions: blockDim.x == 64; grid ceil(CRS / 64) x ceil(K / 64) x slices, slices * chunk >= N*P*Q.
 __global__ void __launch_bounds__(kThreads)
     conv2d_bwd_weight_implicit_gemm(float* out, const float* dy, const float* x, Dims d, int chunk) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
+  __shared__ int col_c[BN], col_h[BN], col_w[BN];  // c (or -1 past the last column), row and column offsets
   const int tid = threadIdx.x;
   const int M = d.K, PQ = d.P * d.Q, RS = d.R * d.S, Ncol = d.C * RS, NPQ = d.N * PQ;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
   const int kbeg = blockIdx.z * chunk, kend = min(kbeg + chunk, NPQ);
-  const int kk = tid % BK;  // this thread's reduction index within a step, for both loads
-
-  int c_of[2], h_off[2], w_off[2];  // the thread's two weight columns, decoded once
-  bool col_ok[2];
-  for (int i = 0; i < 2; ++i) {
-    const int col = n0 + tid / BK + 32 * i;
-    col_ok[i] = col < Ncol;
-    const int c = col_ok[i] ? col / RS : 0, rs = col_ok[i] ? col % RS : 0;
-    c_of[i] = c;
-    h_off[i] = (rs / d.S) * d.dh - d.ph;
-    w_off[i] = (rs % d.S) * d.dw - d.pw;
+  {
+    const int col = n0 + tid, c = col / RS, rs = col - c * RS;
+    col_c[tid] = col < Ncol ? c : -1;
+    col_h[tid] = (rs / d.S) * d.dh - d.ph;
+    col_w[tid] = (rs % d.S) * d.dw - d.pw;
   }
+  __syncthreads();
 
+  const int kk = tid % BK;  // this thread's reduction index within a step, for both loads
   float acc[TM][TN] = {};
   for (int k0 = kbeg; k0 < kend; k0 += BK) {
     const int gk = k0 + kk;
     const bool k_ok = gk < kend;
     const int n = k_ok ? gk / PQ : 0, pq = k_ok ? gk % PQ : 0, op = pq / d.Q, oq = pq % d.Q;
-    for (int i = 0; i < 2; ++i) {
-      const int m = tid / BK + 32 * i, gm = m0 + m;
+    const float* x_n = x + static_cast<int64_t>(n) * d.C * d.H * d.W;
+    for (int i = 0; i < BM / 4; ++i) {
+      const int m = tid / BK + 4 * i, gm = m0 + m;
       As[kk][m] = k_ok && gm < M ? dy[(static_cast<int64_t>(n) * M + gm) * PQ + pq] : 0.f;
     }
-    for (int i = 0; i < 2; ++i) {
-      float v = 0.f;
-      if (k_ok && col_ok[i]) {
-        const int h = op * d.sh + h_off[i], ww = oq * d.sw + w_off[i];
-        if (h >= 0 && h < d.H && ww >= 0 && ww < d.W)
-          v = x[((static_cast<int64_t>(n) * d.C + c_of[i]) * d.H + h) * d.W + ww];
-      }
-      Bs[kk][tid / BK + 32 * i] = v;
+    for (int i = 0; i < BN / 4; ++i) {
+      const int j = tid / BK + 4 * i, c = col_c[j], h = op * d.sh + col_h[j], ww = oq * d.sw + col_w[j];
+      const bool inside = k_ok && c >= 0 && h >= 0 && h < d.H && ww >= 0 && ww < d.W;
+      Bs[kk][j] = inside ? x_n[(static_cast<int64_t>(c) * d.H + h) * d.W + ww] : 0.f;
     }
     __syncthreads();
     gemm_tile(As, Bs, acc);
@@ -237,12 +235,12 @@ __global__ void __launch_bounds__(kThreads)
   }
 
   float* slice = out + static_cast<int64_t>(blockIdx.z) * M * Ncol;
-  const int tx = tid % 16, ty = tid / 16;
+  const int tx = tid % 8, ty = tid / 8;
   for (int i = 0; i < TM; ++i) {
-    const int k = m0 + ty + 16 * i;
+    const int k = m0 + ty + 8 * i;
     if (k >= M) continue;
     for (int j = 0; j < TN; ++j) {
-      const int gc = n0 + tx + 16 * j;
+      const int gc = n0 + tx + 8 * j;
       if (gc < Ncol) slice[static_cast<int64_t>(k) * Ncol + gc] = acc[i][j];
     }
   }
@@ -264,11 +262,11 @@ __global__ void conv2d_bwd_weight_split_sum(float* dw, const float* partial, int
 // reduces: a butterfly of shuffles inside each warp, the 8 warp sums through shared memory, and warp 0
 // adds those. Fixed order, so deterministic. Reads N*P*Q floats per block.
 // Preconditions: blockDim.x == 256, gridDim.x == K.
-__global__ void __launch_bounds__(kThreads) conv2d_bwd_bias_sum(float* dbias, const float* dy, Dims d) {
-  __shared__ float warp_sums[kThreads / 32];
+__global__ void __launch_bounds__(kReduceThreads) conv2d_bwd_bias_sum(float* dbias, const float* dy, Dims d) {
+  __shared__ float warp_sums[kReduceThreads / 32];
   const int k = blockIdx.x, PQ = d.P * d.Q, count = d.N * PQ;
   float sum = 0.f;
-  for (int i = threadIdx.x; i < count; i += kThreads) {
+  for (int i = threadIdx.x; i < count; i += kReduceThreads) {
     const int n = i / PQ, pq = i - n * PQ;
     sum += dy[(static_cast<int64_t>(n) * d.K + k) * PQ + pq];
   }
@@ -276,7 +274,7 @@ __global__ void __launch_bounds__(kThreads) conv2d_bwd_bias_sum(float* dbias, co
   if (threadIdx.x % 32 == 0) warp_sums[threadIdx.x / 32] = sum;
   __syncthreads();
   if (threadIdx.x < 32) {
-    sum = threadIdx.x < kThreads / 32 ? warp_sums[threadIdx.x] : 0.f;
+    sum = threadIdx.x < kReduceThreads / 32 ? warp_sums[threadIdx.x] : 0.f;
     for (int offset = 16; offset > 0; offset /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, offset);
     if (threadIdx.x == 0) dbias[k] = sum;
   }
@@ -319,8 +317,9 @@ void conv2d_backward_data_cuda(float* dx, const float* dy, const float* w, const
   NN_CUDA_LAUNCH(conv2d_bwd_data_implicit_gemm, grid, dim3(kThreads), 0, dx, dy, w, d);
 }
 
-// The split of backward weight's N*P*Q reduction: enough slices that the grid has about 264 blocks (two
-// per SM of a 132-SM H100), each slice at least 256 long. A function of the shape only, so the summation
+// The split of backward weight's N*P*Q reduction: enough slices that the grid has about 528 blocks (four
+// 64-thread blocks per SM of a 132-SM H100), each slice at least 64 long (4 steps; shorter slices would
+// spend more on writing and re-reading partial sums than on the GEMM). A function of the shape only, so the summation
 // order, and with it the result, is the same on every GPU.
 void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p) {
   const Dims d = dims_of(p);
@@ -332,7 +331,7 @@ void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const
   }
   if (dw && count > 0) {
     const int64_t output_tiles = int64_t{tiles(crs, BN)} * tiles(p.K, BM);
-    constexpr int64_t kTargetBlocks = 264, kMinChunk = 256;
+    constexpr int64_t kTargetBlocks = 528, kMinChunk = 64;
     int64_t slices = (kTargetBlocks + output_tiles - 1) / output_tiles;
     slices = std::max<int64_t>(1, std::min(slices, npq / kMinChunk));
     const int64_t chunk = ((npq + slices - 1) / slices + BK - 1) / BK * BK;
@@ -345,12 +344,14 @@ void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const
       NN_CUDA_CHECK(cudaMalloc(&partial, slices * count * sizeof(float)));
       NN_CUDA_LAUNCH(conv2d_bwd_weight_implicit_gemm, grid, dim3(kThreads), 0, partial, dy, x, d,
                      static_cast<int>(chunk));
-      NN_CUDA_LAUNCH(conv2d_bwd_weight_split_sum, dim3(::nn::cuda::blocks_for(count, kThreads)), dim3(kThreads), 0,
+      NN_CUDA_LAUNCH(conv2d_bwd_weight_split_sum, dim3(::nn::cuda::blocks_for(count, kReduceThreads)),
+                     dim3(kReduceThreads), 0,
                      dw, partial, static_cast<int>(slices), count);
       NN_CUDA_CHECK(cudaFree(partial));  // cudaFree waits for the kernels that use it
     }
   }
-  if (dbias && p.K > 0) NN_CUDA_LAUNCH(conv2d_bwd_bias_sum, dim3(static_cast<unsigned>(p.K)), dim3(kThreads), 0, dbias, dy, d);
+  if (dbias && p.K > 0)
+    NN_CUDA_LAUNCH(conv2d_bwd_bias_sum, dim3(static_cast<unsigned>(p.K)), dim3(kReduceThreads), 0, dbias, dy, d);
 }
 
 }  // namespace nn
