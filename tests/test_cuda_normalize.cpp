@@ -62,9 +62,8 @@ TEST_SUITE("known") {
       normalize_u8_cpu(y.data<float>(), x.data<uint8_t>(), params_of(prep, 2, 13, 7));
       check_close("normalize_u8_cpu", y, want, kExact);
       for (int64_t n = 0; n < 2; ++n) {
-        Image image{.height = 13, .width = 7};
         const uint8_t* d = x.data<uint8_t>() + n * 13 * 7 * 3;
-        image.rgb.assign(d, d + 13 * 7 * 3);
+        const Image image{.height = 13, .width = 7, .rgb = std::vector<uint8_t>(d, d + 13 * 7 * 3)};
         check_close("normalize_image", normalize_image(image, prep), want.select(0, n), kExact);
       }
     }

@@ -15,6 +15,13 @@ constexpr Tol kExact{0, 0};
 
 float* ptr(const Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
+// A CUDA copy of `t` that is a leaf requiring grad (leaf() would clone on the device, an elementwise kernel).
+Tensor cuda_leaf(const Tensor& t) {
+  Tensor c = to_cuda(t);
+  c.requires_grad_();
+  return c;
+}
+
 // A parameter, gradients for three steps and optimiser state, on the CPU and on CUDA.
 struct Update {
   int64_t n;
@@ -107,7 +114,7 @@ TEST_SUITE("cuda") {
         std::vector<Tensor> cpu, cuda;
         for (size_t i = 0; i < shapes.size(); ++i) {
           cpu.push_back(leaf(test_input(shapes[i], 50 + i, -1, 1, DType::f32)));
-          cuda.push_back(leaf(to_cuda(cpu.back())));
+          cuda.push_back(cuda_leaf(cpu.back()));
         }
         cpu[1].requires_grad_(false);  // frozen: no state, unchanged
         cuda[1].requires_grad_(false);
@@ -151,7 +158,7 @@ TEST_SUITE("cuda") {
       std::vector<Tensor> cpu, cuda;
       for (size_t i = 0; i < shapes.size(); ++i) {
         cpu.push_back(leaf(zeros(shapes[i])));
-        cuda.push_back(leaf(to_cuda(cpu.back())));
+        cuda.push_back(cuda_leaf(cpu.back()));
         const Tensor g = test_input(shapes[i], 70 + i, -1e-3, 1e-3, DType::f32);
         cpu.back().set_grad(g);
         cuda.back().set_grad(to_cuda(g));
