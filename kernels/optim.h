@@ -16,8 +16,8 @@
 // rounding in T, in the order written. The CUDA kernels use the same operations without contraction into
 // FMAs (__fmul_rn/__fadd_rn), so CPU and CUDA results are identical bit for bit.
 // At step 1 the moments are not read (they are treated as 0): state may be allocated uninitialised.
-// Cost per element: SGD <= 6 FLOP, reads p, grad (+ buf), writes p (+ buf): 8-20 bytes in float;
-//                   Adam ~13 FLOP + sqrt + div, reads p, grad, m, v, writes p, m, v: 28 bytes in float.
+// Cost per element: SGD <= 9 FLOP, reads p, grad (+ buf), writes p (+ buf): 12-20 bytes in float;
+//                   Adam ~15 FLOP (sqrt, 2 div), reads p, grad, m, v, writes p, m, v: 28 bytes in float.
 #pragma once
 
 #include <cmath>

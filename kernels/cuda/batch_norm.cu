@@ -3,8 +3,9 @@
 // Layout: x is [N, C, HW] contiguous; channel c's M = N*HW values are N runs of HW. Every kernel here
 // runs on a grid (C, S): blockIdx.x is the channel, blockIdx.y one of S splits of the channel's M values
 // into contiguous chunks of ~kChunk (S <= kMaxSplits), so a small-C layer with a large batch still fills
-// the GPU. A block's threads walk its chunk with stride kThreads, consecutive threads on consecutive
-// values (coalesced), keeping (n, i) incrementally instead of dividing per element.
+// the GPU. A block has 32-256 threads (>= 4 values per thread: 32 for a 7x7 layer at batch 2) and walks
+// its chunk with that stride, consecutive threads on consecutive values (coalesced), keeping (n, i)
+// incrementally instead of dividing per element.
 //
 // Training statistics and the backward sums take two launches, no atomics, deterministic:
 //   1. batch_norm_partial_sums: each block sums its chunk in double (per thread, then warp shuffles, then
@@ -23,15 +24,16 @@ namespace nn {
 
 namespace {
 
-constexpr int kThreads = 256;       // a multiple of 32 (block_sum reduces whole warps)
-constexpr int64_t kChunk = 4096;    // values of one channel per block (16 per thread)
+constexpr int kMaxThreads = 256;    // threads per block: a multiple of 32 (block_sum reduces whole warps)
+constexpr int64_t kChunk = 4096;    // values of one channel per block (16 per thread at 256 threads)
 constexpr int64_t kMaxSplits = 64;  // blocks per channel; the apply kernel's warp 0 re-adds S partials
 
 struct Geometry {
   int64_t C, HW, M;   // M = N * HW values per channel
   int64_t chunk;      // values per split (the last may have fewer)
   int64_t S;          // splits per channel
-  int64_t step_n, step_i;  // kThreads = step_n * HW + step_i: one thread's stride in (n, i)
+  int64_t threads;    // per block: at least 4 values per thread, so a 7x7 or [N, C] layer has no idle warps
+  int64_t step_n, step_i;  // threads = step_n * HW + step_i: one thread's stride in (n, i)
 };
 
 Geometry make_geometry(const BatchNormParams& p) {
@@ -42,8 +44,10 @@ Geometry make_geometry(const BatchNormParams& p) {
   g.S = (g.M + kChunk - 1) / kChunk;
   g.S = g.S < 1 ? 1 : (g.S > kMaxSplits ? kMaxSplits : g.S);
   g.chunk = (g.M + g.S - 1) / g.S;
-  g.step_n = g.HW > 0 ? kThreads / g.HW : 0;
-  g.step_i = g.HW > 0 ? kThreads % g.HW : 0;
+  const int64_t warps = ((g.chunk + 3) / 4 + 31) / 32;
+  g.threads = 32 * (warps < 1 ? 1 : (warps > kMaxThreads / 32 ? kMaxThreads / 32 : warps));
+  g.step_n = g.HW > 0 ? g.threads / g.HW : 0;
+  g.step_i = g.HW > 0 ? g.threads % g.HW : 0;
   return g;
 }
 
@@ -55,7 +59,7 @@ __device__ void for_chunk(const Geometry& g, int64_t c, int64_t s, F&& f) {
   int64_t j = begin + threadIdx.x;
   if (j >= end) return;
   int64_t n = j / g.HW, i = j - n * g.HW;
-  for (; j < end; j += kThreads) {
+  for (; j < end; j += g.threads) {
     f((n * g.C + c) * g.HW + i);
     n += g.step_n;
     i += g.step_i;
@@ -67,7 +71,7 @@ __device__ void for_chunk(const Geometry& g, int64_t c, int64_t s, F&& f) {
 }
 
 // Sums v[0..2] over the block; the result is valid in thread 0. Every thread of the block must call it.
-// warp_sums: shared [kThreads / 32][3].
+// warp_sums: shared [kMaxThreads / 32][3].
 __device__ void block_sum(double (&v)[3], double (*warp_sums)[3]) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
   for (int k = 0; k < 3; ++k)
@@ -77,7 +81,7 @@ __device__ void block_sum(double (&v)[3], double (*warp_sums)[3]) {
   __syncthreads();
   if (warp == 0) {
     for (int k = 0; k < 3; ++k) {
-      v[k] = lane < kThreads / 32 ? warp_sums[lane][k] : 0.0;
+      v[k] = lane < static_cast<int>(blockDim.x / 32) ? warp_sums[lane][k] : 0.0;
       for (int off = 16; off > 0; off /= 2) v[k] += __shfl_down_sync(0xffffffffu, v[k], off);
     }
   }
@@ -104,7 +108,7 @@ enum class Sums {
 template <Sums kSums>
 __global__ void batch_norm_partial_sums(double* partial, const float* x, const float* dy, const float* running_mean,
                                         Geometry g) {
-  __shared__ double warp_sums[kThreads / 32][3];
+  __shared__ double warp_sums[kMaxThreads / 32][3];
   const int64_t c = blockIdx.x, s = blockIdx.y;
   const double K = kSums == Sums::backward_eval ? static_cast<double>(running_mean[c])
                                                  : static_cast<double>(x[c * g.HW]);
@@ -246,9 +250,9 @@ void batch_norm_forward_train_cuda(float* y, float* mean, float* invstd, float* 
   const Geometry g = make_geometry(p);
   if (g.C == 0 || g.M == 0) return;  // the op refuses M <= 1 in training; nothing to normalise
   Partials partial(g);
-  NN_CUDA_LAUNCH(batch_norm_partial_sums<Sums::forward>, grid_of(g, g.S), dim3(kThreads), 0, partial.p, x,
+  NN_CUDA_LAUNCH(batch_norm_partial_sums<Sums::forward>, grid_of(g, g.S), dim3(static_cast<unsigned>(g.threads)), 0, partial.p, x,
                  static_cast<const float*>(nullptr), static_cast<const float*>(nullptr), g);
-  NN_CUDA_LAUNCH(batch_norm_forward_train_apply, grid_of(g, g.S), dim3(kThreads), 0, y, mean, invstd, var, x, gamma,
+  NN_CUDA_LAUNCH(batch_norm_forward_train_apply, grid_of(g, g.S), dim3(static_cast<unsigned>(g.threads)), 0, y, mean, invstd, var, x, gamma,
                  beta, static_cast<const double*>(partial.p), p.eps, g);
 }
 
@@ -256,7 +260,7 @@ void batch_norm_forward_eval_cuda(float* y, const float* x, const float* running
                                   const float* gamma, const float* beta, const BatchNormParams& p) {
   const Geometry g = make_geometry(p);
   if (g.C == 0 || g.M == 0) return;
-  NN_CUDA_LAUNCH(batch_norm_forward_eval_apply, grid_of(g, g.S), dim3(kThreads), 0, y, x, running_mean, running_var,
+  NN_CUDA_LAUNCH(batch_norm_forward_eval_apply, grid_of(g, g.S), dim3(static_cast<unsigned>(g.threads)), 0, y, x, running_mean, running_var,
                  gamma, beta, p.eps, g);
 }
 
@@ -265,10 +269,10 @@ void batch_norm_backward_train_cuda(float* dx, float* dgamma, float* dbeta, cons
   const Geometry g = make_geometry(p);
   if (g.C == 0 || g.M == 0 || (!dx && !dgamma && !dbeta)) return;
   Partials partial(g);
-  NN_CUDA_LAUNCH(batch_norm_partial_sums<Sums::backward_train>, grid_of(g, g.S), dim3(kThreads), 0, partial.p, x,
+  NN_CUDA_LAUNCH(batch_norm_partial_sums<Sums::backward_train>, grid_of(g, g.S), dim3(static_cast<unsigned>(g.threads)), 0, partial.p, x,
                  dy, static_cast<const float*>(nullptr), g);
   // Without dx only the split-0 blocks have work (dgamma, dbeta).
-  NN_CUDA_LAUNCH(batch_norm_backward_train_apply, grid_of(g, dx ? g.S : 1), dim3(kThreads), 0, dx, dgamma, dbeta,
+  NN_CUDA_LAUNCH(batch_norm_backward_train_apply, grid_of(g, dx ? g.S : 1), dim3(static_cast<unsigned>(g.threads)), 0, dx, dgamma, dbeta,
                  dy, x, invstd, gamma, static_cast<const double*>(partial.p), g);
 }
 
@@ -283,13 +287,13 @@ void batch_norm_backward_eval_cuda(float* dx, float* dgamma, float* dbeta, const
   } else if (dgamma || dbeta) {
     Partials partial(g);
     // x is read only for dgamma (the op saves x only then).
-    NN_CUDA_LAUNCH(batch_norm_partial_sums<Sums::backward_eval>, grid_of(g, g.S), dim3(kThreads), 0, partial.p,
+    NN_CUDA_LAUNCH(batch_norm_partial_sums<Sums::backward_eval>, grid_of(g, g.S), dim3(static_cast<unsigned>(g.threads)), 0, partial.p,
                    dgamma ? x : static_cast<const float*>(nullptr), dy, running_mean, g);
     NN_CUDA_LAUNCH(batch_norm_backward_eval_params, grid_of(g, 1), dim3(32), 0, dgamma, dbeta, running_var,
                    static_cast<const double*>(partial.p), p.eps, g);
   }
   if (dx && g.M > 0)
-    NN_CUDA_LAUNCH(batch_norm_backward_eval_dx, grid_of(g, g.S), dim3(kThreads), 0, dx, dy, running_var, gamma,
+    NN_CUDA_LAUNCH(batch_norm_backward_eval_dx, grid_of(g, g.S), dim3(static_cast<unsigned>(g.threads)), 0, dx, dy, running_var, gamma,
                    p.eps, g);
 }
 
