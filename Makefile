@@ -40,14 +40,17 @@ ifeq ($(SANITIZE),1)
   LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRCS := $(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp layers/*.cpp models/*.cpp weights/*.cpp train/*.cpp)
+LIB_SRCS := $(filter-out tensor/cuda_device_emu.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp \
+              layers/*.cpp models/*.cpp weights/*.cpp train/*.cpp))
+# Every CUDA kernel source; nvcc compiles them into the library (CUDA=1), g++ into the emulator build below.
+KERNEL_CU_SRCS := $(wildcard kernels/cuda/*.cu kernels/cuda/*/*.cu)
 CU_SRCS :=
 ifneq ($(CUDA),1)
   LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(LIB_SRCS))
 endif
 ifeq ($(CUDA),1)
   LIB_SRCS := $(filter-out tensor/cuda_device_none.cpp,$(LIB_SRCS))
-  CU_SRCS := $(wildcard kernels/cuda/*.cu)
+  CU_SRCS := $(KERNEL_CU_SRCS)
   CPPFLAGS += -isystem $(CUDA_HOME)/include
   LDFLAGS += -L$(CUDA_HOME)/lib64
   LDLIBS += -lcudart_static -ldl -lrt -lpthread
@@ -68,7 +71,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build train bench-ops bench-loader weights fuzz clean compile_commands.json FORCE
+.PHONY: all deps test test-build emu-test-build emu-tsan train bench-ops bench-loader weights fuzz clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
 all: $(CLI) compile_commands.json
@@ -101,6 +104,46 @@ $(CLI): $(CLI_OBJS) $(LIB)
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
 	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
 
+# The CUDA emulator build (docs/emulator.md): g++ compiles every kernel .cu against kernels/cuda/emu/emulator.h
+# and links it with the library's other objects into $(BUILD)/skinnet_emu_tests, where cuda:0 is the CPU.
+# It runs the "cuda" tier (kernels against the CPU kernels) and the "emulator" tier (the emulator's own tests
+# with planted bugs, tests/emu/). With SANITIZE=1 shared memory is static storage and blocks run one at a
+# time, so AddressSanitizer sees shared-memory overruns.
+EMU_FLAGS := $(if $(filter 1,$(SANITIZE)),-DNN_EMU_SHARED_STATIC)
+EMU_SRCS := kernels/cuda/emu/emulator.cpp tensor/cuda_device_emu.cpp $(filter-out tests/emu/tsan_check.cpp,$(wildcard tests/emu/*.cpp))
+EMU_CU := $(KERNEL_CU_SRCS) $(wildcard tests/emu/*.cu)
+EMU_OBJS := $(EMU_SRCS:%.cpp=$(BUILD)/emu/%.o) $(EMU_CU:%.cu=$(BUILD)/emu/%.cu.o)
+EMU_LIB_OBJS := $(filter-out $(BUILD)/obj/tensor/cuda_device.o $(BUILD)/obj/tensor/cuda_device_none.o \
+                  $(BUILD)/obj/%.cu.o,$(LIB_OBJS))
+EMU_TEST_BIN := $(BUILD)/skinnet_emu_tests
+
+$(BUILD)/emu/%.o: %.cpp $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(EMU_FLAGS) -c $< -o $@
+
+$(BUILD)/emu/%.cu.o: %.cu $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(EMU_FLAGS) -x c++ -c $< -o $@
+
+$(EMU_TEST_BIN): $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS)
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS) $(LDLIBS) -lboost_context -o $@
+
+emu-test-build: $(EMU_TEST_BIN)
+
+# The emulator's ThreadSanitizer flavour: a planted missing __syncthreads must be reported as a data race
+# (tests/emu/tsan_check.cpp; run by tools/run_tests.sh). The scheduler is compiled without instrumentation.
+EMU_TSAN_BIN := $(BUILD)/emu-tsan/tsan_check
+EMU_TSAN_FLAGS := -std=c++20 -O1 -g -I. -DNN_EMU_TSAN -fno-strict-aliasing
+$(EMU_TSAN_BIN): kernels/cuda/emu/emulator.cpp kernels/cuda/emu/emulator.h kernels/cuda/compat.h \
+                 tests/emu/planted.cu tests/emu/planted.h tests/emu/tsan_check.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(EMU_TSAN_FLAGS) -c kernels/cuda/emu/emulator.cpp -o $(@D)/emulator.o
+	$(CXX) $(EMU_TSAN_FLAGS) -fsanitize=thread -x c++ -c tests/emu/planted.cu -o $(@D)/planted.o
+	$(CXX) $(EMU_TSAN_FLAGS) -fsanitize=thread -c tests/emu/tsan_check.cpp -o $(@D)/tsan_check.o
+	$(CXX) -fsanitize=thread $(@D)/tsan_check.o $(@D)/planted.o $(@D)/emulator.o -lboost_context -o $@
+
+emu-tsan: $(EMU_TSAN_BIN)
+
 # clangd reads this; regenerated on every build from the same flags.
 compile_commands.json:
 	@tools/compile_commands.sh "$(CURDIR)" "$(CXX) $(CPPFLAGS) $(CXXFLAGS)" $(LIB_SRCS) $(CLI_SRCS) $(TEST_SRCS) > $@
@@ -112,7 +155,7 @@ test: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory test-build
 	@tools/run_tests.sh $(BUILD)
 
-test-build: $(TEST_BIN) $(CLI) compile_commands.json
+test-build: $(TEST_BIN) $(EMU_TEST_BIN) $(EMU_TSAN_BIN) $(CLI) compile_commands.json
 
 # `make train`: the demo. Without DATA, the synthetic HAM10000-format folder (skinnet synth; NOT real
 # dermoscopy) is written once to data/synthetic-ham10000 and used; weights/resnet18.safetensors is
@@ -155,7 +198,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined -DNN_SANITIZE -I. -I$(OPENBLAS_INC) -MMD -MP
-FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)) \
+FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp tensor/cuda_device_emu.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)) \
                  weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp train/color.cpp
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
 FUZZERS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/*.cpp))
@@ -181,4 +224,4 @@ fuzz:
 clean:
 	rm -rf build compile_commands.json
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(EMU_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

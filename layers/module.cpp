@@ -2,10 +2,12 @@
 #include "layers/module.h"
 
 #include "layers/summary.h"
+#include "tensor/nvtx.h"
 
 namespace nn {
 
 Tensor Module::operator()(const Tensor& x) {
+  const NvtxRange range(type_name());
   Tensor y = forward(x);
   if (summary_active() && children_.empty()) summary_record(*this, x.shape(), y.shape());
   return y;
@@ -110,6 +112,25 @@ void Module::to(DType dtype) {
     for (auto& [name, t] : m->buffers_)
       if (is_floating(t->dtype()) && t->dtype() != dtype) *t = t->detach().to(dtype).set_name(name);
   }
+}
+
+void Module::to(Device device) {
+  NoGradGuard no_grad;
+  for (auto& [_, m] : named_modules()) {
+    for (auto& [name, t] : m->params_) {
+      if (!t->defined() || t->device() == device) continue;
+      const bool trainable = t->requires_grad();
+      *t = t->detach().to(device).set_name(name);
+      if (trainable) t->requires_grad_();
+    }
+    for (auto& [name, t] : m->buffers_)
+      if (t->defined() && t->device() != device) *t = t->detach().to(device).set_name(name);
+  }
+}
+
+Device Module::device() const {
+  const auto params = named_parameters();
+  return params.empty() ? Device::cpu() : params.front().second.device();
 }
 
 void Module::train(bool on) {

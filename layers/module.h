@@ -51,6 +51,10 @@ class Module {
   // Converts every floating parameter and buffer to `dtype` (e.g. f64 for gradient checks), keeping
   // names, requires_grad and registration; integer buffers stay as they are.
   void to(DType dtype);
+  // Moves every parameter and buffer to `device` (all of them, integer buffers included), keeping names,
+  // requires_grad and registration: model.to(Device::cuda()) before feeding it CUDA batches.
+  void to(Device device);
+  Device device() const;  // where the first parameter lives (cpu for a module without parameters)
 
   // --- modes
   void train(bool on = true);  // recursively; batch norm and dropout read it

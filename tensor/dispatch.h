@@ -8,6 +8,7 @@
 #pragma once
 
 #include "kernels/loop.h"
+#include "tensor/nvtx.h"
 #include "tensor/tensor.h"
 
 namespace nn {
@@ -26,6 +27,7 @@ decltype(auto) dispatch_floating(DType t, const char* op, F&& f) {
 
 template <class Cpu, class Cuda>
 void dispatch(const char* op, const Tensor& like, Cpu&& cpu, Cuda&& cuda) {
+  const NvtxRange range(op);
   if (like.device().is_cpu()) {
     dispatch_floating(like.dtype(), op, cpu);
     return;

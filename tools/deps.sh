@@ -19,6 +19,7 @@ packages=(
   libtomlplusplus-dev            # training configs (configs/*.toml)
   python3-sklearn                # the oracle for the metrics (accuracy, ROC AUC, average precision, ...)
   chromium                       # renders report.html headless in the report test
+  libboost-context-dev           # fibers for the CUDA emulator (one per CUDA thread, kernels/cuda/emu/)
 )
 if [ "${1:-}" = fuzz ]; then
   packages+=(

@@ -3,7 +3,8 @@
 #   tools/run_tests.sh BUILD_DIR
 # 1. tests/torch_reference.py writes the PyTorch references (BUILD_DIR/refs) with Debian's torch.
 #    If that fails, the tests that compare with PyTorch fail; they are never skipped.
-# 2. The doctest binary runs all test cases and reports counts per tier (its listener, tests/main.cpp).
+# 2. The doctest binaries run their test cases and report counts per tier (their listener, tests/main.cpp):
+#    skinnet_tests every tier but "cuda" and "emulator", skinnet_emu_tests those two (CUDA emulator).
 # Exits non-zero when any test fails or a test binary dies.
 set -uo pipefail
 build=${1:?usage: run_tests.sh BUILD_DIR}
@@ -19,19 +20,58 @@ if ! /usr/bin/python3 tests/torch_reference.py --out "$refs" > "$build/torch_ref
 fi
 tail -1 "$build/torch_reference.log"
 
-echo "== $build/skinnet_tests"
-NN_TEST_REFS="$refs" NN_TEST_BUILD="$build" "$build/skinnet_tests" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+# Runs one test binary with doctest filter arguments; adds its counts to the totals. A binary that ends
+# without a summary, or fails after it, counts as one failure.
+total_passed=0
+total_failed=0
+run_binary() {
+  local bin=$1 log=$2
+  shift 2
+  echo "== $bin $*"
+  NN_TEST_REFS="$refs" NN_TEST_BUILD="$build" "$bin" "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  local passed failed
+  passed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\1/p' "$log" | tail -1)
+  failed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\2/p' "$log" | tail -1)
+  if [ -z "$passed" ]; then
+    echo "$bin ended without a summary (exit status $status): counted as one failure" >&2
+    passed=0
+    failed=1
+  elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    echo "$bin exited with status $status after its summary: counted as one failure" >&2
+    failed=1
+  fi
+  total_passed=$((total_passed + passed))
+  total_failed=$((total_failed + failed))
+}
 
-passed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\1/p' "$log" | tail -1)
-failed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\2/p' "$log" | tail -1)
-if [ -z "$passed" ]; then
-  echo "the test binary ended without a summary (exit status $status): counted as one failure" >&2
-  passed=0
-  failed=1
-elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  echo "the test binary exited with status $status after its summary: counted as one failure" >&2
-  failed=1
+# The CPU build: every tier but the CUDA ones. The "cuda" tier (CUDA kernels against the CPU kernels) and
+# the "emulator" tier run in the emulator build, where cuda:0 is the CUDA emulator (docs/emulator.md); on a
+# GPU, `make test-gpu` runs the "cuda" tier natively.
+run_binary "$build/skinnet_tests" "$log" -tse=cuda,emulator
+run_binary "$build/skinnet_emu_tests" "$build/test-emu.log" -ts=cuda,emulator
+
+# The emulator's ThreadSanitizer flavour (make emu-tsan): the planted missing __syncthreads must be
+# reported as a data race, the correct kernel must not be. Two checks.
+tsan="$build/emu-tsan/tsan_check"
+echo "== $tsan good|bad"
+if [ -x "$tsan" ] && "$tsan" good > "$build/emu-tsan/good.log" 2>&1 &&
+   ! grep -q "ThreadSanitizer" "$build/emu-tsan/good.log"; then
+  echo "emulator-tsan: no report for the kernel with its barrier: passed"
+  total_passed=$((total_passed + 1))
+else
+  echo "emulator-tsan: the correct kernel failed or was reported (see $build/emu-tsan/good.log): FAILED"
+  total_failed=$((total_failed + 1))
 fi
-echo "tests: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+if [ -x "$tsan" ] && ! "$tsan" bad > "$build/emu-tsan/bad.log" 2>&1 &&
+   grep -q "WARNING: ThreadSanitizer: data race" "$build/emu-tsan/bad.log" &&
+   grep -q "planted.cu" "$build/emu-tsan/bad.log"; then
+  echo "emulator-tsan: the missing __syncthreads is reported as a data race in planted.cu: passed"
+  total_passed=$((total_passed + 1))
+else
+  echo "emulator-tsan: the missing __syncthreads was not reported (see $build/emu-tsan/bad.log): FAILED"
+  total_failed=$((total_failed + 1))
+fi
+
+echo "tests: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

@@ -19,6 +19,10 @@ bool active();  // this binary runs its CUDA kernels on the emulator
 void set_schedule(Schedule s);
 Schedule schedule();
 
+// Worker threads a launch spreads its blocks over (NN_EMU_WORKERS, default the core count; 1 in the
+// static-shared flavour). 0 outside the emulator.
+int workers();
+
 // Number of kernel launches so far (emulator only; 0 elsewhere). Tests use it to prove a CUDA path ran.
 uint64_t launches();
 

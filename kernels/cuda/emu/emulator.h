@@ -14,15 +14,18 @@
 //     memory are filled with 0xFF (a float NaN), so reading what no one wrote shows up in results.
 //
 // Compile-time flavours (one per build, see the Makefile):
-//   default               __shared__ is a block-scope thread_local: one copy per worker, so per running
-//                         block; blocks run in parallel.
+//   default               __shared__ is a block-scope thread_local: one copy per worker thread, so one per
+//                         running block; blocks run in parallel on worker threads started for each launch,
+//                         so static shared memory starts every launch as zeros, never as a previous
+//                         launch's values.
 //   NN_EMU_SHARED_STATIC  __shared__ is a plain static, blocks run one at a time. The sanitizer build uses
 //                         it: AddressSanitizer puts redzones around statics (it does not instrument
 //                         thread_local), so a shared-memory overrun is reported.
-//   NN_EMU_POISON_SHARED  statics gathered in one linker section that is filled with 0xFF before every
-//                         block: reads of shared memory no thread of this block wrote give NaN.
 //   NN_EMU_TSAN           ThreadSanitizer sees each CUDA thread as a fiber and only barriers as
 //                         synchronisation: a missing __syncthreads is reported as a data race.
+// (The prototype's third flavour, statics in one linker section filled with 0xFF before every block, misses
+// templated kernels: their statics land in COMDAT sections outside __start/__stop. Dynamic shared memory
+// and device memory are 0xFF-filled in every flavour.)
 #pragma once
 
 #if defined(__CUDACC__)
@@ -52,10 +55,7 @@
 #define __align__(n) __attribute__((aligned(n)))
 #define __restrict__ __restrict
 
-#if defined(NN_EMU_POISON_SHARED)
-#define NN_EMU_SERIAL_BLOCKS 1
-#define __shared__ static __attribute__((section("nn_emu_shared"), aligned(16)))
-#elif defined(NN_EMU_SHARED_STATIC)
+#if defined(NN_EMU_SHARED_STATIC)
 #define NN_EMU_SERIAL_BLOCKS 1
 #define __shared__ static
 #else
