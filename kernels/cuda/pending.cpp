@@ -4,7 +4,6 @@
 // arrive with the CUDA backend (issue 6), which replaces each definition below with a real one in
 // kernels/cuda/<op>.cu. Until then, reaching one is an error that says so, never a silent CPU fallback.
 // Nothing can reach them today: no op accepts a CUDA tensor before its kernel exists.
-#include "kernels/batch_norm.h"
 #include "kernels/conv2d.h"
 #include "kernels/copy.h"
 #include "kernels/cross_entropy.h"
@@ -49,23 +48,6 @@ void conv2d_backward_data_cuda(float*, const float*, const float*, const Conv2dP
 }
 void conv2d_backward_weight_cuda(float*, float*, const float*, const float*, const Conv2dParams&) {
   NN_PENDING("conv2d_backward_weight_cuda");
-}
-
-void batch_norm_forward_train_cuda(float*, float*, float*, float*, const float*, const float*, const float*,
-                                   const BatchNormParams&) {
-  NN_PENDING("batch_norm_forward_train_cuda");
-}
-void batch_norm_forward_eval_cuda(float*, const float*, const float*, const float*, const float*, const float*,
-                                  const BatchNormParams&) {
-  NN_PENDING("batch_norm_forward_eval_cuda");
-}
-void batch_norm_backward_train_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
-                                    const BatchNormParams&) {
-  NN_PENDING("batch_norm_backward_train_cuda");
-}
-void batch_norm_backward_eval_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
-                                   const float*, const BatchNormParams&) {
-  NN_PENDING("batch_norm_backward_eval_cuda");
 }
 
 void max_pool2d_forward_cuda(float*, int64_t*, const float*, const Pool2dParams&) { NN_PENDING("max_pool2d_forward_cuda"); }
