@@ -64,6 +64,14 @@ CLI_SRCS := $(wildcard tools/skinnet/*.cpp bench/*.cpp)
 TEST_SRCS := $(wildcard tests/*.cpp)
 
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CU_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
+# The kernels compiled by g++ for the CUDA emulator, and the emulator. CPU-only builds (CUDA=0, SANITIZE=1)
+# link them into the library as well, so that every op's CUDA entry point exists; there is no CUDA device
+# in such a build (tensor/cuda_device_none.cpp), so nothing reaches them outside the emulator test binary.
+EMU_KERNEL_OBJS := $(KERNEL_CU_SRCS:%.cu=$(BUILD)/emu/%.cu.o) $(BUILD)/emu/kernels/cuda/emu/emulator.o
+ifneq ($(CUDA),1)
+  LIB_OBJS += $(EMU_KERNEL_OBJS)
+  LDLIBS += -lboost_context
+endif
 CLI_OBJS := $(CLI_SRCS:%.cpp=$(BUILD)/obj/%.o)
 TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
@@ -110,11 +118,10 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 # with planted bugs, tests/emu/). With SANITIZE=1 shared memory is static storage and blocks run one at a
 # time, so AddressSanitizer sees shared-memory overruns.
 EMU_FLAGS := $(if $(filter 1,$(SANITIZE)),-DNN_EMU_SHARED_STATIC)
-EMU_SRCS := kernels/cuda/emu/emulator.cpp tensor/cuda_device_emu.cpp $(filter-out tests/emu/tsan_check.cpp,$(wildcard tests/emu/*.cpp))
-EMU_CU := $(KERNEL_CU_SRCS) $(wildcard tests/emu/*.cu)
-EMU_OBJS := $(EMU_SRCS:%.cpp=$(BUILD)/emu/%.o) $(EMU_CU:%.cu=$(BUILD)/emu/%.cu.o)
+EMU_SRCS := tensor/cuda_device_emu.cpp $(filter-out tests/emu/tsan_check.cpp,$(wildcard tests/emu/*.cpp))
+EMU_OBJS := $(EMU_KERNEL_OBJS) $(EMU_SRCS:%.cpp=$(BUILD)/emu/%.o) $(patsubst %.cu,$(BUILD)/emu/%.cu.o,$(wildcard tests/emu/*.cu))
 EMU_LIB_OBJS := $(filter-out $(BUILD)/obj/tensor/cuda_device.o $(BUILD)/obj/tensor/cuda_device_none.o \
-                  $(BUILD)/obj/%.cu.o,$(LIB_OBJS))
+                  $(BUILD)/obj/%.cu.o $(EMU_KERNEL_OBJS),$(LIB_OBJS))
 EMU_TEST_BIN := $(BUILD)/skinnet_emu_tests
 
 $(BUILD)/emu/%.o: %.cpp $(BUILD)/config
@@ -200,7 +207,8 @@ FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=a
                  -fno-sanitize-recover=undefined -DNN_SANITIZE -I. -I$(OPENBLAS_INC) -MMD -MP
 FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp tensor/cuda_device_emu.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)) \
                  weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp train/color.cpp
-FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o) \
+                 $(KERNEL_CU_SRCS:%.cu=$(FUZZ_BUILD)/obj/%.cu.o) $(FUZZ_BUILD)/obj/kernels/cuda/emu/emulator.o
 FUZZERS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/*.cpp))
 .SECONDARY: $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/obj/tests/fuzz/%.o,$(wildcard tests/fuzz/*.cpp))
 
@@ -208,13 +216,18 @@ $(FUZZ_BUILD)/obj/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
+# The CUDA entry points, compiled for the emulator as in CPU-only builds (see EMU_KERNEL_OBJS).
+$(FUZZ_BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -DNN_EMU_SHARED_STATIC -fsanitize=fuzzer-no-link -x c++ -c $< -o $@
+
 $(FUZZ_BUILD)/libskinnet-fuzz.a: $(FUZZ_LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/tests/fuzz/%.o $(FUZZ_BUILD)/libskinnet-fuzz.a
 	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer $^ -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) \
-	  -lopenblas -lfmt -lstb -o $@
+	  -lopenblas -lfmt -lstb -lboost_context -o $@
 
 fuzz:
 	@tools/deps.sh fuzz

@@ -58,4 +58,8 @@ cudaStream_t stream() { return nullptr; }  // launches run to completion before 
 
 }  // namespace cuda
 
+namespace emu {
+bool active() { return true; }
+}  // namespace emu
+
 }  // namespace nn

@@ -19,13 +19,10 @@ void cuda_copy(void*, const void*, size_t, CopyKind, int device_index) {
           device_index);
 }
 
-// No emulator in this binary (kernels/cuda/emulation.h): the controls do nothing.
+// This build links the kernels compiled for the emulator (see the Makefile), but has no CUDA device:
+// its CUDA kernels do not run here.
 namespace emu {
 bool active() { return false; }
-void set_schedule(Schedule) {}
-Schedule schedule() { return {}; }
-uint64_t launches() { return 0; }
-int workers() { return 0; }
 }  // namespace emu
 
 }  // namespace nn

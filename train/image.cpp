@@ -10,6 +10,8 @@
 #include <cstring>
 #include <memory>
 
+#include "kernels/normalize.h"
+
 namespace nn {
 
 namespace {
@@ -231,15 +233,18 @@ Image eval_geometry(const Image& image, const Preprocessing& p) {
 }
 
 Tensor normalize_image(const Image& image, const Preprocessing& p) {
-  const int64_t hw = image.height * image.width;
-  Tensor out = empty({3, image.height, image.width});
-  float* o = out.data<float>();
-  const bool bgr = p.color_order == "BGR";
+  NormalizeParams np;
+  np.N = 1;
+  np.H = image.height;
+  np.W = image.width;
+  np.scale = p.scale;
   for (int c = 0; c < 3; ++c) {
-    const int src_c = bgr ? 2 - c : c;
-    const double a = p.scale / p.std[c], b = -p.mean[c] / p.std[c];
-    for (int64_t i = 0; i < hw; ++i) o[c * hw + i] = static_cast<float>(image.rgb[i * 3 + src_c] * a + b);
+    np.mean[c] = p.mean[c];
+    np.std[c] = p.std[c];
   }
+  np.order = p.color_order == "BGR" ? ChannelOrder::bgr : ChannelOrder::rgb;
+  Tensor out = empty({3, image.height, image.width});
+  normalize_u8_cpu(out.data<float>(), image.rgb.data(), np);
   return out;
 }
 

@@ -1,9 +1,8 @@
 // SGD, Adam and AdamW updates, gradient clipping and optimiser checkpoint state (see optim.h).
 //
-// The updates are plain loops over contiguous CPU memory in the parameter's dtype, written in the order
-// PyTorch 1.13's single-tensor implementations (torch/optim/sgd.py, adam.py, adamw.py) apply their
-// tensor ops, with the Python-float hyperparameters rounded to the dtype as ATen does for scalars. Each
-// element is independent, so the parallel split cannot change a result.
+// The per-element updates are the kernels of kernels/optim.h (CPU loops in the parameter's dtype, fused
+// float32 CUDA kernels with identical results), chosen by the parameter's device: torch.optim's PyTorch 1.13
+// single-tensor updates, operation for operation.
 //
 // Checkpoint state is keyed "optim.<parameter name>.<state>" so it sits in the model's safetensors file
 // without clashing; lrs are stored as JSON doubles, which round-trip exactly, so a resumed run continues
@@ -12,15 +11,14 @@
 
 #include <cmath>
 #include <set>
+#include <type_traits>
 
+#include "kernels/optim.h"
 #include "tensor/autograd.h"
-#include "tensor/parallel.h"
 
 namespace nn {
 
 namespace {
-
-constexpr int64_t kGrain = 1 << 15;  // elements per thread below which a parallel region costs more
 
 bool is_adam(const std::string& type) { return type == "adam" || type == "adamw"; }
 
@@ -53,8 +51,8 @@ void validate(const OptimizerOptions& o, const std::vector<ParamGroup>& groups) 
       NN_CHECK(p.dtype() == DType::f32 || p.dtype() == DType::f64,
                "optimizer: parameter '{}' in {} is {}; expected f32 or f64", name, where, p.describe());
       NN_CHECK(p.is_leaf(), "optimizer: parameter '{}' in {} is not a leaf tensor", name, where);
-      NN_CHECK(p.device().is_cpu(), "optimizer: parameter '{}' is {}; only CPU updates exist so far", name,
-               p.describe());
+      NN_CHECK(p.device().is_cpu() || (p.device().is_cuda() && p.dtype() == DType::f32),
+               "optimizer: parameter '{}' is {}; CUDA updates are float32 only", name, p.describe());
       NN_CHECK(p.is_contiguous(), "optimizer: parameter '{}' ({}) is not contiguous", name, p.describe());
       NN_CHECK(names.insert(name).second, "optimizer: parameter name '{}' appears twice ({})", name, where);
       NN_CHECK(seen.insert(p.impl()).second, "optimizer: parameter '{}' in {} is a tensor already given under "
@@ -72,125 +70,35 @@ Tensor checked_grad(const std::string& name, const Tensor& p) {
   return g;
 }
 
-// The loops below are specialised on the flags (template arguments), take __restrict pointers and carry
-// `omp simd` (g++ -O2's cost model skips loops of unknown length): with no branches or aliasing they
-// vectorise, and SIMD does the same IEEE operations per element (no FMA contraction at the default
-// -march), so results do not change. The SGD loop vectorises; Adam's does not, because without
-// -fno-math-errno (a build-wide flag) std::sqrt keeps a branch to libm for negative inputs.
-
-struct SgdArgs {
-  double lr, weight_decay, momentum, dampening;
-  bool nesterov, first;  // first: the momentum buffer is initialised to the (decayed) gradient
-};
-
-template <class T>
-struct SgdScalars {
-  T wd, mom, keep, neg_lr;
-};
-
-// kMode: 0 no momentum, 1 first momentum step (buf = d), 2 later steps.
-template <class T, bool kDecay, int kMode, bool kNesterov>
-void sgd_range(T* __restrict p, const T* __restrict grad, T* __restrict buf, int64_t begin, int64_t end,
-               SgdScalars<T> s) {
-#pragma omp simd
-  for (int64_t i = begin; i < end; ++i) {
-    T d = grad[i];
-    if constexpr (kDecay) d = d + s.wd * p[i];                     // d_p = d_p.add(param, alpha=wd)
-    if constexpr (kMode == 1) buf[i] = d;                          // buf = clone(d_p)
-    if constexpr (kMode == 2) buf[i] = buf[i] * s.mom + s.keep * d;  // buf.mul_(momentum).add_(d_p, alpha=1-dampening)
-    if constexpr (kMode != 0) d = kNesterov ? d + s.mom * buf[i] : buf[i];
-    p[i] = p[i] + s.neg_lr * d;                                    // param.add_(d_p, alpha=-lr)
-  }
-}
-
-template <class T, bool kDecay, int kMode>
-void sgd_dispatch(T* p, const T* grad, T* buf, int64_t n, const SgdArgs& a, SgdScalars<T> s) {
-  parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    if (a.nesterov) sgd_range<T, kDecay, kMode, true>(p, grad, buf, begin, end, s);
-    else sgd_range<T, kDecay, kMode, false>(p, grad, buf, begin, end, s);
-  });
-}
-
-template <class T>
-void sgd_update(T* p, const T* grad, T* buf, int64_t n, const SgdArgs& a) {
-  const SgdScalars<T> s{static_cast<T>(a.weight_decay), static_cast<T>(a.momentum), static_cast<T>(1 - a.dampening),
-                        static_cast<T>(-a.lr)};
-  const bool decay = a.weight_decay != 0;
-  const int mode = buf == nullptr ? 0 : a.first ? 1 : 2;
-  if (decay) {
-    if (mode == 0) sgd_dispatch<T, true, 0>(p, grad, buf, n, a, s);
-    else if (mode == 1) sgd_dispatch<T, true, 1>(p, grad, buf, n, a, s);
-    else sgd_dispatch<T, true, 2>(p, grad, buf, n, a, s);
-  } else {
-    if (mode == 0) sgd_dispatch<T, false, 0>(p, grad, buf, n, a, s);
-    else if (mode == 1) sgd_dispatch<T, false, 1>(p, grad, buf, n, a, s);
-    else sgd_dispatch<T, false, 2>(p, grad, buf, n, a, s);
-  }
-}
-
-struct AdamArgs {
-  double lr, weight_decay, beta1, beta2, eps;
-  bool decoupled;  // AdamW
-  int64_t step;    // after the increment: 1 on the first update
-};
-
-template <class T>
-struct AdamScalars {
-  T neg_step_size, bc2_sqrt, b1, b2, one_b1, one_b2, eps, wd, decay;
-};
-
-// kDecay: 0 none, 1 L2 into the gradient (Adam), 2 decoupled (AdamW).
-template <class T, int kDecay>
-void adam_range(T* __restrict p, const T* __restrict grad, T* __restrict m, T* __restrict v, int64_t begin,
-                int64_t end, AdamScalars<T> s) {
-#pragma omp simd
-  for (int64_t i = begin; i < end; ++i) {
-    T g = grad[i];
-    if constexpr (kDecay == 2) p[i] = p[i] * s.decay;            // param.mul_(1 - lr * wd)
-    if constexpr (kDecay == 1) g = g + s.wd * p[i];              // grad = grad.add(param, alpha=wd)
-    m[i] = m[i] * s.b1 + s.one_b1 * g;                           // exp_avg.mul_(b1).add_(grad, alpha=1-b1)
-    v[i] = v[i] * s.b2 + s.one_b2 * g * g;                       // exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
-    const T denom = std::sqrt(v[i]) / s.bc2_sqrt + s.eps;        // (exp_avg_sq.sqrt() / bc2_sqrt).add_(eps)
-    p[i] = p[i] + s.neg_step_size * m[i] / denom;                // param.addcdiv_(exp_avg, denom, value=-step_size)
-  }
-}
-
-template <class T>
-void adam_update(T* p, const T* grad, T* m, T* v, int64_t n, const AdamArgs& a) {
-  // Bias corrections in double, as Python computes them.
-  const double bc1 = 1 - std::pow(a.beta1, static_cast<double>(a.step));
-  const double bc2 = 1 - std::pow(a.beta2, static_cast<double>(a.step));
-  const AdamScalars<T> s{static_cast<T>(-(a.lr / bc1)), static_cast<T>(std::sqrt(bc2)), static_cast<T>(a.beta1),
-                         static_cast<T>(a.beta2), static_cast<T>(1 - a.beta1), static_cast<T>(1 - a.beta2),
-                         static_cast<T>(a.eps), static_cast<T>(a.weight_decay),
-                         static_cast<T>(1 - a.lr * a.weight_decay)};
-  // torch's AdamW scales by 1 - lr * wd even when wd is 0 (an exact no-op), Adam adds wd * p only when wd != 0.
-  const int decay = a.decoupled ? 2 : a.weight_decay != 0 ? 1 : 0;
-  parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-    if (decay == 2) adam_range<T, 2>(p, grad, m, v, begin, end, s);
-    else if (decay == 1) adam_range<T, 1>(p, grad, m, v, begin, end, s);
-    else adam_range<T, 0>(p, grad, m, v, begin, end, s);
-  });
-}
-
+// Updates p from g with the kernels of kernels/optim.h on p's device. New state is allocated
+// uninitialised: the first SGD step writes the momentum buffer without reading it, and Adam's kernels
+// treat the moments as 0 at step 1.
 template <class T>
 void step_one(const OptimizerOptions& o, const ParamGroup& group, const Tensor& p, const Tensor& g,
               Tensor& buf, Tensor& m, Tensor& v, int64_t& step) {
   const int64_t n = p.numel();
+  const bool cuda = p.device().is_cuda();
   if (o.type == "sgd") {
     const bool first = !buf.defined();
     if (o.momentum != 0 && first) buf = empty_like(p);
-    sgd_update<T>(p.data<T>(), g.data<T>(), o.momentum != 0 ? buf.data<T>() : nullptr, n,
-                  {group.lr, group.weight_decay, o.momentum, o.dampening, o.nesterov, first});
+    T* b = o.momentum != 0 ? buf.data<T>() : nullptr;
+    const SgdArgs a{group.lr, group.weight_decay, o.momentum, o.dampening, o.nesterov, first};
+    if constexpr (std::is_same_v<T, float>) {
+      if (cuda) return sgd_update_cuda(p.data<T>(), b, g.data<T>(), n, a);
+    }
+    sgd_update_cpu<T>(p.data<T>(), b, g.data<T>(), n, a);
     return;
   }
   if (!m.defined()) {
-    m = zeros_like(p);
-    v = zeros_like(p);
+    m = empty_like(p);
+    v = empty_like(p);
   }
   ++step;
-  adam_update<T>(p.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), n,
-                 {group.lr, group.weight_decay, o.beta1, o.beta2, o.eps, o.type == "adamw", step});
+  const AdamArgs a{group.lr, group.weight_decay, o.beta1, o.beta2, o.eps, o.type == "adamw", step};
+  if constexpr (std::is_same_v<T, float>) {
+    if (cuda) return adam_update_cuda(p.data<T>(), m.data<T>(), v.data<T>(), g.data<T>(), n, a);
+  }
+  adam_update_cpu<T>(p.data<T>(), m.data<T>(), v.data<T>(), g.data<T>(), n, a);
 }
 
 }  // namespace
@@ -264,18 +172,26 @@ Tensor Optimizer::state(const std::string& name, const std::string& key) const {
   NN_FAIL("optimizer: unknown state '{}'; expected momentum_buffer, exp_avg or exp_avg_sq", key);
 }
 
-double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
-  NN_CHECK(std::isfinite(max_norm) && max_norm > 0, "clip_grad_norm: max_norm {} must be finite and > 0", max_norm);
-  std::vector<Tensor> grads;
-  for (const Tensor& p : params)
-    if (p.defined() && p.grad().defined()) grads.push_back(p.grad());
-  // PyTorch takes the norm of the per-gradient norms; summing squares in double is that within rounding.
+namespace {
+
+// Sum of squares of every gradient, in double. CPU gradients are summed here; CUDA ones by
+// sum_squares_cuda into partial sums (one launch per gradient, all into one f64 buffer on the device),
+// copied to the host in one transfer and added in order, so the result is deterministic.
+double sum_of_squares(const std::vector<Tensor>& grads) {
   double total_sq = 0;
+  std::vector<Tensor> on_cuda;
   for (const Tensor& g : grads) {
     NN_CHECK(g.dtype() == DType::f32 || g.dtype() == DType::f64, "clip_grad_norm: gradient {} is not f32/f64",
              g.describe());
-    NN_CHECK(g.device().is_cpu(), "clip_grad_norm: gradient {} is not on the CPU", g.describe());
+    NN_CHECK(g.device().is_cpu() || (g.device().is_cuda() && g.dtype() == DType::f32),
+             "clip_grad_norm: gradient {} is neither on the CPU nor float32 on CUDA", g.describe());
     const Tensor c = g.contiguous();
+    if (c.device().is_cuda()) {
+      NN_CHECK(on_cuda.empty() || c.device() == on_cuda.front().device(),
+               "clip_grad_norm: gradients on two CUDA devices ({} and {})", on_cuda.front().describe(), c.describe());
+      on_cuda.push_back(c);
+      continue;
+    }
     double sq = 0;
     if (c.dtype() == DType::f64)
       for (const double* x = c.data<double>(), *e = x + c.numel(); x != e; ++x) sq += *x * *x;
@@ -283,12 +199,33 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
       for (const float* x = c.data<float>(), *e = x + c.numel(); x != e; ++x) sq += double(*x) * double(*x);
     total_sq += sq;
   }
-  const double total = std::sqrt(total_sq);
+  if (on_cuda.empty()) return total_sq;
+  const int64_t stride = kSumSquaresMaxPartials;
+  const Tensor partials = empty({static_cast<int64_t>(on_cuda.size()), stride}, DType::f64, on_cuda.front().device());
+  std::vector<int64_t> counts;
+  for (size_t k = 0; k < on_cuda.size(); ++k)
+    counts.push_back(sum_squares_cuda(partials.data<double>() + k * stride, on_cuda[k].data<float>(),
+                                      on_cuda[k].numel()));
+  const Tensor host = partials.to(Device::cpu());
+  for (size_t k = 0; k < on_cuda.size(); ++k)
+    for (int64_t b = 0; b < counts[k]; ++b) total_sq += host.data<double>()[k * stride + b];
+  return total_sq;
+}
+
+}  // namespace
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
+  NN_CHECK(std::isfinite(max_norm) && max_norm > 0, "clip_grad_norm: max_norm {} must be finite and > 0", max_norm);
+  std::vector<Tensor> grads;
+  for (const Tensor& p : params)
+    if (p.defined() && p.grad().defined()) grads.push_back(p.grad());
+  // PyTorch takes the norm of the per-gradient norms; summing squares in double is that within rounding.
+  const double total = std::sqrt(sum_of_squares(grads));
   if (!std::isfinite(total)) return total;
   const double coef = max_norm / (total + 1e-6);
   if (coef < 1) {
     NoGradGuard no_grad;
-    for (const Tensor& g : grads) g.mul_(coef);
+    for (const Tensor& g : grads) g.mul_(coef);  // CUDA gradients: the elementwise kernels (kernels/elementwise.h)
   }
   return total;
 }

@@ -4,7 +4,6 @@
 // arrive with the CUDA backend (issue 6), which replaces each definition below with a real one in
 // kernels/cuda/<op>.cu. Until then, reaching one is an error that says so, never a silent CPU fallback.
 // Nothing can reach them today: no op accepts a CUDA tensor before its kernel exists.
-#include "kernels/batch_norm.h"
 #include "kernels/conv2d.h"
 #include "kernels/copy.h"
 #include "kernels/cross_entropy.h"
@@ -39,23 +38,6 @@ void max_dim_backward_cuda(float*, const float*, const int64_t*, int64_t, int64_
 void gemm_cuda(Trans, Trans, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
                float*, int64_t) {
   NN_PENDING("gemm_cuda");
-}
-
-void batch_norm_forward_train_cuda(float*, float*, float*, float*, const float*, const float*, const float*,
-                                   const BatchNormParams&) {
-  NN_PENDING("batch_norm_forward_train_cuda");
-}
-void batch_norm_forward_eval_cuda(float*, const float*, const float*, const float*, const float*, const float*,
-                                  const BatchNormParams&) {
-  NN_PENDING("batch_norm_forward_eval_cuda");
-}
-void batch_norm_backward_train_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
-                                    const BatchNormParams&) {
-  NN_PENDING("batch_norm_backward_train_cuda");
-}
-void batch_norm_backward_eval_cuda(float*, float*, float*, const float*, const float*, const float*, const float*,
-                                   const float*, const BatchNormParams&) {
-  NN_PENDING("batch_norm_backward_eval_cuda");
 }
 
 void softmax_forward_cuda(SoftmaxKind, float*, const float*, int64_t, int64_t, int64_t) {

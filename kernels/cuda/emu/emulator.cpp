@@ -157,7 +157,8 @@ class BlockRunner {
     unsigned linear = 0;
     State state = State::ready;
     unsigned warp_mask = 0;
-    std::source_location barrier_site;
+    const char* barrier_file = "";
+    unsigned barrier_line = 0;
     void* asan_fake_stack = nullptr;
 #if defined(NN_EMU_TSAN)
     void* tsan_fiber = nullptr;
@@ -231,10 +232,11 @@ class BlockRunner {
   }
 
   // ---- called by the intrinsics, on a fiber of this block
-  void syncthreads(const std::source_location& site) {
+  void syncthreads(const char* file, unsigned line) {
     Thread& t = *current_;
     t.state = State::at_barrier;
-    t.barrier_site = site;
+    t.barrier_file = file;
+    t.barrier_line = line;
     // TSan: one sync object per barrier generation parity, so a fast thread already at the next barrier
     // cannot pass its history to a slow thread still leaving this one.
     [[maybe_unused]] const unsigned generation = barrier_generation_;
@@ -317,11 +319,9 @@ class BlockRunner {
       if (t.state != State::at_barrier) continue;
       if (!first) {
         first = &t;
-      } else if (t.barrier_site.line() != first->barrier_site.line() ||
-                 std::strcmp(t.barrier_site.file_name(), first->barrier_site.file_name()) != 0) {
+      } else if (t.barrier_line != first->barrier_line || std::strcmp(t.barrier_file, first->barrier_file) != 0) {
         error_ = format("divergent __syncthreads: thread %u waits at %s:%u, thread %u at %s:%u", first->linear,
-                        first->barrier_site.file_name(), first->barrier_site.line(), t.linear,
-                        t.barrier_site.file_name(), t.barrier_site.line());
+                        first->barrier_file, first->barrier_line, t.linear, t.barrier_file, t.barrier_line);
         return;
       }
     }
@@ -521,7 +521,7 @@ std::string check_guards() {
   std::abort();
 }
 
-void syncthreads(const std::source_location& site) { runner_in_kernel().syncthreads(site); }
+void syncthreads(const char* file, unsigned line) { runner_in_kernel().syncthreads(file, line); }
 void syncwarp(unsigned mask) { runner_in_kernel().syncwarp(mask); }
 uint64_t* warp_slots() { return runner_in_kernel().warp_slots(); }
 unsigned warp_live_mask() { return runner_in_kernel().warp_live_mask(); }
@@ -631,8 +631,6 @@ const char* last_error_message(cudaError_t e) {
 
 // ---------------------------------------------------------------------------------------------------
 // kernels/cuda/emulation.h
-
-bool active() { return true; }
 
 void set_schedule(Schedule s) {
   std::lock_guard lock(settings().mutex);

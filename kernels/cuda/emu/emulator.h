@@ -39,7 +39,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -132,7 +131,7 @@ cudaError_t run_grid(const char* kernel, dim3 grid, dim3 block, size_t dynamic_s
                      void* arg);
 
 // Called by the device intrinsics below; only valid inside a kernel.
-void syncthreads(const std::source_location& site);
+void syncthreads(const char* file, unsigned line);  // the call site names the barrier
 void syncwarp(unsigned mask);
 uint64_t* warp_slots();       // the 32 exchange slots of the calling thread's warp
 unsigned warp_live_mask();    // lanes of the calling warp that exist and have not exited
@@ -200,8 +199,9 @@ T shuffle(unsigned mask, T v, int arg, int width, Shuffle kind) {
 }  // namespace nn::emu
 
 // ---- device intrinsics
-inline void __syncthreads(const std::source_location& site = std::source_location::current()) {
-  nn::emu::syncthreads(site);
+// __builtin_FILE/__builtin_LINE as default arguments give the caller's position (g++ and clang alike).
+inline void __syncthreads(const char* file = __builtin_FILE(), unsigned line = __builtin_LINE()) {
+  nn::emu::syncthreads(file, line);
 }
 inline void __syncwarp(unsigned mask = 0xffffffffu) { nn::emu::syncwarp(mask); }
 inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
