@@ -151,6 +151,18 @@ void check_launch(cudaError_t err, const char* kernel, const char* file, int lin
             cudaGetErrorString(err), file, line, g_sync_after_launch ? "" : "; NN_CUDA_SYNC=1 pins asynchronous faults to their launch");
 }
 
+void* scratch_allocate(size_t nbytes) {
+  int device = 0;
+  NN_CUDA_CHECK(cudaGetDevice(&device));
+  return cuda_allocator(device).allocate(nbytes);
+}
+
+void scratch_free(void* p, size_t nbytes) {
+  int device = 0;
+  NN_CUDA_CHECK(cudaGetDevice(&device));
+  cuda_allocator(device).deallocate(p, nbytes);
+}
+
 // One stream per device and host thread. Created blocking (not cudaStreamNonBlocking), so it orders with
 // the cudaMemcpy calls of cuda_copy on the legacy default stream.
 cudaStream_t stream() {

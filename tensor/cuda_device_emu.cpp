@@ -56,6 +56,9 @@ void check_launch(cudaError_t err, const char* kernel, const char* file, int lin
 
 cudaStream_t stream() { return nullptr; }  // launches run to completion before they return
 
+void* scratch_allocate(size_t nbytes) { return cuda_allocator(0).allocate(nbytes); }
+void scratch_free(void* p, size_t nbytes) { cuda_allocator(0).deallocate(p, nbytes); }  // launches run to completion before they return
+
 }  // namespace cuda
 
 namespace emu {

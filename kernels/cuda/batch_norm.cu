@@ -9,7 +9,7 @@
 //
 // Training statistics and the backward sums take two launches, no atomics, deterministic:
 //   1. batch_norm_partial_sums: each block sums its chunk in double (per thread, then warp shuffles, then
-//      shared memory) and writes up to 3 partial sums to partial[C][S][3] (scratch, cudaMalloc);
+//      shared memory) and writes up to 3 partial sums to partial[C][S][3] (scratch from the caching allocator);
 //   2. the apply kernel: warp 0 of every block adds the S partials of its channel in a fixed order (all
 //      blocks of a channel get identical statistics), the split-0 block writes the per-channel outputs,
 //      and every block applies the elementwise formula to its chunk.
@@ -228,15 +228,11 @@ __global__ void batch_norm_backward_eval_dx(float* dx, const float* dy, const fl
   for_chunk(g, c, s, [&](int64_t o) { dx[o] = dy[o] * a; });
 }
 
-// partial[C][S][3] doubles of device scratch, freed on every exit path.
+// partial[C][S][3] doubles of device scratch (the caching allocator's), freed on every exit path.
 struct Partials {
-  double* p = nullptr;
-  explicit Partials(const Geometry& g) {
-    NN_CUDA_CHECK(cudaMalloc(&p, static_cast<size_t>(g.C * g.S * 3) * sizeof(double)));
-  }
-  ~Partials() { (void)cudaFree(p); }
-  Partials(const Partials&) = delete;
-  Partials& operator=(const Partials&) = delete;
+  ::nn::cuda::Scratch<double> buffer;
+  double* p;
+  explicit Partials(const Geometry& g) : buffer(static_cast<size_t>(g.C * g.S * 3)), p(buffer.get()) {}
 };
 
 dim3 grid_of(const Geometry& g, int64_t splits) {

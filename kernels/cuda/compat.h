@@ -57,6 +57,26 @@ void check_launch(cudaError_t err, const char* kernel, const char* file, int lin
 // The stream every kernel of the current thread is launched on (one per device, created on first use).
 cudaStream_t stream();
 
+// Scratch device memory for a kernel's intermediate results (split-K partial sums, per-block statistics),
+// from the device's caching allocator: after the first training step no call reaches cudaMalloc or cudaFree
+// (which would synchronise the device). Freed when it goes out of scope; reuse is ordered by the stream.
+void* scratch_allocate(size_t nbytes);
+void scratch_free(void* p, size_t nbytes);
+
+template <class T>
+class Scratch {
+ public:
+  explicit Scratch(size_t count) : nbytes_(count * sizeof(T)), p_(static_cast<T*>(scratch_allocate(nbytes_))) {}
+  ~Scratch() { scratch_free(p_, nbytes_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* get() const { return p_; }
+
+ private:
+  size_t nbytes_;
+  T* p_;
+};
+
 // Grid size for a 1-D grid of `block` threads covering n items (at least 1 block; grid-stride loops
 // cover the rest when n exceeds the cap).
 inline unsigned blocks_for(int64_t n, unsigned block, unsigned cap = 65535u * 8u) {

@@ -340,14 +340,13 @@ void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const
     if (slices == 1) {
       NN_CUDA_LAUNCH(conv2d_bwd_weight_implicit_gemm, grid, dim3(kThreads), 0, dw, dy, x, d, static_cast<int>(chunk));
     } else {
-      float* partial = nullptr;  // [slices, K, C*R*S]
-      NN_CUDA_CHECK(cudaMalloc(&partial, slices * count * sizeof(float)));
+      const ::nn::cuda::Scratch<float> scratch(static_cast<size_t>(slices * count));  // [slices, K, C*R*S]
+      float* partial = scratch.get();
       NN_CUDA_LAUNCH(conv2d_bwd_weight_implicit_gemm, grid, dim3(kThreads), 0, partial, dy, x, d,
                      static_cast<int>(chunk));
       NN_CUDA_LAUNCH(conv2d_bwd_weight_split_sum, dim3(::nn::cuda::blocks_for(count, kReduceThreads)),
                      dim3(kReduceThreads), 0,
                      dw, partial, static_cast<int>(slices), count);
-      NN_CUDA_CHECK(cudaFree(partial));  // cudaFree waits for the kernels that use it
     }
   }
   if (dbias && p.K > 0)
