@@ -102,6 +102,13 @@ TEST_SUITE("errors") {
     const std::string stage = config_file("stage.toml", "[[stage]]\nepochs = 1\nlearning_rate = 3\n");
     CHECK_THROWS_WITH_AS(load_config(stage, {}), doctest::Contains("stage.toml:3: unknown key 'learning_rate'"), Error);
     CHECK_THROWS_WITH_AS(load_config("", {"optimizer.lr=0.1"}), doctest::Contains("--optimizer.lr: unknown setting"), Error);
+    CHECK_THROWS_WITH_AS(load_config("", {"device=gpu"}), doctest::Contains("device = 'gpu' is not a device: cpu, cuda or cuda:N"),
+                         Error);
+    CHECK_THROWS_WITH_AS(load_config("", {"device=cuda:x"}), doctest::Contains("'cuda:x' is not a device"), Error);
+    // No machine has a 100th GPU: the message says whether CUDA is missing from the build or the device.
+    CHECK_THROWS_WITH_AS(load_config("", {"device=cuda:99"}), doctest::Contains("device = 'cuda:99', but"), Error);
+    CHECK_THROWS_WITH_AS(load_config("", {"kernels=cudnn"}), doctest::Contains("kernels = 'cudnn' is not one of handwritten, vendor"),
+                         Error);
     CHECK_THROWS_WITH_AS(load_config("", {"data.batch_size=3x"}), doctest::Contains("--data.batch_size: '3x' is not an integer"),
                          Error);
     CHECK_THROWS_WITH_AS(load_config("", {"stage.2.epochs=3"}), doctest::Contains("N from 1 to 1"), Error);

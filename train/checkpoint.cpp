@@ -56,7 +56,7 @@ void load_checkpoint_model(Network& model, const SafetensorsFile& file) {
                                      dtype_name(t.dtype()), t.shape()));
       continue;
     }
-    t.copy_(src);
+    t.copy_(src.to(t.device()));  // the file is on the host; the model may be on a GPU
   }
   if (!problems.empty()) {
     std::string list;

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "tensor/cuda_device.h"
 #include "tensor/error.h"
 
 namespace nn {
@@ -31,6 +32,8 @@ std::vector<Field> config_fields(TrainConfig& c) {
       {"name", Kind::text, &c.name, "run name: the run folder is runs_dir/name"},
       {"runs_dir", Kind::text, &c.runs_dir, "folder holding run folders"},
       {"seed", Kind::seed, &c.seed, "seed of the split, initialisation, data order and augmentation"},
+      {"device", Kind::text, &c.device, "cpu, cuda or cuda:N: where the model and its batches run"},
+      {"kernels", Kind::text, &c.kernels, "on CUDA: handwritten (kernels/cuda) or vendor (cuBLAS/cuDNN)"},
       {"data.path", Kind::text, &c.data_path, "dataset folder or ground-truth CSV (docs/data.md)"},
       {"data.format", Kind::text, &c.data_format, "auto, ham10000, isic2018, isic2016, isic2017 or imagefolder"},
       {"data.val", Kind::real, &c.val, "validation fraction (by lesion, stratified)"},
@@ -308,9 +311,32 @@ void check_choice(const std::string& key, const std::string& value, std::initial
   NN_FAIL("config: {} = '{}' is not one of {}", key, value, list);
 }
 
+}  // namespace
+
+Device parse_device(const std::string& text, const std::string& where) {
+  if (text == "cpu") return Device::cpu();
+  Device d;
+  if (text == "cuda") {
+    d = Device::cuda();
+  } else if (text.rfind("cuda:", 0) == 0 && text.size() > 5 && text.size() <= 7 &&
+             text.find_first_not_of("0123456789", 5) == std::string::npos) {
+    d = Device::cuda(std::stoi(text.substr(5)));
+  } else {
+    NN_FAIL("{} = '{}' is not a device: cpu, cuda or cuda:N", where, text);
+  }
+  NN_CHECK(cuda_built(), "{} = '{}', but this skinnet was built without CUDA (no nvcc found, or CUDA=0)", where, text);
+  NN_CHECK(d.index < cuda_device_count(), "{} = '{}', but {} CUDA device(s) are present", where, text,
+           cuda_device_count());
+  return d;
+}
+
+namespace {
+
 void validate(const TrainConfig& c) {
   NN_CHECK(!c.name.empty() && c.name.find('/') == std::string::npos && c.name != "." && c.name != "..",
            "config: name '{}' must be a plain folder name", c.name);
+  parse_device(c.device, "config: device");
+  check_choice("kernels", c.kernels, {"handwritten", "vendor"});
   check_choice("data.format", c.data_format, {"auto", "ham10000", "isic2018", "isic2016", "isic2017", "imagefolder"});
   check_choice("data.cache", c.cache, {"none", "memory", "disk"});
   check_choice("data.sampling", c.sampling, {"none", "oversample", "weighted"});

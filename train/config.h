@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/dtype.h"
 #include "train/transforms.h"
 
 namespace nn {
@@ -31,6 +32,8 @@ struct TrainConfig {
   std::string name = "run";  // the run folder is runs_dir/name
   std::string runs_dir = "runs";
   uint64_t seed = 0;
+  std::string device = "cpu";           // cpu | cuda | cuda:N: where the model and its batches run
+  std::string kernels = "handwritten";  // on CUDA: handwritten | vendor (cuBLAS/cuDNN)
 
   // [data]
   std::string data_path;
@@ -88,6 +91,10 @@ struct TrainConfig {
 
 // Reads `path` (may be empty: defaults only) and applies `overrides` ("section.key=value" strings, as
 // given after `--`). Validates everything; errors name the file/line or the flag.
+// "cpu", "cuda" or "cuda:N" as a Device; anything else, or a CUDA device this build or machine lacks, fails
+// naming `where` and the text.
+Device parse_device(const std::string& text, const std::string& where);
+
 TrainConfig load_config(const std::string& path, const std::vector<std::string>& overrides);
 
 // The resolved configuration as TOML (every key, with its value), as saved in the run folder.

@@ -36,7 +36,7 @@ Tensor flipped(const Tensor& images, bool horizontal) {
 }
 
 std::vector<std::vector<double>> rows_of(const Tensor& probs) {
-  const Tensor p = probs.to(DType::f64).contiguous();
+  const Tensor p = probs.to(Device::cpu()).to(DType::f64).contiguous();
   const int64_t n = p.shape()[0], c = p.shape()[1];
   std::vector<std::vector<double>> rows(n, std::vector<double>(c));
   for (int64_t i = 0; i < n; ++i)
@@ -48,10 +48,12 @@ std::vector<std::vector<double>> rows_of(const Tensor& probs) {
 
 std::vector<std::vector<double>> batch_probabilities(Network& model, const Tensor& images, bool tta) {
   NoGradGuard no_grad;
-  std::vector<std::vector<double>> probs = rows_of(softmax(model(images), 1));
+  // Batches come from the loader on the host; the model may be on a GPU.
+  const Device device = model.device();
+  std::vector<std::vector<double>> probs = rows_of(softmax(model(images.to(device)), 1));
   if (!tta) return probs;
   for (bool horizontal : {true, false}) {
-    const auto more = rows_of(softmax(model(flipped(images, horizontal)), 1));
+    const auto more = rows_of(softmax(model(flipped(images, horizontal).to(device)), 1));
     for (size_t i = 0; i < probs.size(); ++i)
       for (size_t j = 0; j < probs[i].size(); ++j) probs[i][j] += more[i][j];
   }

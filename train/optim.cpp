@@ -247,7 +247,7 @@ Tensor load_one(const std::map<std::string, Tensor>& tensors, const std::string&
            p.shape());
   NN_CHECK(t.dtype() == p.dtype(), "optimizer state '{}' is {} but the parameter is {}", key,
            dtype_name(t.dtype()), dtype_name(p.dtype()));
-  return t.clone();
+  return t.to(p.device()).clone();  // checkpoints are read on the host; the state lives with its parameter
 }
 
 }  // namespace

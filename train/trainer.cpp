@@ -158,13 +158,15 @@ std::string jsonl(const nlohmann::json& history) {
 
 class Trainer {
  public:
-  Trainer(const TrainConfig& config, bool resume) : c_(config), resume_(resume) {}
+  Trainer(const TrainConfig& config, bool resume)
+      : c_(config), resume_(resume), device_(parse_device(config.device, "config: device")) {}
 
   RunSummary run();
 
  private:
   const TrainConfig& c_;
   bool resume_;
+  Device device_;  // where the model, its batches and the optimiser state live
   fs::path dir_;
   Dataset data_;
   Split split_;
@@ -257,6 +259,7 @@ void Trainer::setup() {
     const std::vector<double> w = class_weights(data_, split_.train);
     class_weight_ = empty({static_cast<int64_t>(w.size())});
     for (size_t i = 0; i < w.size(); ++i) class_weight_.data<float>()[i] = static_cast<float>(w[i]);
+    class_weight_ = class_weight_.to(device_);
   }
 
   if (resume_) {
@@ -274,6 +277,10 @@ void Trainer::setup() {
     state_.history = resume_meta_.at("history");
     write_file_atomically(path("metrics.jsonl"), jsonl(state_.history));  // drop lines after the checkpoint
     std::printf("resuming %s after epoch %lld\n", dir_.string().c_str(), static_cast<long long>(state_.epochs_done));
+  }
+  if (!device_.is_cpu()) {
+    model_->to(device_);  // after loading: files are read on the host, and each tensor crosses once
+    std::printf("device: %s (%s kernels)\n", device_.str().c_str(), c_.kernels.c_str());
   }
 }
 
@@ -367,8 +374,10 @@ void Trainer::train_epochs(RunSummary& summary) {
     loader.start_epoch(epoch);
     Batch batch;
     while (loader.next(batch)) {
-      const Tensor logits = (*model_)(batch.images);
-      const Tensor loss = cross_entropy(logits, batch.labels, loss_options);
+      // The loader assembles batches on the host; they cross to the model's device here, and only the
+      // loss (one float) and the predicted labels come back.
+      const Tensor logits = (*model_)(batch.images.to(device_));
+      const Tensor loss = cross_entropy(logits, batch.labels.to(device_), loss_options);
       const double value = loss.item<float>();
       NN_CHECK(std::isfinite(value),
                "the training loss became {} at epoch {}; stopping. Last good checkpoint: {}. Lower the learning rate "
@@ -382,7 +391,7 @@ void Trainer::train_epochs(RunSummary& summary) {
       }
       optimizer->step();
       const int64_t n = batch.labels.numel();
-      const Tensor predicted = argmax(logits.detach(), 1);
+      const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
       for (int64_t i = 0; i < n; ++i) correct += predicted.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
       loss_sum += value * static_cast<double>(n);
       seen += n;

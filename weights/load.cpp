@@ -63,7 +63,7 @@ LoadReport load_state(Module& model, const SafetensorsFile& file, LoadMode mode,
   }
   NoGradGuard no_grad;
   for (const auto& [key, t] : to_copy) {
-    t.copy_(file.get(key));
+    t.copy_(file.get(key).to(t.device()));  // the file is on the host; the model may be on a GPU
     file.release_pages(key);
     ++report.loaded;
   }

@@ -9,6 +9,7 @@
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 #include "train/dataset.h"
 #include "train/evaluate.h"
 #include "train/metrics.h"
@@ -26,13 +27,16 @@ int eval_main(int argc, char** argv) {
       .add("positive-class", "", "class for sensitivity at fixed specificity, IoU and Dice (e.g. MEL)")
       .add("batch", "32", "images per batch")
       .add("workers", "2", "loader threads")
+      .add("device", "cpu", "cpu, cuda or cuda:N: where the model runs")
       .add("out", "", "folder to write metrics.json and predictions.csv into")
       .add_switch("tta", "average the predictions over horizontal and vertical flips")
       .add_switch("skip-bad-images", "unreadable images: a counted warning, not an error");
   if (!flags.parse(argc, argv)) return 0;
   NN_CHECK(!flags.str("checkpoint").empty() && !flags.str("data").empty(),
            "skinnet eval: --checkpoint and --data are required");
+  const Device device = parse_device(flags.str("device"), "skinnet eval: --device");
   const TrainedModel trained = load_trained_model(flags.str("checkpoint"));
+  trained.model->to(device);
   const Dataset data = open_dataset(flags.str("data"), flags.str("format") == "auto" ? "" : flags.str("format"));
   NN_CHECK(data.classes == trained.classes, "{}: the dataset's classes ({}) are not the model's ({})", data.root,
            fmt::format("{}", fmt::join(data.classes, ", ")), fmt::format("{}", fmt::join(trained.classes, ", ")));
