@@ -20,7 +20,7 @@ constexpr int kTile = 32;  // the block is kTile x kTile threads, one per elemen
 
 // Thread (x, y) of block (bx, by): C[32 bx + x][32 by + y]. Preconditions: blockDim == (32, 32); the grid
 // covers ceil(M / 32) x ceil(N / 32).
-__global__ void __launch_bounds__(kTile* kTile) gemm_naive(GemmArgs g) {
+__global__ void __launch_bounds__(kTile * kTile) gemm_naive(GemmArgs g) {
   const int m = blockIdx.x * kTile + threadIdx.x, n = blockIdx.y * kTile + threadIdx.y;
   if (m >= g.M || n >= g.N) return;
   float acc = 0.f;

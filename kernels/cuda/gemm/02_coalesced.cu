@@ -20,7 +20,7 @@ constexpr int kTile = 32;  // the block is kTile x kTile threads, one per elemen
 
 // Thread (x, y) of block (bx, by): C[32 by + y][32 bx + x]. Preconditions: blockDim == (32, 32); the grid
 // covers ceil(N / 32) x ceil(M / 32).
-__global__ void __launch_bounds__(kTile* kTile) gemm_coalesced(GemmArgs g) {
+__global__ void __launch_bounds__(kTile * kTile) gemm_coalesced(GemmArgs g) {
   const int n = blockIdx.x * kTile + threadIdx.x, m = blockIdx.y * kTile + threadIdx.y;
   if (m >= g.M || n >= g.N) return;
   float acc = 0.f;

@@ -23,7 +23,7 @@ constexpr int kTile = 32;  // BM = BN = BK = 32; the block is 32 x 32 threads
 
 // Thread (x, y) of block (bx, by): C[32 by + y][32 bx + x]. Shared memory: As[m][k], Bs[k][n] (8 KiB).
 // Preconditions: blockDim == (32, 32); the grid covers ceil(N / 32) x ceil(M / 32).
-__global__ void __launch_bounds__(kTile* kTile) gemm_shared_tiles(GemmArgs g) {
+__global__ void __launch_bounds__(kTile * kTile) gemm_shared_tiles(GemmArgs g) {
   __shared__ float As[kTile][kTile];
   __shared__ float Bs[kTile][kTile];
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kTile + tx;
