@@ -9,7 +9,6 @@
 #include "kernels/cross_entropy.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
-#include "kernels/gemm.h"
 #include "kernels/pool2d.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
@@ -33,11 +32,6 @@ void sum_cuda(float*, const float*, const ReduceGeometry&, double) { NN_PENDING(
 void max_dim_cuda(float*, int64_t*, const float*, int64_t, int64_t, int64_t) { NN_PENDING("max_dim_cuda"); }
 void max_dim_backward_cuda(float*, const float*, const int64_t*, int64_t, int64_t, int64_t) {
   NN_PENDING("max_dim_backward_cuda");
-}
-
-void gemm_cuda(Trans, Trans, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
-               float*, int64_t) {
-  NN_PENDING("gemm_cuda");
 }
 
 void softmax_forward_cuda(SoftmaxKind, float*, const float*, int64_t, int64_t, int64_t) {
