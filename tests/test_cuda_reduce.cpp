@@ -109,36 +109,39 @@ TEST_SUITE("cuda") {
   // transposed view reduced along its strided and its contiguous dimension, two reduced dimensions that
   // do not merge, and a single element.
   TEST_CASE("cuda sum: awkward shapes and views equal the CPU (odd extents, size-1 dims, transposes)") {
-    check_sums({{"[3,1,5,7] dims 0,2,3", {3, 1, 5, 7}, {0, 2, 3}, kSumOrder},
+    check_sums({{"[3,1,5,7] dims 0,2,3", {3, 1, 5, 7}, {0, 2, 3}, kExact},
                 {"[3,1,5,7] dim 1 (extent 1)", {3, 1, 5, 7}, {1}, kExact},
                 {"[5,37,3] transposed, dim 1", {5, 37, 3}, {1}, kExact, 1},
                 {"[67,300] transposed, dim 0 (contiguous in memory)", {67, 300}, {0}, kSumOrder, 1},
-                {"[67,300] transposed, dim 1 (strided)", {67, 300}, {1}, kSumOrder, 1},
-                {"[3,4,70] dims 0,2 (two reduced dims)", {3, 4, 70}, {0, 2}, kSumOrder},
-                {"[9999] all (one block, a partial last pass)", {9999}, {}, kSumOrder},
+                {"[67,300] transposed, dim 1 (strided)", {67, 300}, {1}, kExact, 1},
+                {"[3,4,70] dims 0,2 (two reduced dims)", {3, 4, 70}, {0, 2}, kExact},
+                {"[5,3,301] dims 0,2 (two reduced dims, a block each)", {5, 3, 301}, {0, 2}, kSumOrder},
+                {"[9999] all (two split blocks, the second short)", {9999}, {}, kSumOrder},
                 {"[1] all", {1}, {}, kExact}});
   }
 
-  // Model-sized: argmax over 1000 classes at batch 32 (a block per row) and a max over the 64 channels of a
-  // [2, 64, 56, 56] activation (a thread per output), then the whole-tensor max (one block of 401408).
-  // Values are 0..3, so every row has ties; NaNs sit in some rows, at index 0 in some of them.
-  TEST_CASE("cuda max: values, first index among ties, NaN wins, backward scatter ([32,1000], [2,64,56,56])") {
+  // Model-sized: argmax over 1000 classes at batch 32 (a block per row), a max over the 64 channels of a
+  // [1, 64, 56, 56] activation (a thread per output; batch 1 keeps the emulated backward scatter short) and a
+  // whole-tensor max (one block striding over 100003). Values are 0..3, so every row has ties; NaNs sit in
+  // some rows, at index 0 in some of them.
+  TEST_CASE("cuda max: values, first index among ties, NaN wins, backward scatter ([32,1000], [1,64,56,56], [100003])") {
     check_max({{"[32,1000] dim 1", {32, 1000}, 1},
                {"[32,1000] dim 1 with NaNs", {32, 1000}, 1, 2000, 3001},
-               {"[2,64,56,56] dim 1", {2, 64, 56, 56}, 1},
-               {"[2,64,56,56] dim 1 with NaNs", {2, 64, 56, 56}, 1, 0, 6271},
-               {"[401408] dim 0 (whole tensor)", {401408}, 0},
-               {"[401408] dim 0 with two NaNs", {401408}, 0, 100001, 200000}});
+               {"[1,64,56,56] dim 1", {1, 64, 56, 56}, 1},
+               {"[1,64,56,56] dim 1 with NaNs", {1, 64, 56, 56}, 1, 0, 3135},
+               {"[100003] dim 0 (whole tensor)", {100003}, 0},
+               {"[100003] dim 0 with two NaNs", {100003}, 0, 50001, 30000}});
   }
 
-  // Awkward: D = 1, an odd D that is not innermost with few outputs (a block striding by inner), and an odd
-  // D with many short rows.
-  TEST_CASE("cuda max: awkward shapes (D = 1, [5,131,3] dim 1, [7,65] dim 1 with NaNs)") {
+  // Awkward: D = 1, odd short rows (a thread each), an odd long D that is not innermost with few outputs (a
+  // block striding by inner), and a D just past one block's 256 threads.
+  TEST_CASE("cuda max: awkward shapes (D = 1, [5,131,3], [5,301,3] and [7,257] dim 1 with NaNs)") {
     check_max({{"[3,1,5] dim 1 (D = 1)", {3, 1, 5}, 1},
-               {"[5,131,3] dim 1", {5, 131, 3}, 1},
                {"[5,131,3] dim 1 with NaNs", {5, 131, 3}, 1, 7, 400},
-               {"[7,65] dim 1 with NaNs", {7, 65}, 1, 64, 70},
-               {"[7,65] dim 0", {7, 65}, 0}});
+               {"[5,301,3] dim 1", {5, 301, 3}, 1},
+               {"[5,301,3] dim 1 with NaNs", {5, 301, 3}, 1, 7, 1000},
+               {"[7,257] dim 1 with NaNs", {7, 257}, 1, 256, 270},
+               {"[7,257] dim 0", {7, 257}, 0}});
   }
 }
 

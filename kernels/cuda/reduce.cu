@@ -20,7 +20,7 @@ namespace {
 
 constexpr unsigned kThreads = 256;
 constexpr int64_t kManyOutputs = 8192;  // enough outputs to keep a GPU busy with one thread each
-constexpr int64_t kShortReduction = 64;  // a thread sums this many inputs about as fast as a block
+constexpr int64_t kShortReduction = 256;  // shorter: most threads of a block per output would idle
 constexpr int64_t kTargetBlocks = 264;   // two blocks per SM of a 132-SM GPU
 constexpr int64_t kMinSlice = 8192;      // inputs per split block: 32 per thread, so the split pays
 
