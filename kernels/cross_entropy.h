@@ -6,7 +6,9 @@
 //   denom = sum_i w[t_i]                                     (both terms share it, as in PyTorch 1.13)
 // Backward (g = dloss):
 //   dlogp[i, c] = -g / denom * ( (1 - eps) * w[t_i] * [c == t_i]  +  eps/C * w[c] ),  0 for ignored rows.
-// Every target must be in [0, C) or equal ignore_index (checked by the caller). All rows ignored: NaN.
+// Every target must be in [0, C) or equal ignore_index. On the CPU the op checks before the kernel; the CUDA
+// forward kernel checks on the device and nll_loss_forward_cuda reports the first bad row through
+// nll_loss_bad_target. All rows ignored: NaN.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,10 @@ void nll_loss_forward_cpu(T* loss, T* denom, const T* logp, const int64_t* targe
 template <class T>
 void nll_loss_backward_cpu(T* dlogp, const T* dloss, const T* denom, const int64_t* target, const T* weight,
                            const NllParams& p);
+
+// Throws the error for target[row] = label, which is neither a class index nor ignore_index
+// (tensor/ops_cross_entropy.cpp: the same message on both devices).
+[[noreturn]] void nll_loss_bad_target(int64_t row, int64_t label, const NllParams& p);
 
 void nll_loss_forward_cuda(float* loss, float* denom, const float* logp, const int64_t* target, const float* weight,
                            const NllParams& p);

@@ -36,15 +36,18 @@ struct NllLossBackward final : Node {
 };
 
 void check_targets(const Tensor& target, const NllParams& p) {
-  if (!target.device().is_cpu()) return;  // CUDA kernels check on the device
+  if (!target.device().is_cpu()) return;  // the CUDA forward kernel checks on the device
   const int64_t* t = target.data<int64_t>();
   for (int64_t i = 0; i < p.N; ++i)
-    NN_CHECK(t[i] == p.ignore_index || (t[i] >= 0 && t[i] < p.C),
-             "cross_entropy: target[{}] = {} is not a class index in [0, {}) (nor ignore_index {})", i, t[i], p.C,
-             p.ignore_index);
+    if (t[i] != p.ignore_index && (t[i] < 0 || t[i] >= p.C)) nll_loss_bad_target(i, t[i], p);
 }
 
 }  // namespace
+
+void nll_loss_bad_target(int64_t row, int64_t label, const NllParams& p) {
+  NN_FAIL("cross_entropy: target[{}] = {} is not a class index in [0, {}) (nor ignore_index {})", row, label, p.C,
+          p.ignore_index);
+}
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target_in, const CrossEntropyOptions& o) {
   check_floating(logits, "cross_entropy");

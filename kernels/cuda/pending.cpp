@@ -6,12 +6,9 @@
 // Nothing can reach them today: no op accepts a CUDA tensor before its kernel exists.
 #include "kernels/conv2d.h"
 #include "kernels/copy.h"
-#include "kernels/cross_entropy.h"
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
 #include "kernels/pool2d.h"
-#include "kernels/reduce.h"
-#include "kernels/softmax.h"
 #include "tensor/error.h"
 
 #define NN_PENDING(name) NN_FAIL("{}: the CUDA kernel is not written yet (CUDA backend, issue 6)", name)
@@ -27,26 +24,6 @@ void binary_forward_cuda(BinaryOp, float*, const float*, const float*, const Loo
 }
 void copy_cuda(void*, DType, const void*, DType, const Loop&) { NN_PENDING("copy_cuda"); }
 void fill_cuda(void*, DType, double, const Loop&) { NN_PENDING("fill_cuda"); }
-
-void sum_cuda(float*, const float*, const ReduceGeometry&, double) { NN_PENDING("sum_cuda"); }
-void max_dim_cuda(float*, int64_t*, const float*, int64_t, int64_t, int64_t) { NN_PENDING("max_dim_cuda"); }
-void max_dim_backward_cuda(float*, const float*, const int64_t*, int64_t, int64_t, int64_t) {
-  NN_PENDING("max_dim_backward_cuda");
-}
-
-void softmax_forward_cuda(SoftmaxKind, float*, const float*, int64_t, int64_t, int64_t) {
-  NN_PENDING("softmax_forward_cuda");
-}
-void softmax_backward_cuda(SoftmaxKind, float*, const float*, const float*, int64_t, int64_t, int64_t) {
-  NN_PENDING("softmax_backward_cuda");
-}
-
-void nll_loss_forward_cuda(float*, float*, const float*, const int64_t*, const float*, const NllParams&) {
-  NN_PENDING("nll_loss_forward_cuda");
-}
-void nll_loss_backward_cuda(float*, const float*, const float*, const int64_t*, const float*, const NllParams&) {
-  NN_PENDING("nll_loss_backward_cuda");
-}
 
 void dropout_forward_cuda(float*, float*, const float*, int64_t, double, uint64_t, uint64_t) {
   NN_PENDING("dropout_forward_cuda");
