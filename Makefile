@@ -207,6 +207,7 @@ bench-loader: all
 #   test-gpu:  the "cuda" test tier natively, then under compute-sanitizer memcheck and racecheck
 #   bench-gpu: handwritten kernels vs cuBLAS/cuDNN per layer, and training steps (ARGS: e.g. --batch=64)
 #   profile:   Nsight Systems timeline and Nsight Compute kernel reports of bench-gpu --quick, in build/profile/
+#              (NCU_KERNELS: regex of the kernels Nsight Compute reports, NCU_COUNT: how many)
 GPU_CHECK = command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU ' || \
   { echo "make $@: no NVIDIA GPU here (nvidia-smi is missing or lists no device)" >&2; exit 2; }
 
@@ -218,8 +219,10 @@ bench-gpu:
 	@$(MAKE) -j$(JOBS) --no-print-directory CUDA=1 $(CLI)
 	$(CLI) bench-gpu $(ARGS)
 
+NCU_KERNELS ?= .*
+NCU_COUNT ?= 40
 profile:
-	@tools/profile_gpu.sh $(BUILD)
+	@NCU_KERNELS='$(NCU_KERNELS)' NCU_COUNT='$(NCU_COUNT)' tools/profile_gpu.sh $(BUILD)
 
 # `make weights ARCH=resnet50`: download torchvision's ImageNet file (when online), check its SHA-256 prefix,
 # convert it to weights/resnet50.safetensors. Offline it says what to download and where to put it.

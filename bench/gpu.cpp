@@ -124,8 +124,8 @@ Timing time_pair(const Settings& s, const char* what, H&& hw, V&& vendor) {
 }
 
 void print_header(const char* title, const char* unit) {
-  std::printf("\n%s\n%-18s %-30s %9s %8s %9s %8s %8s\n", title, "layer", "pass / shape", "hw ms", unit, "cuX ms",
-              unit, "hw/cuX");
+  std::printf("\n%s\n%-18s %-30s %9s %8s %9s %8s %8s\n", title, "layer", "pass / shape", "hw ms", unit, "cuX ms", unit,
+              "hw/cuX");
 }
 
 // amount: FLOP (TFLOP/s) or bytes (GB/s), chosen by `tera`.
@@ -155,16 +155,18 @@ void bench_convs(const Settings& s, const char* model, const std::vector<ConvSha
     const std::string shape = std::to_string(c.C) + "," + std::to_string(c.H) + "->" + std::to_string(c.K) + "," +
                               std::to_string(c.R) + "x" + std::to_string(c.R) + "/" + std::to_string(c.stride);
     print_row(c.name, "fwd " + shape, flop, true,
-              time_pair(s, "conv2d forward", [&] { conv2d_forward_cuda(f(y), f(x), f(w), f(b), p); },
-                        [&] { conv2d_forward_vendor(f(y), f(x), f(w), f(b), p); }));
+              time_pair(
+                  s, "conv2d forward", [&] { conv2d_forward_cuda(f(y), f(x), f(w), f(b), p); },
+                  [&] { conv2d_forward_vendor(f(y), f(x), f(w), f(b), p); }));
     if (c.C != 3)  // the network input needs no gradient
       print_row(c.name, "bwd-data " + shape, flop, true,
-                time_pair(s, "conv2d backward data", [&] { conv2d_backward_data_cuda(f(dx), f(dy), f(w), p); },
-                          [&] { conv2d_backward_data_vendor(f(dx), f(dy), f(w), p); }));
+                time_pair(
+                    s, "conv2d backward data", [&] { conv2d_backward_data_cuda(f(dx), f(dy), f(w), p); },
+                    [&] { conv2d_backward_data_vendor(f(dx), f(dy), f(w), p); }));
     print_row(c.name, "bwd-weight " + shape, flop, true,
-              time_pair(s, "conv2d backward weight",
-                        [&] { conv2d_backward_weight_cuda(f(dw), nullptr, f(dy), f(x), p); },
-                        [&] { conv2d_backward_weight_vendor(f(dw), nullptr, f(dy), f(x), p); }));
+              time_pair(
+                  s, "conv2d backward weight", [&] { conv2d_backward_weight_cuda(f(dw), nullptr, f(dy), f(x), p); },
+                  [&] { conv2d_backward_weight_vendor(f(dw), nullptr, f(dy), f(x), p); }));
   }
 }
 
@@ -180,8 +182,8 @@ std::vector<GemmShape> classifier_gemms(int64_t batch, bool quick) {
     const char* name;
     int64_t in, out;
   };
-  std::vector<Fc> layers = {{"vgg19 fc6", 25088, 4096}, {"vgg19 fc7", 4096, 4096}, {"vgg19 fc8", 4096, 1000},
-                            {"resnet50 fc", 2048, 1000}};
+  std::vector<Fc> layers = {
+      {"vgg19 fc6", 25088, 4096}, {"vgg19 fc7", 4096, 4096}, {"vgg19 fc8", 4096, 1000}, {"resnet50 fc", 2048, 1000}};
   if (quick) layers.resize(1);
   std::vector<GemmShape> shapes;
   for (const Fc& l : layers) {
@@ -196,6 +198,14 @@ std::vector<GemmShape> classifier_gemms(int64_t batch, bool quick) {
 int64_t lda_of(const GemmShape& g) { return g.ta == Trans::no ? g.K : g.M; }
 int64_t ldb_of(const GemmShape& g) { return g.tb == Trans::no ? g.N : g.K; }
 
+using GemmFn = void (*)(Trans, Trans, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                       float, float*, int64_t);
+
+// One call of a GEMM implementation on a [M, K] x [K, N] problem stored in a, b, c.
+auto gemm_call(GemmFn gemm, const GemmShape& g, const Tensor& a, const Tensor& b, const Tensor& c) {
+  return [=] { gemm(g.ta, g.tb, g.M, g.N, g.K, 1.f, f(a), lda_of(g), f(b), ldb_of(g), 0.f, f(c), g.N); };
+}
+
 void bench_gemms(const Settings& s, int64_t batch, Generator& gen) {
   char title[160];
   std::snprintf(title, sizeof title, "GEMM, classifier layers at batch %lld: handwritten vs cuBLAS",
@@ -208,9 +218,7 @@ void bench_gemms(const Settings& s, int64_t batch, Generator& gen) {
     const std::string shape = std::to_string(g.M) + "x" + std::to_string(g.N) + "x" + std::to_string(g.K) +
                               (g.ta == Trans::yes ? " A^T" : "") + (g.tb == Trans::yes ? " B^T" : "");
     print_row(g.name, shape, gemm_flops(g.M, g.N, g.K), true,
-              time_pair(s, "gemm",
-                        [&] { gemm_cuda(g.ta, g.tb, g.M, g.N, g.K, 1.f, f(a), lda_of(g), f(b), ldb_of(g), 0.f, f(c), g.N); },
-                        [&] { gemm_vendor(g.ta, g.tb, g.M, g.N, g.K, 1.f, f(a), lda_of(g), f(b), ldb_of(g), 0.f, f(c), g.N); }));
+              time_pair(s, "gemm", gemm_call(gemm_cuda, g, a, b, c), gemm_call(gemm_vendor, g, a, b, c)));
   }
 #if defined(NN_BENCH_GEMM_LADDER)
   print_header("GEMM ladder (kernels/cuda/gemm/ladder.h): each rung vs cuBLAS", "TFLOP/s");
@@ -218,9 +226,7 @@ void bench_gemms(const Settings& s, int64_t batch, Generator& gen) {
     const Tensor a = device_randn({g.M * g.K}, gen), b = device_randn({g.K * g.N}, gen), c = device_empty({g.M * g.N});
     for (const GemmRung& rung : gemm_ladder())
       print_row(rung.name, g.name, gemm_flops(g.M, g.N, g.K), true,
-                time_pair(s, rung.name,
-                          [&] { rung.fn(g.ta, g.tb, g.M, g.N, g.K, 1.f, f(a), lda_of(g), f(b), ldb_of(g), 0.f, f(c), g.N); },
-                          [&] { gemm_vendor(g.ta, g.tb, g.M, g.N, g.K, 1.f, f(a), lda_of(g), f(b), ldb_of(g), 0.f, f(c), g.N); }));
+                time_pair(s, rung.name, gemm_call(rung.fn, g, a, b, c), gemm_call(gemm_vendor, g, a, b, c)));
   }
 #else
   std::printf("(GEMM ladder: kernels/cuda/gemm/ladder.h is not in this build)\n");
@@ -236,7 +242,8 @@ void bench_batch_norm(const Settings& s, int64_t N, Generator& gen) {
   struct Bn {
     int64_t C, H;
   };
-  std::vector<Bn> layers = {{64, 112}, {64, 56}, {256, 56}, {128, 28}, {512, 28}, {256, 14}, {1024, 14}, {512, 7}, {2048, 7}};
+  std::vector<Bn> layers = {{64, 112}, {64, 56},   {256, 56}, {128, 28}, {512, 28},
+                            {256, 14}, {1024, 14}, {512, 7},  {2048, 7}};
   if (s.quick) layers.resize(2);
   for (const Bn& l : layers) {
     BatchNormParams p;
@@ -248,14 +255,20 @@ void bench_batch_norm(const Settings& s, int64_t N, Generator& gen) {
     const Tensor dgamma = device_empty({p.C}), dbeta = device_empty({p.C});
     const double bytes = 4.0 * x.numel();
     const std::string name = "bn " + std::to_string(l.C) + "x" + std::to_string(l.H);
-    print_row(name, "fwd train", 2 * bytes, false,
-              time_pair(s, "batch norm forward",
-                        [&] { batch_norm_forward_train_cuda(f(y), f(mean), f(invstd), f(var), f(x), f(gamma), f(beta), p); },
-                        [&] { batch_norm_forward_train_vendor(f(y), f(mean), f(invstd), f(var), f(x), f(gamma), f(beta), p); }));
-    print_row(name, "bwd train", 3 * bytes, false,
-              time_pair(s, "batch norm backward",
-                        [&] { batch_norm_backward_train_cuda(f(dx), f(dgamma), f(dbeta), f(dy), f(x), f(invstd), f(gamma), p); },
-                        [&] { batch_norm_backward_train_vendor(f(dx), f(dgamma), f(dbeta), f(dy), f(x), f(invstd), f(gamma), p); }));
+    print_row(
+        name, "fwd train", 2 * bytes, false,
+        time_pair(
+            s, "batch norm forward",
+            [&] { batch_norm_forward_train_cuda(f(y), f(mean), f(invstd), f(var), f(x), f(gamma), f(beta), p); },
+            [&] { batch_norm_forward_train_vendor(f(y), f(mean), f(invstd), f(var), f(x), f(gamma), f(beta), p); }));
+    print_row(
+        name, "bwd train", 3 * bytes, false,
+        time_pair(
+            s, "batch norm backward",
+            [&] { batch_norm_backward_train_cuda(f(dx), f(dgamma), f(dbeta), f(dy), f(x), f(invstd), f(gamma), p); },
+            [&] {
+              batch_norm_backward_train_vendor(f(dx), f(dgamma), f(dbeta), f(dy), f(x), f(invstd), f(gamma), p);
+            }));
   }
 }
 
@@ -269,8 +282,8 @@ void bench_pooling(const Settings& s, int64_t N, Generator& gen) {
     int64_t C, H, k, stride, pad;
   };
   std::vector<Pool> layers = {{"resnet50 stem", 64, 112, 3, 2, 1}, {"vgg19 pool1", 64, 224, 2, 2, 0},
-                              {"vgg19 pool2", 128, 112, 2, 2, 0},   {"vgg19 pool3", 256, 56, 2, 2, 0},
-                              {"vgg19 pool4", 512, 28, 2, 2, 0},    {"vgg19 pool5", 512, 14, 2, 2, 0}};
+                              {"vgg19 pool2", 128, 112, 2, 2, 0},  {"vgg19 pool3", 256, 56, 2, 2, 0},
+                              {"vgg19 pool4", 512, 28, 2, 2, 0},   {"vgg19 pool5", 512, 14, 2, 2, 0}};
   if (s.quick) layers.resize(2);
   for (const Pool& l : layers) {
     Pool2dParams p;
@@ -280,12 +293,15 @@ void bench_pooling(const Settings& s, int64_t N, Generator& gen) {
     const Tensor y = device_empty({p.N, p.C, p.P, p.Q}), dy = device_randn(y.shape(), gen);
     const Tensor argmax = device_empty(y.shape(), DType::i64), y_vendor = device_empty(y.shape());
     const double bytes = 4.0 * (x.numel() + y.numel());
-    print_row(l.name, "fwd " + std::to_string(l.k) + "x" + std::to_string(l.k) + "/" + std::to_string(l.stride), bytes, false,
-              time_pair(s, "max pool forward", [&] { max_pool2d_forward_cuda(f(y), argmax.data<int64_t>(), f(x), p); },
-                        [&] { max_pool2d_forward_vendor(f(y_vendor), f(x), p); }));
+    print_row(l.name, "fwd " + std::to_string(l.k) + "x" + std::to_string(l.k) + "/" + std::to_string(l.stride), bytes,
+              false,
+              time_pair(
+                  s, "max pool forward", [&] { max_pool2d_forward_cuda(f(y), argmax.data<int64_t>(), f(x), p); },
+                  [&] { max_pool2d_forward_vendor(f(y_vendor), f(x), p); }));
     print_row(l.name, "bwd", bytes, false,
-              time_pair(s, "max pool backward", [&] { max_pool2d_backward_cuda(f(dx), f(dy), argmax.data<int64_t>(), p); },
-                        [&] { max_pool2d_backward_vendor(f(dx), f(dy), f(x), f(y_vendor), p); }));
+              time_pair(
+                  s, "max pool backward", [&] { max_pool2d_backward_cuda(f(dx), f(dy), argmax.data<int64_t>(), p); },
+                  [&] { max_pool2d_backward_vendor(f(dx), f(dy), f(x), f(y_vendor), p); }));
   }
 }
 
@@ -326,7 +342,7 @@ double images_per_second(const std::string& arch, cuda::KernelSource source, int
 int bench_gpu_main(int argc, char** argv) {
   Flags flags("bench-gpu", "Times skinnet's handwritten CUDA kernels against cuBLAS/cuDNN, and training steps.");
   flags.add("models", "resnet50,vgg19", "networks whose layers to time: resnet50, vgg19 (comma-separated)")
-      .add("batch", "32", "images per batch (the brief's shapes: 32 or 64)")
+      .add("batch", "32", "images per batch (e.g. 32 or 64)")
       .add("reps", "20", "timed repetitions per kernel (median reported)")
       .add("steps", "5", "timed training steps per network and kernel source")
       .add_switch("quick", "a few shapes of each section, 5 repetitions, 2 steps (for make profile)");

@@ -73,7 +73,8 @@ void check_vendor(const std::string& what, const std::vector<Tensor>& inputs, co
   const std::vector<Tensor> want = run_op(KernelSource::handwritten, inputs, op, seed);
   const std::vector<Tensor> got = run_op(KernelSource::vendor, inputs, op, seed);
   check_close(what + " y", got[0], want[0], tol);
-  for (size_t i = 1; i < want.size(); ++i) check_close(what + " d(input " + std::to_string(i - 1) + ")", got[i], want[i], tol);
+  for (size_t i = 1; i < want.size(); ++i)
+    check_close(what + " d(input " + std::to_string(i - 1) + ")", got[i], want[i], tol);
 }
 
 Tensor input(const Shape& shape, uint64_t seed) { return test_input(shape, seed, -1, 1, DType::f32); }
@@ -101,7 +102,8 @@ TEST_CASE("vendor conv2d: cuDNN forward, backward data and weight match the hand
   // ResNet-50 layer2's strided 3x3 (128 -> 128, 56x56 -> 28x28) at batch 2, with bias.
   Conv2dOptions s2;
   s2.stride = 2, s2.padding = 1;
-  check_vendor("conv resnet50 l2.conv2 s2", {input({2, 128, 56, 56}, 11), input({128, 128, 3, 3}, 12), input({128}, 13)},
+  check_vendor("conv resnet50 l2.conv2 s2",
+               {input({2, 128, 56, 56}, 11), input({128, 128, 3, 3}, 12), input({128}, 13)},
                [s2](const std::vector<Tensor>& t) { return conv2d(t[0], t[1], t[2], s2); }, kSummationOrder);
   // Awkward: odd sizes, 3x2 filter, unequal strides and padding, dilation, batch 3.
   Conv2dOptions odd;
@@ -171,8 +173,10 @@ TEST_CASE("vendor pooling: cuDNN max and average pooling match the handwritten k
   const Tol sums{1e-6, 1e-7};  // <= 9-term float sums and one division, in different orders
   for (bool include_pad : {true, false}) {
     AvgPool2dOptions avg;
-    avg.kernel_size = Pair(3, 2), avg.stride = Pair(2, 1), avg.padding = Pair(1, 1), avg.count_include_pad = include_pad;
-    check_vendor(std::string("avg_pool 3x2 pad ") + (include_pad ? "counted" : "excluded"), {input({3, 5, 13, 11}, 33)},
+    avg.kernel_size = Pair(3, 2), avg.stride = Pair(2, 1), avg.padding = Pair(1, 1);
+    avg.count_include_pad = include_pad;
+    check_vendor(std::string("avg_pool 3x2 pad ") + (include_pad ? "counted" : "excluded"),
+                 {input({3, 5, 13, 11}, 33)},
                  [avg](const std::vector<Tensor>& t) { return avg_pool2d(t[0], avg); }, sums);
   }
 }

@@ -123,20 +123,20 @@ struct ConvPlan {
 ConvPlan& conv_plan(const Conv2dParams& p) {
   using Key = std::array<int64_t, 16>;
   static thread_local std::map<Key, std::unique_ptr<ConvPlan>> plans;
-  const Key key = {current_device(), p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.P, p.Q,
-                   p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
+  const Key key = {current_device(), p.N,        p.C,     p.H,     p.W,     p.K,    p.R, p.S, p.P, p.Q,
+                   p.stride_h,       p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
   std::unique_ptr<ConvPlan>& plan = plans[key];
   if (plan) return *plan;
   plan = std::make_unique<ConvPlan>();
   set_nchw(plan->x, p.N, p.C, p.H, p.W);
   set_nchw(plan->y, p.N, p.K, p.P, p.Q);
   set_nchw(plan->bias, 1, p.K, 1, 1);
-  NN_CUDNN(cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(p.K, "K"),
-                                      to_int(p.C, "C"), to_int(p.R, "R"), to_int(p.S, "S")));
+  NN_CUDNN(cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(p.K, "K"), to_int(p.C, "C"),
+                                      to_int(p.R, "R"), to_int(p.S, "S")));
   NN_CUDNN(cudnnSetConvolution2dDescriptor(plan->conv, to_int(p.pad_h, "pad_h"), to_int(p.pad_w, "pad_w"),
                                            to_int(p.stride_h, "stride_h"), to_int(p.stride_w, "stride_w"),
-                                           to_int(p.dil_h, "dil_h"), to_int(p.dil_w, "dil_w"),
-                                           CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+                                           to_int(p.dil_h, "dil_h"), to_int(p.dil_w, "dil_w"), CUDNN_CROSS_CORRELATION,
+                                           CUDNN_DATA_FLOAT));
   NN_CUDNN(cudnnSetConvolutionMathType(plan->conv, CUDNN_FMA_MATH));
   return *plan;
 }
@@ -146,8 +146,8 @@ template <class Perf>
 const Perf& fastest(const Perf* results, int count, const char* pass, const Conv2dParams& p) {
   for (int i = 0; i < count; ++i)
     if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].memory <= kWorkspaceLimit) return results[i];
-  NN_FAIL("conv2d {} (vendor): cuDNN found no algorithm for N={} C={} H={} W={} K={} R={} S={}", pass, p.N, p.C,
-          p.H, p.W, p.K, p.R, p.S);
+  NN_FAIL("conv2d {} (vendor): cuDNN found no algorithm for N={} C={} H={} W={} K={} R={} S={}", pass, p.N, p.C, p.H,
+          p.W, p.K, p.R, p.S);
 }
 
 bool conv_is_empty(const Conv2dParams& p) { return p.N * p.C * p.H * p.W == 0 || p.K * p.P * p.Q == 0; }
@@ -223,8 +223,8 @@ void conv2d_backward_weight_vendor(float* dw, float* dbias, const float* dy, con
       cudnnConvolutionBwdFilterAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
       int count = 0;
       NN_CUDNN(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, plan.x, x, plan.y, dy, plan.conv, plan.w, dw,
-                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count,
-                                                             results, ws.get(), kWorkspaceLimit));
+                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, results,
+                                                             ws.get(), kWorkspaceLimit));
       const auto& best = fastest(results, count, "backward weight", p);
       plan.bwd_filter = best.algo, plan.bwd_filter_bytes = best.memory, plan.have_bwd_filter = true;
     }
@@ -263,9 +263,7 @@ const float* gamma_or_ones(const float* gamma, cuda::Scratch<float>& ones, const
   return ones.get();
 }
 
-void zero(float* p, int64_t count) {
-  NN_CUDA_CHECK(cudaMemsetAsync(p, 0, sizeof(float) * count, cuda::stream()));
-}
+void zero(float* p, int64_t count) { NN_CUDA_CHECK(cudaMemsetAsync(p, 0, sizeof(float) * count, cuda::stream())); }
 
 }  // namespace
 
@@ -278,8 +276,8 @@ void batch_norm_forward_train_vendor(float* y, float* mean, float* invstd, float
   zero(running_mean.get(), p.C);
   zero(var, p.C);
   NN_CUDNN(cudnnBatchNormalizationForwardTraining(cudnn(), CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, d.x, x, d.x, y,
-                                                  d.stats, scale, beta ? beta : zeros.get(), 1.0,
-                                                  running_mean.get(), var, p.eps, mean, invstd));
+                                                  d.stats, scale, beta ? beta : zeros.get(), 1.0, running_mean.get(),
+                                                  var, p.eps, mean, invstd));
   const double M = static_cast<double>(p.N * p.HW);
   const float to_biased = static_cast<float>((M - 1.0) / M);
   NN_CUBLAS(cublasSscal(cublas(), to_int(p.C, "C"), &to_biased, var, 1));
@@ -292,8 +290,8 @@ void batch_norm_forward_eval_vendor(float* y, const float* x, const float* runni
   const float* scale = gamma_or_ones(gamma, ones, d);
   if (!beta) zero(zeros.get(), p.C);
   NN_CUDNN(cudnnBatchNormalizationForwardInference(cudnn(), CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, d.x, x, d.x, y,
-                                                   d.stats, scale, beta ? beta : zeros.get(), running_mean,
-                                                   running_var, p.eps));
+                                                   d.stats, scale, beta ? beta : zeros.get(), running_mean, running_var,
+                                                   p.eps));
 }
 
 void batch_norm_backward_train_vendor(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
@@ -303,8 +301,8 @@ void batch_norm_backward_train_vendor(float* dx, float* dgamma, float* dbeta, co
   cuda::Scratch<float> dx_unused(dx ? 0 : p.N * p.C * p.HW);
   const float* scale = gamma_or_ones(gamma, ones, d);
   // savedMean/savedInvVariance null: cuDNN recomputes both from x (skinnet keeps no mean for the backward).
-  NN_CUDNN(cudnnBatchNormalizationBackward(cudnn(), CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, &kOne, &kZero, d.x, x,
-                                           d.x, dy, d.x, dx ? dx : dx_unused.get(), d.stats, scale,
+  NN_CUDNN(cudnnBatchNormalizationBackward(cudnn(), CUDNN_BATCHNORM_SPATIAL, &kOne, &kZero, &kOne, &kZero, d.x, x, d.x,
+                                           dy, d.x, dx ? dx : dx_unused.get(), d.stats, scale,
                                            dgamma ? dgamma : dgamma_unused.get(), dbeta ? dbeta : dbeta_unused.get(),
                                            p.eps, nullptr, nullptr));
 }
@@ -319,7 +317,8 @@ struct PoolDescs {
   TensorDesc x, y;
   PoolDesc pool;
   PoolDescs(const Pool2dParams& p, cudnnPoolingMode_t mode) {
-    NN_CHECK(cuda::pool2d_vendor_supports(p), "pool2d (vendor): cuDNN cannot compute this pooling (dilation or "
+    NN_CHECK(cuda::pool2d_vendor_supports(p),
+             "pool2d (vendor): cuDNN cannot compute this pooling (dilation or "
              "ceil_mode); the op layer should have kept it on the handwritten kernels");
     set_nchw(x, p.N, p.C, p.H, p.W);
     set_nchw(y, p.N, p.C, p.P, p.Q);
@@ -330,7 +329,8 @@ struct PoolDescs {
 };
 
 cudnnPoolingMode_t avg_mode(const Pool2dParams& p) {
-  return p.count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+  return p.count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
+                             : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
 }
 
 void pool_forward(cudnnPoolingMode_t mode, float* y, const float* x, const Pool2dParams& p) {

@@ -4,7 +4,8 @@
 #include "kernels/cuda/vendor.h"
 #include "tensor/error.h"
 
-#define NN_NO_VENDOR(name) NN_FAIL("{}: skinnet was built without CUDA vendor libraries (cuBLAS/cuDNN; build with CUDA=1)", name)
+#define NN_NO_VENDOR(name) \
+  NN_FAIL("{}: skinnet was built without CUDA vendor libraries (cuBLAS/cuDNN; build with CUDA=1)", name)
 
 namespace nn {
 
