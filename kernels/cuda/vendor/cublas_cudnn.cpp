@@ -101,6 +101,8 @@ void set_nchw(cudnnTensorDescriptor_t d, int64_t n, int64_t c, int64_t h, int64_
 
 const float kOne = 1.f, kZero = 0.f;
 
+void zero(float* p, int64_t count) { NN_CUDA_CHECK(cudaMemsetAsync(p, 0, sizeof(float) * count, cuda::stream())); }
+
 // ---------------------------------------------------------------------------------------------------------
 // Convolution. Per shape (and device and thread: handles are per thread), a plan holds the descriptors and
 // the algorithm of each pass, chosen on first use by cudnnFind*AlgorithmEx: cuDNN runs every applicable
@@ -109,8 +111,20 @@ const float kOne = 1.f, kZero = 0.f;
 
 constexpr size_t kWorkspaceLimit = size_t(512) << 20;
 
+// y [N, K, P, Q] and the bias [1, K, 1, 1] that broadcasts over it.
+struct OutputDescs {
+  TensorDesc y, bias;
+  explicit OutputDescs(const Conv2dParams& p) {
+    set_nchw(y, p.N, p.K, p.P, p.Q);
+    set_nchw(bias, 1, p.K, 1, 1);
+  }
+};
+
+// Only for convolutions with products: N, C, H, W, K all non-zero (cuDNN rejects empty descriptors).
 struct ConvPlan {
-  TensorDesc x, y, bias;
+  explicit ConvPlan(const Conv2dParams& p) : out(p) {}
+  TensorDesc x;
+  OutputDescs out;
   FilterDesc w;
   ConvDesc conv;
   bool have_fwd = false, have_bwd_data = false, have_bwd_filter = false;
@@ -127,10 +141,8 @@ ConvPlan& conv_plan(const Conv2dParams& p) {
                    p.stride_h,       p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
   std::unique_ptr<ConvPlan>& plan = plans[key];
   if (plan) return *plan;
-  plan = std::make_unique<ConvPlan>();
+  plan = std::make_unique<ConvPlan>(p);
   set_nchw(plan->x, p.N, p.C, p.H, p.W);
-  set_nchw(plan->y, p.N, p.K, p.P, p.Q);
-  set_nchw(plan->bias, 1, p.K, 1, 1);
   NN_CUDNN(cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(p.K, "K"), to_int(p.C, "C"),
                                       to_int(p.R, "R"), to_int(p.S, "S")));
   NN_CUDNN(cudnnSetConvolution2dDescriptor(plan->conv, to_int(p.pad_h, "pad_h"), to_int(p.pad_w, "pad_w"),
@@ -150,8 +162,6 @@ const Perf& fastest(const Perf* results, int count, const char* pass, const Conv
           p.W, p.K, p.R, p.S);
 }
 
-bool conv_is_empty(const Conv2dParams& p) { return p.N * p.C * p.H * p.W == 0 || p.K * p.P * p.Q == 0; }
-
 }  // namespace
 
 void gemm_vendor(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
@@ -167,14 +177,19 @@ void gemm_vendor(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alph
 
 void conv2d_forward_vendor(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p) {
   if (p.N * p.K * p.P * p.Q == 0) return;
-  if (p.C == 0) NN_FAIL("conv2d (vendor): C = 0 is not supported by cuDNN");
+  if (p.C * p.H * p.W == 0) {  // an empty input: no products, y is the bias (or zero)
+    zero(y, p.N * p.K * p.P * p.Q);
+    const OutputDescs d(p);
+    if (bias) NN_CUDNN(cudnnAddTensor(cudnn(), &kOne, d.bias, bias, &kOne, d.y, y));
+    return;
+  }
   ConvPlan& plan = conv_plan(p);
   const cudnnHandle_t h = cudnn();
   if (!plan.have_fwd) {
     cuda::Scratch<unsigned char> ws(kWorkspaceLimit);
     cudnnConvolutionFwdAlgoPerf_t results[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int count = 0;
-    NN_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(h, plan.x, x, plan.w, w, plan.conv, plan.y, y,
+    NN_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(h, plan.x, x, plan.w, w, plan.conv, plan.out.y, y,
                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, results, ws.get(),
                                                     kWorkspaceLimit));
     const auto& best = fastest(results, count, "forward", p);
@@ -182,14 +197,14 @@ void conv2d_forward_vendor(float* y, const float* x, const float* w, const float
   }
   cuda::Scratch<unsigned char> ws(plan.fwd_bytes);
   NN_CUDNN(cudnnConvolutionForward(h, &kOne, plan.x, x, plan.w, w, plan.conv, plan.fwd, ws.get(), plan.fwd_bytes,
-                                   &kZero, plan.y, y));
-  if (bias) NN_CUDNN(cudnnAddTensor(h, &kOne, plan.bias, bias, &kOne, plan.y, y));
+                                   &kZero, plan.out.y, y));
+  if (bias) NN_CUDNN(cudnnAddTensor(h, &kOne, plan.out.bias, bias, &kOne, plan.out.y, y));
 }
 
 void conv2d_backward_data_vendor(float* dx, const float* dy, const float* w, const Conv2dParams& p) {
   if (p.N * p.C * p.H * p.W == 0) return;
-  if (conv_is_empty(p)) {
-    NN_CUDA_CHECK(cudaMemsetAsync(dx, 0, sizeof(float) * p.N * p.C * p.H * p.W, cuda::stream()));
+  if (p.K == 0) {  // no filters: a sum over nothing
+    zero(dx, p.N * p.C * p.H * p.W);
     return;
   }
   ConvPlan& plan = conv_plan(p);
@@ -198,41 +213,43 @@ void conv2d_backward_data_vendor(float* dx, const float* dy, const float* w, con
     cuda::Scratch<unsigned char> ws(kWorkspaceLimit);
     cudnnConvolutionBwdDataAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int count = 0;
-    NN_CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(h, plan.w, w, plan.y, dy, plan.conv, plan.x, dx,
+    NN_CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(h, plan.w, w, plan.out.y, dy, plan.conv, plan.x, dx,
                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, results,
                                                          ws.get(), kWorkspaceLimit));
     const auto& best = fastest(results, count, "backward data", p);
     plan.bwd_data = best.algo, plan.bwd_data_bytes = best.memory, plan.have_bwd_data = true;
   }
   cuda::Scratch<unsigned char> ws(plan.bwd_data_bytes);
-  NN_CUDNN(cudnnConvolutionBackwardData(h, &kOne, plan.w, w, plan.y, dy, plan.conv, plan.bwd_data, ws.get(),
+  NN_CUDNN(cudnnConvolutionBackwardData(h, &kOne, plan.w, w, plan.out.y, dy, plan.conv, plan.bwd_data, ws.get(),
                                         plan.bwd_data_bytes, &kZero, plan.x, dx));
 }
 
 void conv2d_backward_weight_vendor(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p) {
-  if (conv_is_empty(p)) {  // no products: the gradients are sums over nothing
-    if (dw) NN_CUDA_CHECK(cudaMemsetAsync(dw, 0, sizeof(float) * p.K * p.C * p.R * p.S, cuda::stream()));
-    if (dbias) NN_CUDA_CHECK(cudaMemsetAsync(dbias, 0, sizeof(float) * p.K, cuda::stream()));
-    return;
-  }
-  ConvPlan& plan = conv_plan(p);
   const cudnnHandle_t h = cudnn();
-  if (dw) {
+  if (dbias && p.N * p.K > 0) {
+    const OutputDescs d(p);
+    NN_CUDNN(cudnnConvolutionBackwardBias(h, &kOne, d.y, dy, &kZero, d.bias, dbias));
+  } else if (dbias) {
+    zero(dbias, p.K);  // no images: a sum over nothing
+  }
+  if (dw && p.N * p.C * p.H * p.W == 0) {
+    zero(dw, p.K * p.C * p.R * p.S);  // an empty input: every product is zero
+  } else if (dw && p.K > 0) {
+    ConvPlan& plan = conv_plan(p);
     if (!plan.have_bwd_filter) {
       cuda::Scratch<unsigned char> ws(kWorkspaceLimit);
       cudnnConvolutionBwdFilterAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
       int count = 0;
-      NN_CUDNN(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, plan.x, x, plan.y, dy, plan.conv, plan.w, dw,
+      NN_CUDNN(cudnnFindConvolutionBackwardFilterAlgorithmEx(h, plan.x, x, plan.out.y, dy, plan.conv, plan.w, dw,
                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count, results,
                                                              ws.get(), kWorkspaceLimit));
       const auto& best = fastest(results, count, "backward weight", p);
       plan.bwd_filter = best.algo, plan.bwd_filter_bytes = best.memory, plan.have_bwd_filter = true;
     }
     cuda::Scratch<unsigned char> ws(plan.bwd_filter_bytes);
-    NN_CUDNN(cudnnConvolutionBackwardFilter(h, &kOne, plan.x, x, plan.y, dy, plan.conv, plan.bwd_filter, ws.get(),
+    NN_CUDNN(cudnnConvolutionBackwardFilter(h, &kOne, plan.x, x, plan.out.y, dy, plan.conv, plan.bwd_filter, ws.get(),
                                             plan.bwd_filter_bytes, &kZero, plan.w, dw));
   }
-  if (dbias) NN_CUDNN(cudnnConvolutionBackwardBias(h, &kOne, plan.y, dy, &kZero, plan.bias, dbias));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -262,8 +279,6 @@ const float* gamma_or_ones(const float* gamma, cuda::Scratch<float>& ones, const
   NN_CUDNN(cudnnSetTensor(cudnn(), d.stats, ones.get(), &one));
   return ones.get();
 }
-
-void zero(float* p, int64_t count) { NN_CUDA_CHECK(cudaMemsetAsync(p, 0, sizeof(float) * count, cuda::stream())); }
 
 }  // namespace
 
