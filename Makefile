@@ -45,15 +45,19 @@ LIB_SRCS := $(filter-out tensor/cuda_device_emu.cpp,$(wildcard tensor/*.cpp kern
 # Every CUDA kernel source; nvcc compiles them into the library (CUDA=1), g++ into the emulator build below.
 KERNEL_CU_SRCS := $(wildcard kernels/cuda/*.cu kernels/cuda/*/*.cu)
 CU_SRCS :=
+# The vendor entry points (kernels/cuda/vendor.h): cuBLAS/cuDNN with CUDA=1, "built without" stubs otherwise.
+VENDOR_NONE_SRC := kernels/cuda/vendor/none.cpp
 ifneq ($(CUDA),1)
-  LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(LIB_SRCS))
+  LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(LIB_SRCS)) $(VENDOR_NONE_SRC)
 endif
 ifeq ($(CUDA),1)
-  LIB_SRCS := $(filter-out tensor/cuda_device_none.cpp,$(LIB_SRCS))
+  LIB_SRCS := $(filter-out tensor/cuda_device_none.cpp,$(LIB_SRCS)) kernels/cuda/vendor/cublas_cudnn.cpp
   CU_SRCS := $(KERNEL_CU_SRCS)
   CPPFLAGS += -isystem $(CUDA_HOME)/include
   LDFLAGS += -L$(CUDA_HOME)/lib64
   LDLIBS += -lcudart_static -ldl -lrt -lpthread
+  # cuBLAS/cuDNN (shared libraries) for the library's vendor entry points; never in the emulator binary.
+  VENDOR_LIBS := -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudnn
   # nvcc 13 cannot compile fmt 9's headers: .cu files include only kernels/*.h and fmt-free tensor/
   # headers (shape.h, dtype.h, random.h); tensor/cuda_device.cpp needs only the runtime API and g++.
   NVCCFLAGS := -std=c++20 -O2 -lineinfo -I. -MMD -MP \
@@ -79,7 +83,8 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build emu-test-build emu-tsan train bench-ops bench-loader weights fuzz clean compile_commands.json FORCE
+.PHONY: all deps test test-build emu-test-build emu-tsan train bench-ops bench-loader bench-gpu test-gpu profile weights fuzz \
+        clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
 all: $(CLI) compile_commands.json
@@ -98,6 +103,11 @@ $(BUILD)/obj/%.o: %.cpp $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
+# bench-gpu times with CUDA events in CUDA=1 builds; elsewhere it only says that it needs a GPU.
+$(BUILD)/obj/bench/gpu.o: bench/gpu.cpp $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(if $(filter 1,$(CUDA)),-DNN_BENCH_CUDA) -c $< -o $@
+
 $(BUILD)/obj/%.cu.o: %.cu $(BUILD)/config
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) $(filter -D%,$(CPPFLAGS)) -c $< -o $@
@@ -107,10 +117,10 @@ $(LIB): $(LIB_OBJS) $(BUILD)/config
 	ar rcs $@ $(LIB_OBJS)
 
 $(CLI): $(CLI_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) -o $@
+	$(CXX) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) $(VENDOR_LIBS) -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) -o $@
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) $(VENDOR_LIBS) -o $@
 
 # The CUDA emulator build (docs/emulator.md): g++ compiles every kernel .cu against kernels/cuda/emu/emulator.h
 # and links it with the library's other objects into $(BUILD)/skinnet_emu_tests, where cuda:0 is the CPU.
@@ -120,8 +130,10 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 EMU_FLAGS := $(if $(filter 1,$(SANITIZE)),-DNN_EMU_SHARED_STATIC)
 EMU_SRCS := tensor/cuda_device_emu.cpp $(filter-out tests/emu/tsan_check.cpp,$(wildcard tests/emu/*.cpp))
 EMU_OBJS := $(EMU_KERNEL_OBJS) $(EMU_SRCS:%.cpp=$(BUILD)/emu/%.o) $(patsubst %.cu,$(BUILD)/emu/%.cu.o,$(wildcard tests/emu/*.cu))
+# The emulator has no cuBLAS/cuDNN: it always links the vendor stubs, never the libraries.
 EMU_LIB_OBJS := $(filter-out $(BUILD)/obj/tensor/cuda_device.o $(BUILD)/obj/tensor/cuda_device_none.o \
-                  $(BUILD)/obj/%.cu.o $(EMU_KERNEL_OBJS),$(LIB_OBJS))
+                  $(BUILD)/obj/%.cu.o $(EMU_KERNEL_OBJS) $(BUILD)/obj/kernels/cuda/vendor/%.o,$(LIB_OBJS)) \
+                $(BUILD)/obj/$(VENDOR_NONE_SRC:.cpp=.o)
 EMU_TEST_BIN := $(BUILD)/skinnet_emu_tests
 
 $(BUILD)/emu/%.o: %.cpp $(BUILD)/config
@@ -191,6 +203,27 @@ bench-ops: all
 bench-loader: all
 	$(CLI) bench-loader --torch
 
+# GPU-only targets (docs/profiling.md). On a machine without an NVIDIA GPU each says so and exits 2.
+#   test-gpu:  the "cuda" test tier natively, then under compute-sanitizer memcheck and racecheck
+#   bench-gpu: handwritten kernels vs cuBLAS/cuDNN per layer, and training steps (ARGS: e.g. --batch=64)
+#   profile:   Nsight Systems timeline and Nsight Compute kernel reports of bench-gpu --quick, in build/profile/
+#              (NCU_KERNELS: regex of the kernels Nsight Compute reports, NCU_COUNT: how many)
+GPU_CHECK = command -v nvidia-smi > /dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q '^GPU ' || \
+  { echo "make $@: no NVIDIA GPU here (nvidia-smi is missing or lists no device)" >&2; exit 2; }
+
+test-gpu:
+	@tools/test_gpu.sh $(BUILD)
+
+bench-gpu:
+	@$(GPU_CHECK)
+	@$(MAKE) -j$(JOBS) --no-print-directory CUDA=1 $(CLI)
+	$(CLI) bench-gpu $(ARGS)
+
+NCU_KERNELS ?= .*
+NCU_COUNT ?= 40
+profile:
+	@NCU_KERNELS='$(NCU_KERNELS)' NCU_COUNT='$(NCU_COUNT)' tools/profile_gpu.sh $(BUILD)
+
 # `make weights ARCH=resnet50`: download torchvision's ImageNet file (when online), check its SHA-256 prefix,
 # convert it to weights/resnet50.safetensors. Offline it says what to download and where to put it.
 weights: deps
@@ -206,7 +239,7 @@ FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined -DNN_SANITIZE -I. -I$(OPENBLAS_INC) -MMD -MP
 FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp tensor/cuda_device_emu.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)) \
-                 weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp train/color.cpp
+                 $(VENDOR_NONE_SRC) weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp train/color.cpp
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o) \
                  $(KERNEL_CU_SRCS:%.cu=$(FUZZ_BUILD)/obj/%.cu.o) $(FUZZ_BUILD)/obj/kernels/cuda/emu/emulator.o
 FUZZERS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/*.cpp))
@@ -237,4 +270,4 @@ fuzz:
 clean:
 	rm -rf build compile_commands.json
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(EMU_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(EMU_LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TEST_OBJS:.o=.d) $(EMU_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d)

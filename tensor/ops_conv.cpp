@@ -2,6 +2,7 @@
 // Backward computes only what is needed: no data gradient for the network input or a frozen
 // prefix, no weight gradient for frozen filters.
 #include "kernels/conv2d.h"
+#include "kernels/cuda/vendor.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
 #include "tensor/ops.h"
@@ -9,6 +10,9 @@
 namespace nn {
 
 namespace {
+
+// The CUDA kernels of this run: handwritten or cuBLAS/cuDNN (kernels/cuda/vendor.h).
+bool vendor() { return cuda::kernel_source() == cuda::KernelSource::vendor; }
 
 Conv2dParams conv2d_params(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   NN_CHECK(x.ndim() == 4, "conv2d: input must be [N, C, H, W], got {}", x.describe());
@@ -51,7 +55,10 @@ struct Conv2dBackward final : Node {
                  using T = decltype(t);
                  conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
                },
-               [&] { conv2d_backward_data_cuda(dx.data<float>(), dy.data<float>(), w.data<float>(), p); });
+               [&] {
+                 const auto kernel = vendor() ? conv2d_backward_data_vendor : conv2d_backward_data_cuda;
+                 kernel(dx.data<float>(), dy.data<float>(), w.data<float>(), p);
+               });
     }
     if (needs_input_grad(1) || needs_input_grad(2)) {
       const Tensor xs = needs_input_grad(1) ? x.get(*this) : Tensor();
@@ -65,9 +72,9 @@ struct Conv2dBackward final : Node {
                                                xs.defined() ? xs.data<T>() : nullptr, p);
                },
                [&] {
-                 conv2d_backward_weight_cuda(dw.defined() ? dw.data<float>() : nullptr,
-                                             db.defined() ? db.data<float>() : nullptr, dy.data<float>(),
-                                             xs.defined() ? xs.data<float>() : nullptr, p);
+                 const auto kernel = vendor() ? conv2d_backward_weight_vendor : conv2d_backward_weight_cuda;
+                 kernel(dw.defined() ? dw.data<float>() : nullptr, db.defined() ? db.data<float>() : nullptr,
+                        dy.data<float>(), xs.defined() ? xs.data<float>() : nullptr, p);
                });
     }
     return {dx, dw, db};
@@ -101,8 +108,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight_in, const Tensor& bias_i
              conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, p);
            },
            [&] {
-             conv2d_forward_cuda(y.data<float>(), x.data<float>(), w.data<float>(),
-                                 b.defined() ? b.data<float>() : nullptr, p);
+             const auto kernel = vendor() ? conv2d_forward_vendor : conv2d_forward_cuda;
+             kernel(y.data<float>(), x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr, p);
            });
   if (auto node = new_node<Conv2dBackward>({&input, &weight_in, &bias_in})) {
     node->p = p;

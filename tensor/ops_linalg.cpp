@@ -2,6 +2,7 @@
 //
 // Transposed views are passed to GEMM as transposed operands instead of being copied, so the backward
 // products (g @ b^T, a^T @ g) cost no extra memory traffic.
+#include "kernels/cuda/vendor.h"
 #include "kernels/gemm.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
@@ -37,8 +38,9 @@ void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double beta)
                          static_cast<T>(beta), out.data<T>(), ldc);
            },
            [&] {
-             gemm_cuda(A.trans, B.trans, M, N, K, 1.f, A.storage.data<float>(), A.ld, B.storage.data<float>(),
-                       B.ld, static_cast<float>(beta), out.data<float>(), ldc);
+             const auto gemm = cuda::kernel_source() == cuda::KernelSource::vendor ? gemm_vendor : gemm_cuda;
+             gemm(A.trans, B.trans, M, N, K, 1.f, A.storage.data<float>(), A.ld, B.storage.data<float>(), B.ld,
+                  static_cast<float>(beta), out.data<float>(), ldc);
            });
 }
 

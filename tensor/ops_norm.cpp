@@ -1,5 +1,6 @@
 // batch_norm: checks, running-statistics update and the backward node. Kernels: kernels/batch_norm.h.
 #include "kernels/batch_norm.h"
+#include "kernels/cuda/vendor.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
 #include "tensor/ops.h"
@@ -7,6 +8,10 @@
 namespace nn {
 
 namespace {
+
+// The CUDA kernels of this run: handwritten or cuDNN (kernels/cuda/vendor.h). cuDNN has no eval-mode
+// backward, so that one is always handwritten.
+bool vendor() { return cuda::kernel_source() == cuda::KernelSource::vendor; }
 
 template <class T>
 T* ptr_or_null(const Tensor& t) {
@@ -45,8 +50,9 @@ struct BatchNormBackward final : Node {
              [&] {
                using T = float;
                if (training) {
-                 batch_norm_backward_train_cuda(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
-                                                dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), ptr_or_null<T>(g), p);
+                 const auto kernel = vendor() ? batch_norm_backward_train_vendor : batch_norm_backward_train_cuda;
+                 kernel(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta), dy.data<T>(),
+                        ptr_or_null<T>(xs), s0.data<T>(), ptr_or_null<T>(g), p);
                } else {
                  batch_norm_backward_eval_cuda(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
                                                dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), s1.data<T>(),
@@ -119,11 +125,13 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
            [&] {
              using T = float;
              if (o.training) {
-               batch_norm_forward_train_cuda(y.data<T>(), mean.data<T>(), invstd.data<T>(), var.data<T>(),
-                                             x.data<T>(), ptr_or_null<T>(weight), ptr_or_null<T>(bias), p);
+               const auto kernel = vendor() ? batch_norm_forward_train_vendor : batch_norm_forward_train_cuda;
+               kernel(y.data<T>(), mean.data<T>(), invstd.data<T>(), var.data<T>(), x.data<T>(),
+                      ptr_or_null<T>(weight), ptr_or_null<T>(bias), p);
              } else {
-               batch_norm_forward_eval_cuda(y.data<T>(), x.data<T>(), running_mean.data<T>(), running_var.data<T>(),
-                                            ptr_or_null<T>(weight), ptr_or_null<T>(bias), p);
+               const auto kernel = vendor() ? batch_norm_forward_eval_vendor : batch_norm_forward_eval_cuda;
+               kernel(y.data<T>(), x.data<T>(), running_mean.data<T>(), running_var.data<T>(), ptr_or_null<T>(weight),
+                      ptr_or_null<T>(bias), p);
              }
            });
 

@@ -1,5 +1,6 @@
 // max_pool2d, avg_pool2d, adaptive_avg_pool2d: checks, dispatch and backward nodes.
-// Kernels: kernels/pool2d.h.
+// Kernels: kernels/pool2d.h, or cuDNN's (kernels/cuda/vendor.h).
+#include "kernels/cuda/vendor.h"
 #include "kernels/pool2d.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
@@ -10,6 +11,13 @@ namespace nn {
 namespace {
 
 enum class PoolKind { max, avg, adaptive_avg };
+
+// Whether cuDNN pools this CUDA tensor (kernel source vendor, and an operation cuDNN has with skinnet's
+// semantics). cuDNN keeps no argmax: its backward takes x and y, so the node saves those instead.
+bool pool_on_vendor(PoolKind kind, const Tensor& x, const Pool2dParams& p) {
+  return x.device().is_cuda() && cuda::kernel_source() == cuda::KernelSource::vendor &&
+         kind != PoolKind::adaptive_avg && cuda::pool2d_vendor_supports(p);
+}
 
 Pool2dParams pool_params(const Tensor& x, Pair kernel, Pair stride, Pair pad, Pair dil, bool ceil_mode,
                          const char* op) {
@@ -34,14 +42,15 @@ Pool2dParams pool_params(const Tensor& x, Pair kernel, Pair stride, Pair pad, Pa
 struct Pool2dBackward final : Node {
   PoolKind kind = PoolKind::max;
   Pool2dParams p;
-  SavedTensor argmax;  // max only
+  SavedTensor argmax;  // max only, handwritten kernels
+  SavedTensor x, y;    // vendor kernels (cuDNN): input and output instead of indices
   const char* name() const override {
     return kind == PoolKind::max ? "MaxPool2dBackward"
                                  : kind == PoolKind::avg ? "AvgPool2dBackward" : "AdaptiveAvgPool2dBackward";
   }
   std::vector<Tensor> apply(const Tensor& grad) override {
     const Tensor dy = grad.contiguous();
-    const Tensor idx = kind == PoolKind::max ? argmax.get(*this) : Tensor();
+    const Tensor idx = argmax.defined() ? argmax.get(*this) : Tensor();
     Tensor dx = empty({p.N, p.C, p.H, p.W}, dy.dtype(), dy.device());
     dispatch(name(), dy,
              [&](auto t) {
@@ -51,19 +60,28 @@ struct Pool2dBackward final : Node {
                else adaptive_avg_pool2d_backward_cpu<T>(dx.data<T>(), dy.data<T>(), p);
              },
              [&] {
-               if (kind == PoolKind::max) max_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), idx.data<int64_t>(), p);
+               if (x.defined()) {
+                 const Tensor xs = x.get(*this), ys = y.get(*this);
+                 const auto kernel = kind == PoolKind::max ? max_pool2d_backward_vendor : avg_pool2d_backward_vendor;
+                 kernel(dx.data<float>(), dy.data<float>(), xs.data<float>(), ys.data<float>(), p);
+               } else if (kind == PoolKind::max) max_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), idx.data<int64_t>(), p);
                else if (kind == PoolKind::avg) avg_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), p);
                else adaptive_avg_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), p);
              });
     return {dx};
   }
-  void release() override { argmax.reset(); }
+  void release() override {
+    argmax.reset();
+    x.reset();
+    y.reset();
+  }
 };
 
 Tensor pool(PoolKind kind, const Tensor& input, const Pool2dParams& p) {
   const Tensor x = input.contiguous();
+  const bool vendor = pool_on_vendor(kind, x, p);
   Tensor y = empty({p.N, p.C, p.P, p.Q}, x.dtype(), x.device());
-  Tensor idx = kind == PoolKind::max ? empty(y.shape(), DType::i64, x.device()) : Tensor();
+  Tensor idx = kind == PoolKind::max && !vendor ? empty(y.shape(), DType::i64, x.device()) : Tensor();
   dispatch("pool2d", x,
            [&](auto t) {
              using T = decltype(t);
@@ -72,14 +90,21 @@ Tensor pool(PoolKind kind, const Tensor& input, const Pool2dParams& p) {
              else adaptive_avg_pool2d_forward_cpu<T>(y.data<T>(), x.data<T>(), p);
            },
            [&] {
-             if (kind == PoolKind::max) max_pool2d_forward_cuda(y.data<float>(), idx.data<int64_t>(), x.data<float>(), p);
+             if (vendor && kind == PoolKind::max) max_pool2d_forward_vendor(y.data<float>(), x.data<float>(), p);
+             else if (vendor) avg_pool2d_forward_vendor(y.data<float>(), x.data<float>(), p);
+             else if (kind == PoolKind::max) max_pool2d_forward_cuda(y.data<float>(), idx.data<int64_t>(), x.data<float>(), p);
              else if (kind == PoolKind::avg) avg_pool2d_forward_cuda(y.data<float>(), x.data<float>(), p);
              else adaptive_avg_pool2d_forward_cuda(y.data<float>(), x.data<float>(), p);
            });
   if (auto node = new_node<Pool2dBackward>({&input})) {
     node->kind = kind;
     node->p = p;
-    if (kind == PoolKind::max) node->argmax = SavedTensor(idx);
+    if (vendor) {
+      node->x = SavedTensor(x);
+      node->y = SavedTensor(y);
+    } else if (kind == PoolKind::max) {
+      node->argmax = SavedTensor(idx);
+    }
     attach(y, node);
   }
   return y;

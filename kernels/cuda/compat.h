@@ -18,7 +18,10 @@
 #include <cstdint>
 #include <utility>
 
-#if defined(__CUDACC__)
+// Host-only files of a real CUDA build that call libraries rather than launch kernels (the cuBLAS/cuDNN
+// entry points, kernels/cuda/vendor/cublas_cudnn.cpp, compiled by g++) define NN_CUDA_HOST_ONLY first:
+// they get the runtime API, stream(), Scratch and NN_CUDA_CHECK, but no launch().
+#if defined(__CUDACC__) || defined(NN_CUDA_HOST_ONLY)
 #include <cuda_runtime.h>
 #define NN_CUDA_EMULATED 0
 // Dynamic shared memory as a typed pointer. A raw byte array underneath, so that templated kernels
@@ -34,6 +37,7 @@
 
 namespace nn::cuda {
 
+#if !defined(NN_CUDA_HOST_ONLY)
 // Launches kernel<<<grid, block, smem, stream>>>(args...) and returns the launch error, on both compilers.
 template <class... Params, class... Args>
 inline cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
@@ -46,6 +50,7 @@ inline cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, size
   return ::nn::emu::launch(kernel, grid, block, smem, stream, std::forward<Args>(args)...);
 #endif
 }
+#endif  // !NN_CUDA_HOST_ONLY
 
 // Throws nn::Error "CUDA error: <call> returned <name> (<message>) at <file>:<line>" when err is not
 // cudaSuccess (tensor/cuda_device.cpp, or the emulator's device file).

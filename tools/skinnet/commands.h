@@ -4,6 +4,7 @@
 namespace nn {
 
 int bench_ops_main(int argc, char** argv);  // bench/bench_ops.cpp
+int bench_gpu_main(int argc, char** argv);  // bench/gpu.cpp
 int summary_main(int argc, char** argv);    // tools/skinnet/cmd_summary.cpp
 int predict_main(int argc, char** argv);    // tools/skinnet/cmd_predict.cpp
 int bench_loader_main(int argc, char** argv);  // bench/bench_loader.cpp
