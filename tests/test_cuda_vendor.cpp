@@ -2,8 +2,9 @@
 // the ops (matmul/linear, conv2d, batch_norm, pooling) so the call sites' choice is tested too: each case
 // runs the same forward and backward once with KernelSource::handwritten and once with vendor.
 //
-// These need a real GPU and a CUDA=1 build (make test-gpu); on the emulator and in builds without the
-// libraries they are skipped with a message. The "errors" case at the end runs in every build.
+// These need a real GPU and a CUDA=1 build: they form their own tier, "vendor", which only `make test-gpu`
+// runs (`make test` leaves it out; it is never counted as passed where it cannot run). Run anywhere else they
+// fail, saying what is missing. The "errors" case at the end runs in every build.
 //
 // Tolerances: both sides are float32 with different summation orders (tiled GEMM vs cuBLAS/cuDNN's chosen
 // algorithm, e.g. Winograd or FFT for convolution). A sequential float32 sum of K random-sign terms is off
@@ -41,16 +42,10 @@ class KernelSourceScope {
   KernelSource previous_;
 };
 
-bool vendor_testable() {
-  if (emu::active()) {
-    MESSAGE("skipped: the CUDA emulator has no cuBLAS/cuDNN (runs under make test-gpu)");
-    return false;
-  }
-  if (!cuda::vendor_available() || cuda_device_count() == 0) {
-    MESSAGE("skipped: needs a CUDA=1 build (cuBLAS/cuDNN linked) and a GPU (make test-gpu)");
-    return false;
-  }
-  return true;
+void require_vendor() {
+  REQUIRE_MESSAGE(!emu::active(), "the vendor tier needs a GPU: the CUDA emulator has no cuBLAS/cuDNN (make test-gpu)");
+  REQUIRE_MESSAGE(cuda::vendor_available(), "the vendor tier needs a CUDA=1 build with cuBLAS/cuDNN (make test-gpu)");
+  REQUIRE_MESSAGE(cuda_device_count() > 0, "the vendor tier needs a GPU (make test-gpu)");
 }
 
 using Op = std::function<Tensor(const std::vector<Tensor>&)>;
@@ -84,10 +79,10 @@ constexpr Tol kSummationOrder{2e-5, 2e-5};
 
 }  // namespace
 
-TEST_SUITE("cuda") {
+TEST_SUITE("vendor") {
 
 TEST_CASE("vendor gemm: cuBLAS matmul and linear match the handwritten GEMM") {
-  if (!vendor_testable()) return;
+  require_vendor();
   // VGG19's classifier fc7 at batch 2 (4096 -> 4096): the backward runs both transposed forms.
   check_vendor("linear fc7 b2", {input({2, 4096}, 1), input({4096, 4096}, 2), input({4096}, 3)},
                [](const std::vector<Tensor>& t) { return linear(t[0], t[1], t[2]); }, kSummationOrder);
@@ -99,7 +94,7 @@ TEST_CASE("vendor gemm: cuBLAS matmul and linear match the handwritten GEMM") {
 }
 
 TEST_CASE("vendor conv2d: cuDNN forward, backward data and weight match the handwritten kernels") {
-  if (!vendor_testable()) return;
+  require_vendor();
   // ResNet-50 layer2's strided 3x3 (128 -> 128, 56x56 -> 28x28) at batch 2, with bias.
   Conv2dOptions s2;
   s2.stride = 2, s2.padding = 1;
@@ -117,7 +112,7 @@ TEST_CASE("vendor conv2d: cuDNN forward, backward data and weight match the hand
 }
 
 TEST_CASE("vendor batch_norm: cuDNN training and eval match the handwritten kernels") {
-  if (!vendor_testable()) return;
+  require_vendor();
   const Tol stats{1e-5, 1e-5}, cancelling{0, 2e-5};
   for (const Shape& shape : {Shape{2, 64, 56, 56}, Shape{3, 5, 7, 1}, Shape{9, 6}}) {
     const int64_t C = shape[1];
@@ -156,7 +151,7 @@ TEST_CASE("vendor batch_norm: cuDNN training and eval match the handwritten kern
 }
 
 TEST_CASE("vendor pooling: cuDNN max and average pooling match the handwritten kernels") {
-  if (!vendor_testable()) return;
+  require_vendor();
   const Tensor stem = distinct_input({2, 64, 112, 112}, 31, DType::f32);  // ResNet's 3x3/2 pad 1 max pool
   MaxPool2dOptions resnet;
   resnet.kernel_size = 3, resnet.stride = Pair(2), resnet.padding = 1;
@@ -183,7 +178,7 @@ TEST_CASE("vendor pooling: cuDNN max and average pooling match the handwritten k
   }
 }
 
-}  // TEST_SUITE("cuda")
+}  // TEST_SUITE("vendor")
 
 TEST_SUITE("errors") {
 

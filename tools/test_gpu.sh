@@ -54,10 +54,10 @@ run() {
   total_failed=$((total_failed + failed))
 }
 
-run native env NN_CUDA_SYNC=1 "$bin" -ts=cuda
+run native env NN_CUDA_SYNC=1 "$bin" -ts=cuda,vendor
 if [ -x "$sanitizer" ]; then
-  run memcheck env NN_CUDA_CACHE=0 "$sanitizer" --tool memcheck --error-exitcode 1 "$bin" -ts=cuda
-  run racecheck "$sanitizer" --tool racecheck --error-exitcode 1 "$bin" -ts=cuda
+  run memcheck env NN_CUDA_CACHE=0 "$sanitizer" --tool memcheck --error-exitcode 1 "$bin" -ts=cuda,vendor
+  run racecheck "$sanitizer" --tool racecheck --error-exitcode 1 "$bin" -ts=cuda,vendor
 else
   echo "compute-sanitizer not found (looked in PATH and \$CUDA_HOME/bin): memcheck and racecheck FAILED" >&2
   total_failed=$((total_failed + 2))

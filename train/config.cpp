@@ -337,6 +337,8 @@ void validate(const TrainConfig& c) {
            "config: name '{}' must be a plain folder name", c.name);
   parse_device(c.device, "config: device");
   check_choice("kernels", c.kernels, {"handwritten", "vendor"});
+  NN_CHECK(c.kernels == "handwritten" || c.device != "cpu",
+           "config: kernels = '{}' selects cuBLAS/cuDNN, which need device = 'cuda'", c.kernels);
   check_choice("data.format", c.data_format, {"auto", "ham10000", "isic2018", "isic2016", "isic2017", "imagefolder"});
   check_choice("data.cache", c.cache, {"none", "memory", "disk"});
   check_choice("data.sampling", c.sampling, {"none", "oversample", "weighted"});

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 
+#include "kernels/cuda/vendor.h"
 #include "layers/batch_norm.h"
 #include "tensor/autograd.h"
 #include "tensor/error.h"
@@ -279,6 +280,7 @@ void Trainer::setup() {
     std::printf("resuming %s after epoch %lld\n", dir_.string().c_str(), static_cast<long long>(state_.epochs_done));
   }
   if (!device_.is_cpu()) {
+    cuda::set_kernel_source(cuda::parse_kernel_source(c_.kernels, "config: kernels"));
     model_->to(device_);  // after loading: files are read on the host, and each tensor crosses once
     std::printf("device: %s (%s kernels)\n", device_.str().c_str(), c_.kernels.c_str());
   }
