@@ -5,10 +5,7 @@
 // kernels/cuda/<op>.cu. Until then, reaching one is an error that says so, never a silent CPU fallback.
 // Nothing can reach them today: no op accepts a CUDA tensor before its kernel exists.
 #include "kernels/conv2d.h"
-#include "kernels/copy.h"
 #include "kernels/cross_entropy.h"
-#include "kernels/dropout.h"
-#include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/pool2d.h"
 #include "kernels/reduce.h"
@@ -18,16 +15,6 @@
 #define NN_PENDING(name) NN_FAIL("{}: the CUDA kernel is not written yet (CUDA backend, issue 6)", name)
 
 namespace nn {
-
-void unary_forward_cuda(UnaryOp, float*, const float*, double, const Loop&) { NN_PENDING("unary_forward_cuda"); }
-void unary_backward_cuda(UnaryOp, float*, const float*, const float*, const float*, double, const Loop&) {
-  NN_PENDING("unary_backward_cuda");
-}
-void binary_forward_cuda(BinaryOp, float*, const float*, const float*, const Loop&) {
-  NN_PENDING("binary_forward_cuda");
-}
-void copy_cuda(void*, DType, const void*, DType, const Loop&) { NN_PENDING("copy_cuda"); }
-void fill_cuda(void*, DType, double, const Loop&) { NN_PENDING("fill_cuda"); }
 
 void sum_cuda(float*, const float*, const ReduceGeometry&, double) { NN_PENDING("sum_cuda"); }
 void max_dim_cuda(float*, int64_t*, const float*, int64_t, int64_t, int64_t) { NN_PENDING("max_dim_cuda"); }
@@ -52,10 +39,6 @@ void nll_loss_forward_cuda(float*, float*, const float*, const int64_t*, const f
 }
 void nll_loss_backward_cuda(float*, const float*, const float*, const int64_t*, const float*, const NllParams&) {
   NN_PENDING("nll_loss_backward_cuda");
-}
-
-void dropout_forward_cuda(float*, float*, const float*, int64_t, double, uint64_t, uint64_t) {
-  NN_PENDING("dropout_forward_cuda");
 }
 
 }  // namespace nn
