@@ -71,14 +71,11 @@ TEST_SUITE("cuda") {
     const Tensor act = test_input({2, 64, 56, 56}, 1, -1, 1, DType::f32), cact = to_cuda(act);
     Generator gen(2);
     const Tensor pixels = randint(0, 256, {2, 224, 224, 3}, gen).to(DType::u8), cpixels = to_cuda(pixels);
-    for (const emu::Schedule& order : {emu::Schedule{emu::Order::forward, 1}, emu::Schedule{emu::Order::random, 1}}) {
-      emu::set_schedule(order);
-      INFO("thread order: ", schedule_name(order));
+    for_each_schedule([&] {
       check_close("NHWC", to_cpu(cact.permute({0, 2, 3, 1}).contiguous()), act.permute({0, 2, 3, 1}).contiguous(),
                   kExact);
       check_close("u8 to f32", to_cpu(cpixels.to(DType::f32)), pixels.to(DType::f32), kExact);
-    }
-    emu::set_schedule({});
+    });
   }
 
   // fill_ of every dtype: a whole tensor (contiguous walk) and every 2nd column of a transposed view

@@ -156,7 +156,7 @@ TEST_SUITE("cuda") {
   // Same shapes; a per-channel broadcast [N,C,H,W] op [C,1,1] and its mirror [C,1,1] op [N,C,H,W]; a
   // transposed a with a contiguous b; a scalar-shaped [1] b; a row [W] against a sliced column view.
   // Bases are positive except for the special values (0 and -1 exercise pow's grads' special cases);
-  // b holds exact zeros (pow_base_grad's b == 0 case) and negative exponents.
+  // b holds exact zeros (pow_base_grad's b == 0 case) and negative exponents. Last, an in-place add_.
   TEST_CASE("cuda elementwise: every binary op equals the CPU (3x5x7x11: same shape, broadcast, transposed, strided)") {
     const Shape s{3, 5, 7, 11};
     const Tensor a = input_with_specials(s, 4, 0.1, 2), b = input_with_specials(s, 5, -2, 2);
@@ -186,12 +186,17 @@ TEST_SUITE("cuda") {
           check_close(binary_op_name(op), to_cpu(binary_forward(op, cuda_pairs[k].a, cuda_pairs[k].b)),
                       binary_forward(op, pairs[k].a, pairs[k].b), binary_tol(op));
         }
+      // In place (the output aliases input a, as add_ runs it), into a transposed view, with a per-channel
+      // broadcast of alpha * bc.
+      Tensor t = a.clone(), ct = to_cuda(a);
+      t.transpose(1, 3).add_(bc.reshape({5}), 0.5);
+      ct.transpose(1, 3).add_(to_cuda(bc).reshape({5}), 0.5);
+      check_close("add_ in place", to_cpu(ct), t, kExact);
     });
   }
 
   // Model-sized: a ResNet-18 layer1 activation at batch 2, [2, 64, 56, 56] (401408 elements, 1568 blocks),
   // through the tensor ops and autograd: the residual join y = relu(a + b), backward with a given dy.
-  // One schedule besides forward keeps the emulated case near a second; the awkward cases run all five.
   TEST_CASE("cuda elementwise: relu(a + b) and its gradients through the ops on a ResNet-18 activation [2,64,56,56]") {
     const Shape s{2, 64, 56, 56};
     const Tensor a = test_input(s, 9, -1, 1, DType::f32), b = test_input(s, 10, -1, 1, DType::f32);
@@ -199,17 +204,14 @@ TEST_SUITE("cuda") {
     Tensor la = leaf(a), lb = leaf(b);
     const Tensor y = relu(add(la, lb));
     y.backward(dy);
-    for (const emu::Schedule& order : {emu::Schedule{emu::Order::forward, 1}, emu::Schedule{emu::Order::random, 1}}) {
-      emu::set_schedule(order);
-      INFO("thread order: ", schedule_name(order));
+    for_each_schedule([&] {
       Tensor ca = leaf(to_cuda(a)), cb = leaf(to_cuda(b));
       const Tensor cy = relu(add(ca, cb));
       cy.backward(to_cuda(dy));
       check_close("y", to_cpu(cy), y, kExact);
       check_close("da", to_cpu(ca.grad()), la.grad(), kExact);
       check_close("db", to_cpu(cb.grad()), lb.grad(), kExact);
-    }
-    emu::set_schedule({});
+    });
   }
 }
 
