@@ -1,7 +1,7 @@
 // Seeded random numbers: a Philox4x32-10 counter-based generator.
 //
 // Philox maps (counter, key) to four random 32-bit words with no hidden state, so element i of a random
-// tensor depends only on (seed, offset + i): the CPU fills in parallel and a CUDA kernel (later) gives
+// tensor depends only on (seed, offset + i): the CPU fills in parallel and a CUDA kernel gives
 // bit-identical numbers. A Generator is the pair (seed, offset); each draw advances the offset by the
 // counters it used, so a run is reproducible from its seed, and the state can be saved with a checkpoint.
 // philox4x32 and uniform_float are NN_HOST_DEVICE: the CUDA dropout kernel (kernels/cuda/dropout.cu) calls
