@@ -1,21 +1,38 @@
 // Seeded random numbers: a Philox4x32-10 counter-based generator.
 //
 // Philox maps (counter, key) to four random 32-bit words with no hidden state, so element i of a random
-// tensor depends only on (seed, offset + i): the CPU fills in parallel and a CUDA kernel (later) gives
+// tensor depends only on (seed, offset + i): the CPU fills in parallel and a CUDA kernel gives
 // bit-identical numbers. A Generator is the pair (seed, offset); each draw advances the offset by the
 // counters it used, so a run is reproducible from its seed, and the state can be saved with a checkpoint.
+// philox4x32 and uniform_float are NN_HOST_DEVICE: the CUDA dropout kernel (kernels/cuda/dropout.cu) calls
+// the very same code, so its mask equals the CPU's bit for bit.
 #pragma once
 
 #include <algorithm>
-#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
 
+// Marks a function callable from host and device code when nvcc compiles it; empty for g++ (where the CUDA
+// emulator runs device code as ordinary host code).
+#if defined(__CUDACC__)
+#define NN_HOST_DEVICE __host__ __device__
+#else
+#define NN_HOST_DEVICE
+#endif
+
 namespace nn {
 
+// The four 32-bit words of one Philox draw. A plain struct rather than std::array, whose members nvcc does
+// not accept in device code.
+struct PhiloxWords {
+  uint32_t w[4];
+  NN_HOST_DEVICE uint32_t operator[](size_t i) const { return w[i]; }
+};
+
 // Philox4x32 with 10 rounds (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011).
-inline std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t key) {
+NN_HOST_DEVICE inline PhiloxWords philox4x32(uint64_t counter, uint64_t key) {
   uint32_t c0 = static_cast<uint32_t>(counter), c1 = static_cast<uint32_t>(counter >> 32), c2 = 0, c3 = 0;
   uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
   for (int round = 0; round < 10; ++round) {
@@ -28,11 +45,11 @@ inline std::array<uint32_t, 4> philox4x32(uint64_t counter, uint64_t key) {
     k0 += 0x9E3779B9;
     k1 += 0xBB67AE85;
   }
-  return {c0, c1, c2, c3};
+  return {{c0, c1, c2, c3}};
 }
 
 // A uniform float in [0, 1) from the top 24 bits of a random word; a double from 53 bits of two words.
-inline float uniform_float(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
+NN_HOST_DEVICE inline float uniform_float(uint32_t x) { return static_cast<float>(x >> 8) * (1.0f / 16777216.0f); }
 inline double uniform_double(uint32_t hi, uint32_t lo) {
   return static_cast<double>(((static_cast<uint64_t>(hi) << 32) | lo) >> 11) * (1.0 / 9007199254740992.0);
 }

@@ -43,4 +43,28 @@ inline bool loop_is_contiguous(const Loop& L) {
   return true;
 }
 
+// How a kernel walks a Loop: `contiguous` when loop_is_contiguous (every offset is the flat index, no
+// division), `strided` otherwise (loop_offsets per index). A template argument, so each walk is its own
+// branch-free instantiation.
+enum class Walk { contiguous, strided };
+inline Walk loop_walk(const Loop& L) { return loop_is_contiguous(L) ? Walk::contiguous : Walk::strided; }
+
+// The grid-stride loop of a one-thread-per-element kernel: this thread takes flat indices
+// blockIdx.x * blockDim.x + threadIdx.x, then every gridDim.x * blockDim.x-th after it, so consecutive
+// threads take consecutive indices (coalesced on the contiguous walk) and any grid covers any L.numel.
+// Calls body(offsets) with offsets[k] the element offset of operand k.
+template <Walk walk, class Body>
+__device__ inline void loop_grid_stride(const Loop& L, Body&& body) {
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  int64_t offsets[Loop::kMaxOperands];
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < L.numel; i += stride) {
+    if constexpr (walk == Walk::contiguous) {
+      for (int k = 0; k < L.noperands; ++k) offsets[k] = i;
+    } else {
+      loop_offsets(L, i, offsets);
+    }
+    body(offsets);
+  }
+}
+
 }  // namespace nn::cuda
