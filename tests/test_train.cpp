@@ -253,11 +253,20 @@ TEST_SUITE("model") {
 
 // On the CUDA backend (the emulator in `make test`, the GPU in `make test-gpu`): the same run as on the CPU.
 TEST_SUITE("cuda") {
-  TEST_CASE("train: device = cuda trains like the CPU: same split and batches, losses within float rounding") {
-    auto config_for = [](const std::string& name, const std::string& device) {
+  TEST_CASE("train: device = cuda trains the head like the CPU and writes host files the CPU reads") {
+    // Head-only training (frozen backbone, its batch norms in eval mode): the CUDA run must follow the CPU
+    // run closely, which a whole-network run cannot show. Training every layer of ResNet-18 at 32x32 with
+    // batch 8 is chaotic: scaling one weight tensor of a CPU run by 1 + 1e-6 moves its loss by 0.8% after
+    // 3 steps and 25% after 7, and the CUDA run (float32, another summation order) diverges the same way.
+    // The head's training is a convex problem on fixed features, so float32 noise stays float32 noise.
+    // (tests/test_cuda_model.cpp checks a whole-network forward and backward on the CUDA backend.)
+    const fs::path file = test_root() / "head-stage.toml";
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << "[[stage]]\nepochs = 1\ntrain = \"head\"\nlr = 0.01\n";
+    auto config_for = [&](const std::string& name, const std::string& device) {
       std::vector<std::string> o = quick(name);
       o.push_back("device=" + device);
-      return load_config("", o);  // one stage, one epoch: 7 training steps of 8 images, then val and test
+      return load_config(file.string(), o);  // 7 training steps of 8 images, then val and test
     };
     const RunSummary gpu = run_training(config_for("on-cuda", "cuda"), false);
     const RunSummary cpu = run_training(config_for("on-cpu", "cpu"), false);
@@ -271,18 +280,20 @@ TEST_SUITE("cuda") {
     const auto g = read_lines(gpu.run_dir), c = read_lines(cpu.run_dir);
     REQUIRE(g.size() == 1);
     REQUIRE(c.size() == 1);
-    // Seven SGD steps on the two backends differ only in float summation order (the kernels' own tests
-    // bound that at ~1e-6 relative per op); after a forward, a backward and an update per step the losses
-    // agree to well under 1e-3 relative, while a wrong kernel moves them by percent.
-    for (const char* k : {"train_loss", "val_loss"}) {
-      INFO(k);
+    // Logits agree to ~1e-6 relative (test_cuda_model.cpp); seven convex SGD steps keep that order.
+    for (const char* k : {"train_loss", "train_accuracy", "val_loss", "val_accuracy"}) {
+      INFO(k, ": cuda ", g[0][k].get<double>(), ", cpu ", c[0][k].get<double>());
       const double a = g[0][k].get<double>(), b = c[0][k].get<double>();
-      CHECK(std::abs(a - b) <= 1e-3 * std::abs(b));
+      CHECK(std::abs(a - b) <= 1e-5 * std::abs(b));
     }
-    // The CUDA run's files are host files like any other: model.safetensors loads and evaluates on the CPU.
+    // The CUDA run's files are host files like any other: its model loads on the CPU and gives the CPU
+    // run's test predictions.
     const TrainedModel trained = load_trained_model((fs::path(gpu.run_dir) / "model.safetensors").string());
     CHECK(trained.model->device() == Device::cpu());
-    CHECK(read_json(fs::path(gpu.run_dir) / "metrics.json")["n"] == read_json(fs::path(cpu.run_dir) / "metrics.json")["n"]);
+    const nlohmann::json mg = read_json(fs::path(gpu.run_dir) / "metrics.json");
+    const nlohmann::json mc = read_json(fs::path(cpu.run_dir) / "metrics.json");
+    CHECK(mg["n"] == mc["n"]);
+    CHECK(mg["confusion"] == mc["confusion"]);
   }
 }
 
