@@ -34,7 +34,7 @@ int eval_main(int argc, char** argv) {
   if (!flags.parse(argc, argv)) return 0;
   NN_CHECK(!flags.str("checkpoint").empty() && !flags.str("data").empty(),
            "skinnet eval: --checkpoint and --data are required");
-  const Device device = parse_device(flags.str("device"), "skinnet eval: --device");
+  const Device device = parse_device(flags.str("device"), "--device");
   const TrainedModel trained = load_trained_model(flags.str("checkpoint"));
   trained.model->to(device);
   const Dataset data = open_dataset(flags.str("data"), flags.str("format") == "auto" ? "" : flags.str("format"));
