@@ -8,9 +8,9 @@
 // their minimum traffic (each input read once, each output written once). Correctness is not checked
 // here: make test-gpu compares both sets of kernels.
 // Sections: convolutions (forward, backward data, backward weight); the classifier GEMMs (forward, dx,
-// dW) and, when kernels/cuda/gemm/ladder.h exists, each rung of the GEMM ladder against cuBLAS; batch norm
+// dW) and each rung of the GEMM ladder (kernels/cuda/gemm/ladder.h) against cuBLAS; batch norm
 // (training forward, backward); pooling (forward, backward); images/s of training steps.
-// A kernel that fails (e.g. one not written yet) shows n/a and its error is listed once at the end.
+// A kernel that fails shows n/a and its error is listed once at the end.
 // Without a GPU, or in a build without CUDA, it says so and exits 2.
 #include <algorithm>
 #include <cmath>
@@ -36,10 +36,7 @@
 #if defined(NN_BENCH_CUDA)  // CUDA=1 builds (Makefile): CUDA events and the stream
 #define NN_CUDA_HOST_ONLY
 #include "kernels/cuda/compat.h"
-#endif
-#if defined(NN_BENCH_CUDA) && __has_include("kernels/cuda/gemm/ladder.h")
 #include "kernels/cuda/gemm/ladder.h"
-#define NN_BENCH_GEMM_LADDER 1
 #endif
 
 namespace nn {
@@ -220,7 +217,6 @@ void bench_gemms(const Settings& s, int64_t batch, Generator& gen) {
     print_row(g.name, shape, gemm_flops(g.M, g.N, g.K), true,
               time_pair(s, "gemm", gemm_call(gemm_cuda, g, a, b, c), gemm_call(gemm_vendor, g, a, b, c)));
   }
-#if defined(NN_BENCH_GEMM_LADDER)
   print_header("GEMM ladder (kernels/cuda/gemm/ladder.h): each rung vs cuBLAS", "TFLOP/s");
   for (const GemmShape& g : {shapes.front(), shapes.back()}) {
     const Tensor a = device_randn({g.M * g.K}, gen), b = device_randn({g.K * g.N}, gen), c = device_empty({g.M * g.N});
@@ -228,9 +224,6 @@ void bench_gemms(const Settings& s, int64_t batch, Generator& gen) {
       print_row(rung.name, g.name, gemm_flops(g.M, g.N, g.K), true,
                 time_pair(s, rung.name, gemm_call(rung.fn, g, a, b, c), gemm_call(gemm_vendor, g, a, b, c)));
   }
-#else
-  std::printf("(GEMM ladder: kernels/cuda/gemm/ladder.h is not in this build)\n");
-#endif
 }
 
 // ResNet-50's batch norm layers: channels and spatial size.
