@@ -8,6 +8,7 @@
 #    (the CUDA emulator). "vendor" (cuBLAS/cuDNN against the handwritten kernels) needs a GPU: make test-gpu.
 # Exits non-zero when any test fails or a test binary dies.
 set -uo pipefail
+source "$(dirname "$0")/test_counts.sh"
 build=${1:?usage: run_tests.sh BUILD_DIR}
 refs="$build/refs"
 log="$build/test.log"
@@ -32,16 +33,7 @@ run_binary() {
   NN_TEST_REFS="$refs" NN_TEST_BUILD="$build" "$bin" "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   local passed failed
-  passed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\1/p' "$log" | tail -1)
-  failed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\2/p' "$log" | tail -1)
-  if [ -z "$passed" ]; then
-    echo "$bin ended without a summary (exit status $status): counted as one failure" >&2
-    passed=0
-    failed=1
-  elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    echo "$bin exited with status $status after its summary: counted as one failure" >&2
-    failed=1
-  fi
+  test_counts "$bin" "$log" "$status"
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
 }

@@ -10,6 +10,7 @@
 # Each run adds the test counts of its summary line (tests/main.cpp); a sanitizer that reports errors, or a
 # binary that dies without a summary, adds one failure. Exits 2 without a GPU, 1 when anything failed.
 set -uo pipefail
+source "$(dirname "$0")/test_counts.sh"
 build=${1:?usage: test_gpu.sh BUILD_DIR}
 refs="$build/refs"
 log_dir="$build/test-gpu"
@@ -36,18 +37,13 @@ run() {
   NN_TEST_REFS="$refs" NN_TEST_BUILD="$build" "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   local passed failed
-  passed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\1/p' "$log" | tail -1)
-  failed=$(sed -n 's/^test-summary: passed=\([0-9]*\) failed=\([0-9]*\)$/\2/p' "$log" | tail -1)
-  if [ -z "$passed" ]; then
-    echo "$name: ended without a test summary (exit status $status): counted as one failure" >&2
-    passed=0
-    failed=1
-  elif grep -q "^========= ERROR SUMMARY: [1-9]" "$log"; then
+  if grep -q "^test-summary:" "$log" && grep -q "^========= ERROR SUMMARY: [1-9]" "$log"; then
+    # The sanitizer's findings explain a non-zero exit (--error-exitcode): one failure on top of the counts.
     echo "$name: compute-sanitizer reported errors (see $log): counted as one failure" >&2
+    test_counts "$name" "$log" 0
     failed=$((failed + 1))
-  elif [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    echo "$name: exited with status $status after its summary: counted as one failure" >&2
-    failed=1
+  else
+    test_counts "$name" "$log" "$status"
   fi
   echo "$name: $passed passed, $failed failed"
   total_passed=$((total_passed + passed))
