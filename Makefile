@@ -34,7 +34,11 @@ CPPFLAGS := -I. -I$(OPENBLAS_INC) -MMD -MP
 CXXFLAGS := -std=c++20 -O2 -Wall -Wextra -fopenmp -fno-strict-aliasing
 LDFLAGS := -fopenmp -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB)
 LDLIBS := -lopenblas -lfmt -lstb
+# The CPU kernels get -O3: GCC 12's -O2 vectorises only with its "very cheap" cost model, which leaves
+# loops such as ReLU's select scalar and branchy (10x slower; docs/performance.md).
+KERNEL_OPT := -O3  # follows SANITIZE, which build/config already records
 ifeq ($(SANITIZE),1)
+  KERNEL_OPT :=
   CXXFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   CPPFLAGS += -DNN_SANITIZE
   LDFLAGS += -fsanitize=address,undefined
@@ -83,7 +87,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build emu-test-build emu-tsan train bench-ops bench-loader bench-gpu test-gpu profile weights fuzz \
+.PHONY: all deps test test-build emu-test-build emu-tsan train bench-ops bench-loader bench-compare bench-gpu test-gpu profile weights fuzz \
         clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
@@ -102,6 +106,10 @@ FORCE:
 $(BUILD)/obj/%.o: %.cpp $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/obj/kernels/cpu/%.o: kernels/cpu/%.cpp $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(KERNEL_OPT) -c $< -o $@
 
 # bench-gpu times with CUDA events in CUDA=1 builds; elsewhere it only says that it needs a GPU.
 $(BUILD)/obj/bench/gpu.o: bench/gpu.cpp $(BUILD)/config
@@ -202,6 +210,13 @@ bench-ops: all
 
 bench-loader: all
 	$(CLI) bench-loader --torch
+
+# `make bench-compare`: skinnet vs PyTorch, whole networks (resnet18/resnet50/vgg19; inference, training,
+# frozen-backbone training; batch 8 and 32), interleaved; table on stdout and in build/bench-compare.json.
+# ARGS narrows it, e.g. ARGS="--models resnet50 --modes train --batches 8" (tools/bench_compare.py --help).
+bench-compare: deps
+	@$(MAKE) -j$(JOBS) --no-print-directory all
+	/usr/bin/python3 tools/bench_compare.py --build $(BUILD) $(ARGS)
 
 # GPU-only targets (docs/profiling.md). On a machine without an NVIDIA GPU each says so and exits 2.
 #   test-gpu:  the "cuda" test tier natively, then under compute-sanitizer memcheck and racecheck

@@ -28,6 +28,9 @@ struct Conv2dParams {
   // CPU fast path: images unfolded into one GEMM; 0 picks as many as fit a 32 MiB column buffer.
   // Tests set it to exercise the one-image (direct) and multi-image (gather/scatter) paths.
   int64_t images_per_gemm = 0;
+  // CPU backward data of a stride-1 conv: -1 lets the kernel choose, 0 forces the column path (GEMM +
+  // col2im), 1 the flipped-filter forward convolution wherever it applies. Tests set it to cover both.
+  int backward_data_as_forward = -1;
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {

@@ -1,6 +1,9 @@
 // Module registration, naming, modes and freezing (see module.h).
 #include "layers/module.h"
 
+#include <chrono>
+
+#include "layers/profile.h"
 #include "layers/summary.h"
 #include "tensor/nvtx.h"
 
@@ -8,6 +11,15 @@ namespace nn {
 
 Tensor Module::operator()(const Tensor& x) {
   const NvtxRange range(type_name());
+  LayerProfiler* const profiler = LayerProfiler::active();
+  if (profiler) {  // skinnet profile: time this module and tag the autograd nodes it creates
+    const int previous = profiler->enter(this);
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor y = forward(x);
+    profiler->leave(this, previous, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (summary_active() && children_.empty()) summary_record(*this, x.shape(), y.shape());
+    return y;
+  }
   Tensor y = forward(x);
   if (summary_active() && children_.empty()) summary_record(*this, x.shape(), y.shape());
   return y;

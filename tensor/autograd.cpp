@@ -2,6 +2,7 @@
 #include "tensor/autograd.h"
 
 #include <atomic>
+#include <chrono>
 #include <queue>
 #include <unordered_map>
 #include <unordered_set>
@@ -89,6 +90,7 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
     node->output_shape = t.shape();
     node->output_dtype = t.dtype();
     node->sequence = g_sequence++;
+    node->profile_layer = profile::current_layer();
     impl->grad_accumulator = node;
     acc = node;
   }
@@ -156,9 +158,11 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
   std::priority_queue<Node*, std::vector<Node*>, decltype(later_first)> ready(later_first);
   ready.push(root_node.get());
 
+  profile::Sink* const sink = profile::sink();
   while (!ready.empty()) {
     Node* n = ready.top();
     ready.pop();
+    const auto t0 = sink ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     Tensor g;
     if (auto it = pending.find(n); it != pending.end()) {
       g = std::move(it->second);
@@ -181,8 +185,22 @@ void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph)
       }
       if (--deps[e] == 0) ready.push(e);
     }
+    if (sink)
+      sink->backward(n->profile_layer,
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
 }
+
+namespace profile {
+namespace {
+thread_local int t_layer = -1;
+thread_local Sink* t_sink = nullptr;
+}  // namespace
+int current_layer() { return t_layer; }
+void set_current_layer(int layer) { t_layer = layer; }
+Sink* sink() { return t_sink; }
+void set_sink(Sink* s) { t_sink = s; }
+}  // namespace profile
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph) const {
   run_backward(*this, gradient, retain_graph);

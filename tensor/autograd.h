@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "tensor/profile.h"
 #include "tensor/tensor.h"
 
 namespace nn {
@@ -38,6 +39,7 @@ struct Node {
   Shape output_shape;                       // incoming gradients must have this shape...
   DType output_dtype = DType::f32;          // ...and this dtype
   uint64_t sequence = 0;                    // creation order; among ready nodes, the newest runs first
+  int profile_layer = -1;                   // the layer that made it, while profiling (tensor/profile.h)
   bool released = false;
 };
 
@@ -84,6 +86,7 @@ template <class N>
 std::shared_ptr<N> new_node(std::span<const Tensor* const> inputs) {
   if (!needs_grad(inputs)) return nullptr;
   auto node = std::make_shared<N>();
+  node->profile_layer = profile::current_layer();
   for (const Tensor* t : inputs) node->next.push_back(t->defined() ? gradient_edge(*t) : nullptr);
   return node;
 }

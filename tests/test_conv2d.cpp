@@ -67,14 +67,20 @@ TEST_SUITE("torch") {
 
 TEST_SUITE("kernels") {
   // The im2col+GEMM path against the direct loops, for one image per GEMM (direct writes; for 1x1 the
-  // input itself is the column matrix), two and three (gather/scatter, a ragged last group), and auto.
+  // input itself is the column matrix), two and three (gather/scatter, a ragged last group), and auto;
+  // each with the input gradient of stride-1 convs by columns + col2im and as a flipped-filter forward conv.
   TEST_CASE_TEMPLATE("conv2d: fast path equals the reference for every grouping", T, float, double) {
     struct Shape7 {
       int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, dh, dw;
     };
     const Shape7 shapes[] = {{5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 4, 8, 11, 3, 2, 3, 2, 1, 0, 1, 1, 2},
                              {5, 6, 7, 5, 5, 1, 1, 1, 1, 0, 0, 1, 1}, {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1},
-                             {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1}};
+                             {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1},
+                             // stride 1: dilated, asymmetric, unpadded; padding wider than the filter reach
+                             // (no flipped-forward form); 28x30 outputs, where auto picks one image per GEMM
+                             {3, 4, 9, 8, 5, 3, 3, 1, 1, 2, 2, 2, 2}, {3, 4, 9, 8, 5, 2, 3, 1, 1, 0, 1, 1, 1},
+                             {3, 4, 9, 8, 5, 3, 3, 1, 1, 0, 0, 1, 1}, {3, 2, 6, 7, 3, 1, 3, 1, 1, 0, 3, 1, 1},
+                             {2, 3, 28, 30, 4, 3, 3, 1, 1, 1, 1, 1, 1}};
     const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
     uint64_t seed = 10;
     for (const Shape7& s : shapes) {
@@ -90,10 +96,14 @@ TEST_SUITE("kernels") {
       conv2d_forward_reference_cpu<T>(y0.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
       conv2d_backward_data_reference_cpu<T>(dx0.data<T>(), dy.data<T>(), w.data<T>(), p);
       conv2d_backward_weight_reference_cpu<T>(dw0.data<T>(), db0.data<T>(), dy.data<T>(), x.data<T>(), p);
-      for (int64_t group : {0, 1, 2, 3}) {
-        const std::string what = fmt::format("N{} C{} {}x{} K{} {}x{} s{},{} group {}", p.N, p.C, p.H, p.W, p.K, p.R,
-                                             p.S, p.stride_h, p.stride_w, group);
+      for (int64_t variant = 0; variant < 8; ++variant) {
+        const int64_t group = variant % 4;
+        const int by_forward = variant < 4 ? 0 : 1;  // backward data: columns + col2im, or flipped forward conv
+        const std::string what = fmt::format("N{} C{} {}x{} K{} {}x{} s{},{} group {} bwd-data {}", p.N, p.C, p.H, p.W,
+                                             p.K, p.R, p.S, p.stride_h, p.stride_w, group,
+                                             by_forward ? "as forward" : "columns");
         p.images_per_gemm = group;
+        p.backward_data_as_forward = by_forward;
         Tensor y = full(dy.shape(), 99, dt), dx = full(x.shape(), 99, dt), dw = full(w.shape(), 99, dt),
                db = full(b.shape(), 99, dt);
         conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);

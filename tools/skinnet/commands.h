@@ -8,6 +8,8 @@ int bench_gpu_main(int argc, char** argv);  // bench/gpu.cpp
 int summary_main(int argc, char** argv);    // tools/skinnet/cmd_summary.cpp
 int predict_main(int argc, char** argv);    // tools/skinnet/cmd_predict.cpp
 int bench_loader_main(int argc, char** argv);  // bench/bench_loader.cpp
+int bench_model_main(int argc, char** argv);   // bench/bench_model.cpp
+int profile_main(int argc, char** argv);       // bench/profile.cpp
 int data_main(int argc, char** argv);       // tools/skinnet/cmd_data.cpp
 int synth_main(int argc, char** argv);      // tools/skinnet/cmd_synth.cpp
 int train_main(int argc, char** argv);      // tools/skinnet/cmd_train.cpp

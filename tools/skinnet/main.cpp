@@ -27,6 +27,8 @@ constexpr Command kCommands[] = {
     {"summary", nn::summary_main, "layer table of an architecture: output shapes, parameters, FLOPs"},
     {"bench-loader", nn::bench_loader_main, "images/s of the data loader: 600x450 JPEGs to augmented 224x224 batches"},
     {"bench-ops", nn::bench_ops_main, "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers"},
+    {"bench-model", nn::bench_model_main, "images/s and peak memory of a whole-network step on random data (make bench-compare)"},
+    {"profile", nn::profile_main, "per-layer forward and backward ms and GFLOP/s of a network step, like caffe time"},
     {"bench-gpu", nn::bench_gpu_main, "handwritten CUDA kernels vs cuBLAS/cuDNN on ResNet-50/VGG19 layers (GPU only)"},
 };
 

@@ -1,0 +1,57 @@
+// See model_step.h.
+#include "bench/model_step.h"
+
+#include "layers/batch_norm.h"
+#include "layers/summary.h"
+#include "tensor/autograd.h"
+#include "tensor/error.h"
+
+namespace nn {
+
+ModelStep::ModelStep(const std::string& arch, const std::string& mode_name, int64_t batch, int64_t size,
+                     uint64_t seed)
+    : mode(mode_name) {
+  NN_CHECK(mode == "inference" || mode == "train" || mode == "frozen",
+           "benchmark mode '{}' is not one of inference, train, frozen", mode);
+  NN_CHECK(batch > 0 && size >= 32, "benchmark: batch must be positive and the input at least 32x32 (got {}, {})",
+           batch, size);
+  model = make_model(arch, {.num_classes = 7, .seed = seed});
+  Generator gen(seed);
+  images = randn({batch, 3, size, size}, gen);
+  labels = randint(0, 7, {batch}, gen);
+
+  const Summary summary = summarize(*model, {1, 3, size, size});
+  double head = 0;
+  const std::string prefix = model->head_block();
+  for (const SummaryRow& r : summary.rows)
+    if (r.name == prefix || r.name.rfind(prefix + ".", 0) == 0) head += r.flops;
+  flops_per_image_ = mode == "inference" ? summary.flops : mode == "train" ? 3 * summary.flops : summary.flops + 2 * head;
+
+  if (mode == "inference") {
+    model->eval();
+    return;
+  }
+  model->train();
+  if (mode == "frozen") {
+    model->freeze("");
+    model->unfreeze(model->head_block());
+    for (auto& [name, m] : model->named_modules())
+      if (dynamic_cast<BatchNorm2d*>(m)) m->eval();  // all of them are frozen (ResNet's head has none)
+  }
+  optimizer = make_optimizer({.type = "sgd", .momentum = 0.9}, {{"all", model->named_parameters(Trainable::only), 0.01, 0}});
+}
+
+void ModelStep::run() {
+  if (mode == "inference") {
+    NoGradGuard no_grad;
+    const Tensor logits = (*model)(images);
+    (void)logits.data<float>();
+    return;
+  }
+  const Tensor loss = cross_entropy((*model)(images), labels);
+  optimizer->zero_grad();
+  loss.backward();
+  optimizer->step();
+}
+
+}  // namespace nn

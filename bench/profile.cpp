@@ -1,0 +1,73 @@
+// skinnet profile: per-layer forward and backward time of a whole-network step (bench/model_step.h), like
+// `caffe time`: a warm-up step, then --steps profiled steps; times are per step. The optimiser's update
+// and the whole step are timed apart, so the table also shows what the layers leave unexplained.
+#include <chrono>
+#include <cstdio>
+
+#include "bench/model_step.h"
+#include "layers/profile.h"
+#include "tensor/autograd.h"
+#include "tensor/parallel.h"
+#include "tools/skinnet/commands.h"
+#include "tools/skinnet/flags.h"
+
+namespace nn {
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
+
+int profile_main(int argc, char** argv) {
+  Flags flags("profile", "Per-layer forward and backward ms and GFLOP/s of a network step on random data (CPU).");
+  flags.add("arch", "resnet50", fmt::format("architecture: {}", fmt::join(model_archs(), ", ")))
+      .add("mode", "train", "inference | train (every parameter) | frozen (head only, backbone frozen)")
+      .add("batch", "8", "images per step")
+      .add("input", "224", "input height and width")
+      .add("steps", "2", "profiled steps after one warm-up step; times are averaged over them");
+  if (!flags.parse(argc, argv)) return 0;
+  NN_CHECK(flags.positional().empty(), "skinnet profile: unexpected argument '{}'", flags.positional()[0]);
+  const int64_t batch = flags.integer("batch"), steps = flags.integer("steps");
+  NN_CHECK(steps > 0, "skinnet profile: --steps must be positive");
+  ModelStep step(flags.str("arch"), flags.str("mode"), batch, flags.integer("input"));
+  LayerProfiler profiler(*step.model, step.images.shape());
+
+  step.run();  // warm-up: allocator, OpenBLAS buffers, first-touch page faults
+  double forward_ms = 0, backward_ms = 0, update_ms = 0, total_ms = 0;
+  profiler.start();
+  for (int64_t i = 0; i < steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (step.mode == "inference") {
+      NoGradGuard no_grad;
+      (void)(*step.model)(step.images).data<float>();
+      forward_ms += ms_since(t0);
+    } else {
+      const Tensor loss = cross_entropy((*step.model)(step.images), step.labels);
+      forward_ms += ms_since(t0);
+      step.optimizer->zero_grad();
+      const auto t1 = std::chrono::steady_clock::now();
+      loss.backward();
+      backward_ms += ms_since(t1);
+      const auto t2 = std::chrono::steady_clock::now();
+      step.optimizer->step();
+      update_ms += ms_since(t2);
+    }
+    total_ms += ms_since(t0);
+  }
+  profiler.stop();
+
+  const double k = 1.0 / static_cast<double>(steps);
+  std::printf("skinnet profile: %s, %s, batch %lld, %lldx%lld, %d threads, mean of %lld steps after 1 warm-up\n\n",
+              flags.str("arch").c_str(), step.mode.c_str(), static_cast<long long>(batch),
+              static_cast<long long>(flags.integer("input")), static_cast<long long>(flags.integer("input")),
+              num_threads(), static_cast<long long>(steps));
+  std::printf("%s\n", profiler.table(steps).c_str());
+  std::printf("step: forward %.1f ms (with the loss), backward %.1f ms, optimiser %.1f ms, total %.1f ms = %.2f images/s, "
+              "%.1f GFLOP/s\n",
+              forward_ms * k, backward_ms * k, update_ms * k, total_ms * k, static_cast<double>(batch) * 1000 / (total_ms * k),
+              static_cast<double>(batch) * step.flops_per_image() / (total_ms * k) / 1e6);
+  return 0;
+}
+
+}  // namespace nn

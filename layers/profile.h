@@ -1,0 +1,64 @@
+// LayerProfiler: where a network's time goes, per module, forward and backward (like `caffe time`).
+//
+//   LayerProfiler profiler(*model, {8, 3, 224, 224});  // indexes the modules, counts their FLOPs
+//   profiler.start();  ... forward, backward, step ...  profiler.stop();
+//   std::puts(profiler.table(steps).c_str());
+//
+// Forward: Module::operator() times every module while a profiler is active; a leaf's row is its time,
+// a container's row is its "self" time (what it computes itself, e.g. a residual block's addition and
+// ReLU: its total minus its children's). Backward: each autograd node is charged to the module whose
+// forward created it (tensor/profile.h). Nodes made outside any module (the loss) form the row "(loss)".
+// Times are wall clock on the CPU; for CUDA use the Nsight targets instead (docs/profiling.md).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "layers/module.h"
+#include "tensor/profile.h"
+
+namespace nn {
+
+class LayerProfiler final : public profile::Sink {
+ public:
+  // `input`: the shape the model will see (FLOPs of each layer come from a summary on it).
+  LayerProfiler(Module& model, const Shape& input);
+  ~LayerProfiler() override;
+  LayerProfiler(const LayerProfiler&) = delete;
+  LayerProfiler& operator=(const LayerProfiler&) = delete;
+
+  void start();  // this thread's modules and backward passes are timed until stop()
+  void stop();
+  void reset();  // forget the times so far (after warm-up)
+
+  struct Row {
+    std::string name, type;
+    double flops = 0;        // forward FLOPs of one call on the profiled input
+    double forward_ms = 0;   // summed over calls (self time for containers)
+    double backward_ms = 0;
+    int64_t calls = 0;
+    bool leaf = true;
+  };
+  // Rows in execution order (first forward call); the last row "(loss)" holds nodes made outside modules.
+  std::vector<Row> rows() const;
+  // The printable table: per-step ms (times divided by `steps`) and GFLOP/s, with totals.
+  std::string table(int64_t steps) const;
+
+  // Module::operator() calls these around forward() while a profiler is active.
+  static LayerProfiler* active();
+  int enter(const Module* m);  // returns the previous layer, for leave()
+  void leave(const Module* m, int previous, double ms);
+  void backward(int layer, double ms) override;
+
+ private:
+  std::vector<Row> rows_;                           // by module index; the last is "(loss)"
+  std::unordered_map<const Module*, int> index_;
+  std::vector<int64_t> first_call_;                 // order of first forward call (-1: not yet)
+  std::vector<double> child_ms_;                    // per open call: children's total (stack by depth)
+  int64_t calls_seen_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace nn

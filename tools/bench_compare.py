@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""`make bench-compare`: skinnet against PyTorch on the same machine, whole networks, side by side.
+
+    tools/bench_compare.py [--models resnet18,resnet50,vgg19] [--modes inference,train,frozen]
+                           [--batches 8,32] [--reps 2] [--steps 3] [--out build/bench-compare.json]
+
+For every (model, mode, batch) row it runs `build/skinnet bench-model` and bench/torch_model.py as separate
+processes, alternating which goes first, --reps times each (interleaved, so that a noisy neighbour slows
+both); each process warms up once and reports the median of --steps timed steps. The table shows the
+median images/s over the repetitions, their ratio (skinnet / torch; above 1 is faster), each process's peak
+RSS (the largest over repetitions), skinnet's GFLOP/s and its share of the GEMM peak measured first
+(`skinnet bench-ops`, the best square sgemm). OPENBLAS_CORETYPE is removed from the environment.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_json(cmd, env):
+    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"bench-compare: {' '.join(cmd)} failed (exit {p.returncode}):\n{p.stderr.strip()}")
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        sys.exit(f"bench-compare: {' '.join(cmd)} printed no JSON line:\n{p.stdout}{p.stderr}")
+    return json.loads(lines[-1])
+
+
+def gemm_peak(skinnet, env):
+    p = subprocess.run([skinnet, "bench-ops", "--models=none", "--reps=5"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, check=True)
+    best = 0.0
+    for line in p.stdout.splitlines():
+        m = re.match(r"square \d+\s+\d+\s+\d+\s+\d+\s+[\d.]+\s+([\d.]+)", line)
+        if m:
+            best = max(best, float(m.group(1)))
+    if best <= 0:
+        sys.exit(f"bench-compare: could not read the GEMM peak from skinnet bench-ops:\n{p.stdout}")
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="resnet18,resnet50,vgg19")
+    ap.add_argument("--modes", default="inference,train,frozen")
+    ap.add_argument("--batches", default="8,32")
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--input", type=int, default=224)
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--out", default=None, help="JSON table (default BUILD/bench-compare.json)")
+    a = ap.parse_args()
+    out = a.out or os.path.join(a.build, "bench-compare.json")
+    skinnet = os.path.join(a.build, "skinnet")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    env["OMP_NUM_THREADS"] = "2"
+
+    peak = gemm_peak(skinnet, env)
+    print(f"bench-compare: {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, input {a.input}x{a.input}, "
+          f"{a.reps} interleaved repetitions x median of {a.steps} steps (after {a.warmup} warm-up); "
+          f"GEMM peak {peak:.0f} GFLOP/s (skinnet bench-ops)", flush=True)
+    head = (f"{'model':<9} {'mode':<9} {'batch':>5} {'skinnet/s':>9} {'torch/s':>8} {'ratio':>6} {'RSS MiB':>8} "
+            f"{'torch MiB':>9} {'GFLOP/s':>8} {'% peak':>6}")
+    print(head + "\n" + "-" * len(head), flush=True)
+    rows = []
+    for model in a.models.split(","):
+        for mode in a.modes.split(","):
+            for batch in [int(b) for b in a.batches.split(",")]:
+                flags = {"arch": model, "mode": mode, "batch": batch, "input": a.input, "warmup": a.warmup,
+                         "steps": a.steps}
+                ours_cmd = [skinnet, "bench-model"] + [f"--{k}={v}" for k, v in flags.items()]
+                torch_cmd = ["/usr/bin/python3", "bench/torch_model.py"] + [f"--{k}={v}" for k, v in flags.items()]
+                ours, theirs = [], []
+                for rep in range(a.reps):
+                    for who in (("ours", "torch") if rep % 2 == 0 else ("torch", "ours")):
+                        if who == "ours":
+                            ours.append(run_json(ours_cmd, env))
+                        else:
+                            theirs.append(run_json(torch_cmd, env))
+                o_ips = statistics.median(r["ips"] for r in ours)
+                t_ips = statistics.median(r["ips"] for r in theirs)
+                gflops = statistics.median(r["gflops"] for r in ours)
+                row = {"model": model, "mode": mode, "batch": batch, "ours_ips": round(o_ips, 3),
+                       "torch_ips": round(t_ips, 3), "ratio": round(o_ips / t_ips, 3),
+                       "ours_rss_mb": max(r["rss_mb"] for r in ours), "torch_rss_mb": max(r["rss_mb"] for r in theirs),
+                       "ours_gflops": round(gflops, 1), "gemm_peak_gflops": round(peak, 1),
+                       "ours_ips_reps": [round(r["ips"], 3) for r in ours],
+                       "torch_ips_reps": [round(r["ips"], 3) for r in theirs]}
+                rows.append(row)
+                print(f"{model:<9} {mode:<9} {batch:>5} {o_ips:>9.2f} {t_ips:>8.2f} {o_ips / t_ips:>6.2f} "
+                      f"{row['ours_rss_mb']:>8.0f} {row['torch_rss_mb']:>9.0f} {gflops:>8.1f} {100 * gflops / peak:>6.1f}",
+                      flush=True)
+                os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+                with open(out + ".tmp", "w") as f:
+                    json.dump(rows, f, indent=1)
+                os.replace(out + ".tmp", out)
+    print(f"bench-compare: wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
