@@ -1,0 +1,78 @@
+// LayerProfiler (skinnet profile): which rows get forward and backward time, and that profiling changes
+// nothing in the results. Times themselves are not asserted (the machines are shared and noisy); what is
+// checked is where the autograd nodes are charged, which is deterministic.
+#include "layers/profile.h"
+#include "models/network.h"
+#include "tensor/autograd.h"
+#include "tests/check.h"
+
+namespace nn::test {
+
+namespace {
+
+const LayerProfiler::Row& row(const std::vector<LayerProfiler::Row>& rows, const std::string& name) {
+  for (const LayerProfiler::Row& r : rows)
+    if (r.name == name) return r;
+  NN_FAIL("no profile row {}", name);
+}
+
+}  // namespace
+
+TEST_SUITE("autograd") {
+  TEST_CASE("profile: every layer of a training step is charged its forward and backward, in execution order") {
+    auto model = make_model("resnet18", {.num_classes = 3, .seed = 5});
+    Generator gen(6);
+    const Tensor x = randn({2, 3, 32, 32}, gen), labels = randint(0, 3, {2}, gen);
+    LayerProfiler profiler(*model, x.shape());
+    profiler.start();
+    const Tensor loss = cross_entropy((*model)(x), labels);
+    loss.backward();
+    profiler.stop();
+    const std::vector<LayerProfiler::Row> rows = profiler.rows();
+    CHECK(rows.front().name == "conv1");
+    CHECK(row(rows, "conv1").flops == doctest::Approx(2.0 * 2 * 64 * 16 * 16 * 3 * 7 * 7));  // batch 2
+    for (const char* name : {"conv1", "bn1", "layer1.0.conv1", "layer2.0.downsample.0", "layer4.1.bn2", "fc"}) {
+      CAPTURE(name);
+      const LayerProfiler::Row& r = row(rows, name);
+      CHECK(r.calls == 1);
+      CHECK(r.forward_ms > 0);
+      CHECK(r.backward_ms > 0);  // its autograd nodes were tagged with it
+    }
+    CHECK(row(rows, "layer1.0.relu").calls == 2);  // a BasicBlock calls its ReLU twice
+    CHECK(row(rows, "layer1.0").backward_ms > 0);  // the residual addition belongs to the block itself
+    CHECK(row(rows, "(loss)").backward_ms > 0);    // cross entropy ran outside every module
+    CHECK(profile::sink() == nullptr);             // stop() uninstalled the hooks
+    CHECK(LayerProfiler::active() == nullptr);
+  }
+
+  TEST_CASE("profile: a frozen backbone records no backward; profiling leaves gradients unchanged") {
+    Generator gen(7);
+    const Tensor x = randn({2, 3, 32, 32}, gen), labels = randint(0, 3, {2}, gen);
+    auto grads = [&](bool profiled, bool frozen) {
+      auto model = make_model("resnet18", {.num_classes = 3, .seed = 8});
+      if (frozen) {
+        model->freeze("");
+        model->unfreeze("fc");
+      }
+      LayerProfiler profiler(*model, x.shape());
+      if (profiled) profiler.start();
+      cross_entropy((*model)(x), labels).backward();
+      profiler.stop();
+      std::vector<Tensor> g;
+      for (const Tensor& p : model->parameters(Trainable::only)) g.push_back(p.grad());
+      return std::make_pair(profiler.rows(), g);
+    };
+    const auto [rows, frozen_grads] = grads(true, true);
+    for (const LayerProfiler::Row& r : rows) {
+      CAPTURE(r.name);
+      if (r.name != "fc" && r.name != "(loss)") CHECK(r.backward_ms == 0);
+    }
+    CHECK(row(rows, "fc").backward_ms > 0);
+    CHECK(frozen_grads.size() == 2);  // fc.weight, fc.bias
+    const auto plain = grads(false, false).second, profiled = grads(true, false).second;
+    REQUIRE(plain.size() == profiled.size());
+    for (size_t i = 0; i < plain.size(); ++i) CHECK(plain[i].to_vector<float>() == profiled[i].to_vector<float>());
+  }
+}
+
+}  // namespace nn::test
