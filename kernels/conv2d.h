@@ -31,6 +31,8 @@ struct Conv2dParams {
   // CPU backward data of a stride-1 conv: -1 lets the kernel choose, 0 forces the column path (GEMM +
   // col2im), 1 the flipped-filter forward convolution wherever it applies. Tests set it to cover both.
   int backward_data_as_forward = -1;
+  // CPU, one image per GEMM: output rows per GEMM (0: as many as fit a 16 MiB column buffer). Tests.
+  int64_t rows_per_gemm = 0;
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {

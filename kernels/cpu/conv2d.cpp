@@ -2,9 +2,11 @@
 //
 // Images are processed in groups of nb so that one GEMM covers nb*P*Q columns: late ResNet layers have
 // P*Q = 49, far too narrow for an efficient GEMM on its own, while 32 images give 1568 columns. The group
-// is as large as fits buffers of kColumnBudget elements; images with at least kWideEnough output pixels
-// go one per GEMM. With nb = 1 the GEMM writes straight
-// into y (no scatter), and a 1x1/stride-1/unpadded convolution uses x itself as the column matrix.
+// is as large as fits buffers of kColumnBudget elements. Images with at least kWideEnough output pixels
+// go one per GEMM, which then reads dy and writes y in place (no gather, no scatter), in bands of output
+// rows whose columns fit kBandBudget; a 1x1/stride-1/unpadded convolution uses x itself as the column
+// matrix. The input gradient of a wide stride-1 convolution is a forward convolution of dy with the
+// flipped filters (backward_data_by_forward).
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -44,19 +46,21 @@ std::pair<int64_t, int64_t> valid_range(int64_t w0, int64_t stride, int64_t W, i
   return {std::min(q0, Q), std::clamp(q1, std::min(q0, Q), Q)};
 }
 
-// col[(c*R + r)*S + s][i*P*Q + p*Q + q] = x[n0 + i, c, p*sh - ph + r*dh, q*sw - pw + s*dw] (0 outside)
+// col[(c*R + r)*S + s][i*B*Q + (p - p0)*Q + q] = x[n0 + i, c, p*sh - ph + r*dh, q*sw - pw + s*dw] (0
+// outside): images [n0, n0 + nb), output rows p0 <= p < p1 (B = p1 - p0; all rows unless p1 > 0).
 template <class T>
-void im2col(T* col, const T* x, int64_t n0, int64_t nb, const Conv2dParams& p) {
-  const int64_t PQ = p.P * p.Q, cols = nb * PQ, rows = p.C * p.R * p.S;
+void im2col(T* col, const T* x, int64_t n0, int64_t nb, const Conv2dParams& p, int64_t p0 = 0, int64_t p1 = -1) {
+  if (p1 < 0) p1 = p.P;
+  const int64_t BQ = (p1 - p0) * p.Q, cols = nb * BQ, rows = p.C * p.R * p.S;
   parallel_for(0, rows, 1, [&](int64_t row0, int64_t row1) {
     for (int64_t row = row0; row < row1; ++row) {
       const int64_t c = row / (p.R * p.S), r = row / p.S % p.R, s = row % p.S;
       for (int64_t i = 0; i < nb; ++i) {
         const T* plane = x + ((n0 + i) * p.C + c) * p.H * p.W;
-        T* out = col + row * cols + i * PQ;
-        for (int64_t op = 0; op < p.P; ++op) {
+        T* out = col + row * cols + i * BQ;
+        for (int64_t op = p0; op < p1; ++op) {
           const int64_t h = op * p.stride_h - p.pad_h + r * p.dil_h;
-          T* out_row = out + op * p.Q;
+          T* out_row = out + (op - p0) * p.Q;
           if (h < 0 || h >= p.H) {
             std::fill(out_row, out_row + p.Q, T(0));
             continue;
@@ -78,10 +82,12 @@ void im2col(T* col, const T* x, int64_t n0, int64_t nb, const Conv2dParams& p) {
   });
 }
 
-// dx[n0 + i] += the unfolded columns folded back; parallel over channels (each owns its planes).
+// dx[n0 + i] += the unfolded columns (layout as im2col's, rows [p0, p1)) folded back; parallel over
+// channels (each owns its planes).
 template <class T>
-void col2im_add(T* dx, const T* col, int64_t n0, int64_t nb, const Conv2dParams& p) {
-  const int64_t PQ = p.P * p.Q, cols = nb * PQ;
+void col2im_add(T* dx, const T* col, int64_t n0, int64_t nb, const Conv2dParams& p, int64_t p0 = 0, int64_t p1 = -1) {
+  if (p1 < 0) p1 = p.P;
+  const int64_t BQ = (p1 - p0) * p.Q, cols = nb * BQ;
   parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       for (int64_t r = 0; r < p.R; ++r) {
@@ -89,10 +95,10 @@ void col2im_add(T* dx, const T* col, int64_t n0, int64_t nb, const Conv2dParams&
           const T* row = col + ((c * p.R + r) * p.S + s) * cols;
           for (int64_t i = 0; i < nb; ++i) {
             T* plane = dx + ((n0 + i) * p.C + c) * p.H * p.W;
-            for (int64_t op = 0; op < p.P; ++op) {
+            for (int64_t op = p0; op < p1; ++op) {
               const int64_t h = op * p.stride_h - p.pad_h + r * p.dil_h;
               if (h < 0 || h >= p.H) continue;
-              const T* in = row + i * PQ + op * p.Q;
+              const T* in = row + i * BQ + (op - p0) * p.Q;
               T* out_row = plane + h * p.W;
               const int64_t w0 = s * p.dil_w - p.pad_w;
               const auto [q0, q1] = valid_range(w0, p.stride_w, p.W, p.Q);
@@ -115,13 +121,19 @@ void gather_group(T* dst, const T* src, int64_t n0, int64_t nb, int64_t K, int64
   });
 }
 
+// Elements of the column buffer of one row band (one image per GEMM): 16 MiB as float. A whole 224x224
+// image of VGG's conv1_2 would need 115 MiB; bands of output rows keep memory (and cache) in bounds while
+// the GEMM stays wide (N = rows * Q >= 1792 on VGG19 and ResNet-50).
+constexpr int64_t kBandBudget = int64_t{4} << 20;
+
 // What the three passes share: the image grouping and two scratch matrices from the caching allocator.
 template <class T>
 struct ConvPlan {
   const Conv2dParams& p;
   const int64_t PQ, CRS, nb_max;
   const bool direct;  // one image per GEMM and a 1x1/stride-1/unpadded conv: x is its own column matrix
-  CpuBuffer col;      // [CRS, nb_max*PQ] unfolded input (or, backward-data, its gradient)
+  const int64_t band;  // output rows per GEMM when nb_max == 1 (all P otherwise)
+  CpuBuffer col;      // [CRS, nb_max*PQ] unfolded input, or [CRS, band*Q] with one image per GEMM
   CpuBuffer mat;      // [K, nb_max*PQ] gathered dy, or the forward product before its scatter
 
   explicit ConvPlan(const Conv2dParams& params)
@@ -130,18 +142,26 @@ struct ConvPlan {
         CRS(p.C * p.R * p.S),
         nb_max(group_size(p)),
         direct(is_pointwise(p) && nb_max == 1),
-        col(direct ? 0 : static_cast<size_t>(CRS * nb_max * PQ) * sizeof(T)),
+        band(nb_max > 1 || direct ? p.P
+             : std::clamp<int64_t>(p.rows_per_gemm > 0 ? p.rows_per_gemm : kBandBudget / std::max<int64_t>(1, CRS * p.Q),
+                                   1, std::max<int64_t>(p.P, 1))),
+        col(direct ? 0 : static_cast<size_t>(CRS * nb_max * band * p.Q) * sizeof(T)),
         mat(nb_max > 1 ? static_cast<size_t>(p.K * nb_max * PQ) * sizeof(T) : 0) {}
 
-  // The column matrix [CRS, nb*PQ] of images [n0, n0 + nb).
+  // The column matrix [CRS, (p1 - p0)*Q] of output rows [p0, p1) of image n (one image per GEMM).
+  const T* band_columns(const T* x, int64_t n, int64_t p0, int64_t p1) {
+    if (direct) return x + n * p.C * p.H * p.W;  // bands are never split then: band == P
+    im2col(col.as<T>(), x, n, 1, p, p0, p1);
+    return col.as<T>();
+  }
+
+  // The column matrix [CRS, nb*PQ] of images [n0, n0 + nb) (several images per GEMM).
   const T* columns(const T* x, int64_t n0, int64_t nb) {
-    if (direct) return x + n0 * p.C * p.H * p.W;
     im2col(col.as<T>(), x, n0, nb, p);
     return col.as<T>();
   }
-  // dy of images [n0, n0 + nb) as one [K, nb*PQ] matrix.
+  // dy of images [n0, n0 + nb) as one [K, nb*PQ] matrix (several images per GEMM).
   const T* dy_group(const T* dy, int64_t n0, int64_t nb) {
-    if (nb_max == 1) return dy + n0 * p.K * PQ;
     gather_group(mat.as<T>(), dy, n0, nb, p.K, PQ);
     return mat.as<T>();
   }
@@ -153,10 +173,30 @@ template <class T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
   ConvPlan<T> plan(p);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
+  if (plan.nb_max == 1) {
+    // One image per GEMM, in bands of output rows: y[n][:, p0*Q : p1*Q] = w x columns (ldc = PQ).
+    for (int64_t n = 0; n < p.N; ++n) {
+      T* yn = y + n * p.K * PQ;
+      for (int64_t p0 = 0; p0 < p.P; p0 += plan.band) {
+        const int64_t p1 = std::min(p.P, p0 + plan.band), BQ = (p1 - p0) * p.Q;
+        gemm_cpu<T>(Trans::no, Trans::no, p.K, BQ, CRS, T(1), w, CRS, plan.band_columns(x, n, p0, p1), BQ, T(0),
+                    yn + p0 * p.Q, PQ);
+      }
+    }
+    if (bias)
+      parallel_for(0, p.N * p.K, 1, [&](int64_t j0, int64_t j1) {
+        for (int64_t j = j0; j < j1; ++j) {
+          T* yp = y + j * PQ;
+          const T b = bias[j % p.K];
+          for (int64_t q = 0; q < PQ; ++q) yp[q] += b;
+        }
+      });
+    return;
+  }
   for (int64_t n0 = 0; n0 < p.N; n0 += plan.nb_max) {
     const int64_t nb = std::min(plan.nb_max, p.N - n0);
     const T* cols = plan.columns(x, n0, nb);
-    T* dst = plan.nb_max == 1 ? y + n0 * p.K * PQ : plan.mat.template as<T>();
+    T* dst = plan.mat.template as<T>();
     gemm_cpu<T>(Trans::no, Trans::no, p.K, nb * PQ, CRS, T(1), w, CRS, cols, nb * PQ, T(0), dst, nb * PQ);
     // Scatter [K, nb*PQ] into y[n0 + i][k] and add the bias, in one pass.
     parallel_for(0, nb * p.K, 1, [&](int64_t j0, int64_t j1) {
@@ -164,13 +204,8 @@ void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2
         const int64_t i = j / p.K, k = j % p.K;
         T* yp = y + ((n0 + i) * p.K + k) * PQ;
         const T b = bias ? bias[k] : T(0);
-        if (plan.nb_max == 1) {
-          if (bias)
-            for (int64_t q = 0; q < PQ; ++q) yp[q] += b;
-        } else {
-          const T* src = dst + k * nb * PQ + i * PQ;
-          for (int64_t q = 0; q < PQ; ++q) yp[q] = src[q] + b;
-        }
+        const T* src = dst + k * nb * PQ + i * PQ;
+        for (int64_t q = 0; q < PQ; ++q) yp[q] = src[q] + b;
       }
     });
   }
@@ -215,13 +250,25 @@ void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams
   ConvPlan<T> plan(p);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
   if (!plan.direct) std::fill(dx, dx + p.N * p.C * p.H * p.W, T(0));
+  if (plan.nb_max == 1) {
+    // dcol [CRS, BQ] = w^T [CRS, K] x dy[n][:, band] (ld PQ), folded back band by band; a pointwise conv
+    // writes dx[n] directly (its band is the whole image).
+    for (int64_t n = 0; n < p.N; ++n)
+      for (int64_t p0 = 0; p0 < p.P; p0 += plan.band) {
+        const int64_t p1 = std::min(p.P, p0 + plan.band), BQ = (p1 - p0) * p.Q;
+        T* dcol = plan.direct ? dx + n * p.C * p.H * p.W : plan.col.template as<T>();
+        gemm_cpu<T>(Trans::yes, Trans::no, CRS, BQ, p.K, T(1), w, CRS, dy + n * p.K * PQ + p0 * p.Q, PQ, T(0), dcol, BQ);
+        if (!plan.direct) col2im_add(dx, dcol, n, 1, p, p0, p1);
+      }
+    return;
+  }
   for (int64_t n0 = 0; n0 < p.N; n0 += plan.nb_max) {
     const int64_t nb = std::min(plan.nb_max, p.N - n0);
     const T* g = plan.dy_group(dy, n0, nb);
-    // dcol [CRS, nb*PQ] = w^T [CRS, K] x dy_group [K, nb*PQ]; a pointwise conv writes dx directly.
-    T* dcol = plan.direct ? dx + n0 * p.C * p.H * p.W : plan.col.template as<T>();
+    // dcol [CRS, nb*PQ] = w^T [CRS, K] x dy_group [K, nb*PQ]
+    T* dcol = plan.col.template as<T>();
     gemm_cpu<T>(Trans::yes, Trans::no, CRS, nb * PQ, p.K, T(1), w, CRS, g, nb * PQ, T(0), dcol, nb * PQ);
-    if (!plan.direct) col2im_add(dx, dcol, n0, nb, p);
+    col2im_add(dx, dcol, n0, nb, p);
   }
 }
 
@@ -231,7 +278,17 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
   if (dw) {
     ConvPlan<T> plan(p);
     const int64_t CRS = plan.CRS;
-    for (int64_t n0 = 0; n0 < p.N; n0 += plan.nb_max) {
+    if (plan.nb_max == 1) {
+      // dw (+)= dy[n][:, band] [K, BQ] (ld PQ) x columns^T [BQ, CRS], over images and bands
+      for (int64_t n = 0; n < p.N; ++n)
+        for (int64_t p0 = 0; p0 < p.P; p0 += plan.band) {
+          const int64_t p1 = std::min(p.P, p0 + plan.band), BQ = (p1 - p0) * p.Q;
+          const T* cols = plan.band_columns(x, n, p0, p1);
+          gemm_cpu<T>(Trans::no, Trans::yes, p.K, CRS, BQ, T(1), dy + n * p.K * PQ + p0 * p.Q, PQ, cols,
+                      plan.direct ? PQ : BQ, n == 0 && p0 == 0 ? T(0) : T(1), dw, CRS);
+        }
+    }
+    for (int64_t n0 = 0; plan.nb_max > 1 && n0 < p.N; n0 += plan.nb_max) {
       const int64_t nb = std::min(plan.nb_max, p.N - n0);
       const T* cols = plan.columns(x, n0, nb);
       const T* g = plan.dy_group(dy, n0, nb);
@@ -239,7 +296,7 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
       gemm_cpu<T>(Trans::no, Trans::yes, p.K, CRS, nb * PQ, T(1), g, nb * PQ, cols, nb * PQ, n0 == 0 ? T(0) : T(1),
                   dw, CRS);
     }
-    if (p.N == 0) std::fill(dw, dw + p.K * CRS, T(0));
+    if (p.N == 0 || p.P * p.Q == 0) std::fill(dw, dw + p.K * CRS, T(0));
   }
   if (dbias) {
     parallel_for(0, p.K, 1, [&](int64_t k0, int64_t k1) {
