@@ -60,8 +60,10 @@ ifeq ($(CUDA),1)
   CPPFLAGS += -isystem $(CUDA_HOME)/include
   LDFLAGS += -L$(CUDA_HOME)/lib64
   LDLIBS += -lcudart_static -ldl -lrt -lpthread
-  # cuBLAS/cuDNN (shared libraries) for the library's vendor entry points; never in the emulator binary.
-  VENDOR_LIBS := -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudnn
+  # cuDNN (shared library) for the library's vendor entry points; never in the emulator binary. cuBLAS is
+  # opened with dlopen on first use (the rpath lets it find libcublas): linked, it would add 210 MiB of
+  # resident memory to every process (kernels/cuda/vendor/cublas_cudnn.cpp).
+  VENDOR_LIBS := -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn
   # nvcc 13 cannot compile fmt 9's headers: .cu files include only kernels/*.h and fmt-free tensor/
   # headers (shape.h, dtype.h, random.h); tensor/cuda_device.cpp needs only the runtime API and g++.
   NVCCFLAGS := -std=c++20 -O2 -lineinfo -I. -MMD -MP \

@@ -51,11 +51,22 @@ class ResidualBlock final : public Module {
     }
   }
 
+  // One statement per layer: each reassignment frees the previous activation at once when nothing saved
+  // it for backward (inference), where nested calls would keep every temporary alive to the end of the
+  // expression (four 103 MB tensors at once after ResNet's first convolution at batch 32).
   Tensor forward(const Tensor& x) override {
-    Tensor h = (*relu_)((*bn1_)((*conv1_)(x)));
-    h = (*bn2_)((*conv2_)(h));
-    if (conv3_) h = (*bn3_)((*conv3_)((*relu_)(h)));
-    return (*relu_)(add(h, downsample_ ? (*downsample_)(x) : x));
+    Tensor h = (*conv1_)(x);
+    h = (*bn1_)(h);
+    h = (*relu_)(h);
+    h = (*conv2_)(h);
+    h = (*bn2_)(h);
+    if (conv3_) {
+      h = (*relu_)(h);
+      h = (*conv3_)(h);
+      h = (*bn3_)(h);
+    }
+    h = add(h, downsample_ ? (*downsample_)(x) : x);
+    return (*relu_)(h);
   }
   const char* type_name() const override { return conv3_ ? "Bottleneck" : "BasicBlock"; }
 
@@ -93,9 +104,16 @@ ResNet::ResNet(std::string arch, Block block, const std::vector<int>& blocks, co
 
 Tensor ResNet::forward(const Tensor& x) {
   NN_CHECK(x.ndim() == 4 && x.size(1) == 3, "{}: input must be [N, 3, H, W], got {}", arch_, x.describe());
-  Tensor h = (*maxpool)((*relu)((*bn1)((*conv1)(x))));
-  h = (*layer4)((*layer3)((*layer2)((*layer1)(h))));
-  return (*fc)(flatten((*avgpool)(h), 1));
+  Tensor h = (*conv1)(x);  // one statement per layer: see ResidualBlock::forward
+  h = (*bn1)(h);
+  h = (*relu)(h);
+  h = (*maxpool)(h);
+  h = (*layer1)(h);
+  h = (*layer2)(h);
+  h = (*layer3)(h);
+  h = (*layer4)(h);
+  h = flatten((*avgpool)(h), 1);
+  return (*fc)(h);
 }
 
 int64_t ResNet::num_classes() const { return fc->weight.size(0); }

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tensor/cuda_device.h"
@@ -16,12 +17,16 @@ namespace nn {
 
 struct CpuAllocator::State {
   std::mutex mutex;
-  std::map<size_t, std::vector<void*>> free_blocks;  // rounded size -> cached blocks
+  std::map<size_t, std::vector<void*>> free_blocks;  // block size -> cached blocks
+  std::unordered_map<void*, size_t> block_size;      // cacheable blocks handed out -> their real size
   AllocatorStats stats;
   int64_t limit_bytes = 0;  // allocated + cached above this releases the cache before a new OS block
+  int64_t high_water = 0;   // the most bytes ever allocated at once (live tensors, not the cache)
 };
 
 namespace {
+
+constexpr int64_t kSlackBytes = int64_t{64} << 20;  // cache allowed beyond the live peak (at least)
 
 void* os_allocate(size_t nbytes) {
   void* p = nullptr;
@@ -81,18 +86,30 @@ void* CpuAllocator::allocate(size_t nbytes) {
   State& s = *state_;
   std::lock_guard lock(s.mutex);
   if (caching_ && size >= kCacheMinBytes) {
-    auto it = s.free_blocks.find(size);
-    if (it != s.free_blocks.end() && !it->second.empty()) {
+    // The smallest cached block that fits and wastes at most half of itself: an exact size class in a
+    // training loop; in inference, whose activations shrink layer by layer, a larger block already in
+    // memory beats releasing it and faulting in a new one.
+    auto it = s.free_blocks.lower_bound(size);
+    if (it != s.free_blocks.end() && it->first <= 2 * size) {
+      const size_t block = it->first;
       void* p = it->second.back();
       it->second.pop_back();
-      s.stats.cached_bytes -= static_cast<int64_t>(size);
+      if (it->second.empty()) s.free_blocks.erase(it);
+      s.block_size[p] = block;
+      s.stats.cached_bytes -= static_cast<int64_t>(block);
       s.stats.cache_hits++;
-      s.stats.allocated_bytes += static_cast<int64_t>(size);
+      s.stats.allocated_bytes += static_cast<int64_t>(block);
       s.stats.peak_allocated_bytes = std::max(s.stats.peak_allocated_bytes, s.stats.allocated_bytes);
       return p;
     }
-    const int64_t over = s.stats.allocated_bytes + s.stats.cached_bytes + static_cast<int64_t>(size) -
-                         s.limit_bytes;
+    // The cache may hold what the program has needed at its peak, and a little more: blocks of sizes
+    // that are no longer asked for (inference walks through many activation sizes once) are returned
+    // before new ones are taken, so the process never holds much more than its live peak. A training
+    // loop asks for the same sizes every step and stays within that bound: no OS allocation after step 1.
+    const int64_t want = s.stats.allocated_bytes + static_cast<int64_t>(size);
+    s.high_water = std::max(s.high_water, want);
+    const int64_t limit = std::min(s.limit_bytes, s.high_water + std::max(kSlackBytes, s.high_water / 8));
+    const int64_t over = want + s.stats.cached_bytes - limit;
     if (over > 0) release_cached(s, over);
   }
   void* p = os_allocate(size);
@@ -103,6 +120,7 @@ void* CpuAllocator::allocate(size_t nbytes) {
   NN_CHECK(p, "out of memory: cannot allocate {} bytes ({:.1f} MiB) for a tensor; {:.1f} MiB are in use",
            size, size / 1048576.0, s.stats.allocated_bytes / 1048576.0);
   (size >= kCacheMinBytes ? s.stats.os_allocations : s.stats.small_allocations)++;
+  if (caching_ && size >= kCacheMinBytes) s.block_size[p] = size;
   s.stats.allocated_bytes += static_cast<int64_t>(size);
   s.stats.peak_allocated_bytes = std::max(s.stats.peak_allocated_bytes, s.stats.allocated_bytes);
   return p;
@@ -110,15 +128,20 @@ void* CpuAllocator::allocate(size_t nbytes) {
 
 void CpuAllocator::deallocate(void* ptr, size_t nbytes) {
   if (!ptr) return;
-  const size_t size = round_size(nbytes);
+  size_t size = round_size(nbytes);
   State& s = *state_;
   std::lock_guard lock(s.mutex);
-  s.stats.allocated_bytes -= static_cast<int64_t>(size);
   if (caching_ && size >= kCacheMinBytes) {
+    auto it = s.block_size.find(ptr);
+    NN_INTERNAL_CHECK(it != s.block_size.end());
+    size = it->second;  // may be larger than the request (a reused block)
+    s.block_size.erase(it);
+    s.stats.allocated_bytes -= static_cast<int64_t>(size);
     s.free_blocks[size].push_back(ptr);
     s.stats.cached_bytes += static_cast<int64_t>(size);
     return;
   }
+  s.stats.allocated_bytes -= static_cast<int64_t>(size);
   std::free(ptr);
 }
 

@@ -6,8 +6,8 @@
 // op layer (tensor/ops_linalg.cpp, ops_conv.cpp, ops_norm.cpp, ops_pool.cpp): with KernelSource::vendor
 // the CUDA branch calls the *_vendor function below, otherwise the handwritten *_cuda one.
 //
-// Builds: with CUDA=1 the entry points are kernels/cuda/vendor/cublas_cudnn.cpp (linked with -lcublas
-// -lcudnn); every other build (CPU-only, the emulator test binary) links kernels/cuda/vendor/none.cpp,
+// Builds: with CUDA=1 the entry points are kernels/cuda/vendor/cublas_cudnn.cpp (linked with -lcudnn;
+// cuBLAS is opened with dlopen on first use); every other build (CPU-only, the emulator test binary) links kernels/cuda/vendor/none.cpp,
 // where each one fails "built without CUDA vendor libraries" and vendor_available() is false.
 //
 // What stays handwritten under KernelSource::vendor (cuDNN has no matching operation):
@@ -21,6 +21,7 @@
 // same arithmetic class as the handwritten kernels, so comparisons and timings are like for like.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "kernels/batch_norm.h"
@@ -39,8 +40,11 @@ KernelSource kernel_source();
 // "handwritten" or "vendor"; anything else fails with an error naming `where` (e.g. "--kernels") and text.
 KernelSource parse_kernel_source(std::string_view text, std::string_view where);
 const char* kernel_source_name(KernelSource source);
-// True only in a CUDA=1 build linked with cuBLAS and cuDNN (kernels/cuda/vendor/cublas_cudnn.cpp).
+// True only in a CUDA=1 build linked with cuDNN (kernels/cuda/vendor/cublas_cudnn.cpp) where cuBLAS,
+// opened on first use rather than linked (it would add 210 MiB to every process), loads.
 bool vendor_available();
+// Opens cuBLAS and resolves every entry point skinnet calls (no GPU needed); "" or the reason it cannot.
+std::string load_vendor_libraries();
 
 // Pooling cuDNN computes with skinnet's (PyTorch's) semantics: no dilation, and no extra ceil_mode
 // output row or column (cuDNN sizes outputs with floor). Others stay on the handwritten kernels.

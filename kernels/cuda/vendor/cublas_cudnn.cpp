@@ -5,15 +5,22 @@
 // the handwritten kernels. Every library call goes through NN_CUBLAS / NN_CUDNN, which fail with the call
 // text, file, line and the library's status string. Workspaces come from nn::cuda::Scratch (the caching
 // allocator); cuBLAS keeps its own small per-handle workspace.
+// cuBLAS is opened with dlopen on first use instead of being linked: loading libcublas (and the 540 MB
+// libcublasLt it pulls in) costs every process 210 MiB of resident memory at start, CPU-only runs
+// included. cuDNN's libcudnn.so is a small shim that loads its engines on demand, so it stays linked.
 // Arithmetic: FP32 without tensor cores (CUBLAS_DEFAULT_MATH does not use TF32 for FP32 GEMM unless
 // NVIDIA_TF32_OVERRIDE says so; convolutions are set to CUDNN_FMA_MATH).
 #include <cublas_v2.h>
 #include <cudnn.h>
+#include <dlfcn.h>
 
 #include <array>
 #include <climits>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <type_traits>
 
 #define NN_CUDA_HOST_ONLY
 #include "kernels/cuda/compat.h"
@@ -25,10 +32,53 @@ namespace nn {
 
 namespace {
 
+// The cuBLAS entry points skinnet calls (cublas_v2.h maps cublasCreate to cublasCreate_v2 and so on).
+struct CublasApi {
+  decltype(&cublasCreate) create = nullptr;
+  decltype(&cublasSetMathMode) set_math_mode = nullptr;
+  decltype(&cublasSetStream) set_stream = nullptr;
+  decltype(&cublasSgemm) sgemm = nullptr;
+  decltype(&cublasSscal) sscal = nullptr;
+  decltype(&cublasGetStatusName) status_name = nullptr;
+  decltype(&cublasGetStatusString) status_string = nullptr;
+  std::string error;  // why loading failed; empty when every pointer is set
+};
+
+const CublasApi& load_cublas() {
+  static CublasApi api;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const std::string name = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+    void* lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);  // the executable's RUNPATH, then ld.so.cache
+    if (!lib) {
+      api.error = fmt::format("cannot load {}: {}", name, dlerror());
+      return;
+    }
+    auto bind = [&](auto& fn, const char* symbol) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, symbol));
+      if (!fn && api.error.empty()) api.error = fmt::format("{} has no symbol {}", name, symbol);
+    };
+    bind(api.create, "cublasCreate_v2");
+    bind(api.set_math_mode, "cublasSetMathMode");
+    bind(api.set_stream, "cublasSetStream_v2");
+    bind(api.sgemm, "cublasSgemm_v2");
+    bind(api.sscal, "cublasSscal_v2");
+    bind(api.status_name, "cublasGetStatusName");
+    bind(api.status_string, "cublasGetStatusString");
+  });
+  return api;
+}
+
+const CublasApi& cublas_api() {
+  const CublasApi& api = load_cublas();
+  NN_CHECK(api.error.empty(), "cuBLAS is not available: {}", api.error);
+  return api;
+}
+
 void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status != CUBLAS_STATUS_SUCCESS)
-    NN_FAIL("cuBLAS error: {} returned {} ({}) at {}:{}", call, cublasGetStatusName(status),
-            cublasGetStatusString(status), file, line);
+    NN_FAIL("cuBLAS error: {} returned {} ({}) at {}:{}", call, cublas_api().status_name(status),
+            cublas_api().status_string(status), file, line);
 }
 
 void check_cudnn(cudnnStatus_t status, const char* call, const char* file, int line) {
@@ -55,10 +105,10 @@ cublasHandle_t cublas() {
   static thread_local std::array<cublasHandle_t, 64> handles{};
   cublasHandle_t& h = handles[current_device()];
   if (!h) {
-    NN_CUBLAS(cublasCreate(&h));
-    NN_CUBLAS(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
+    NN_CUBLAS(cublas_api().create(&h));
+    NN_CUBLAS(cublas_api().set_math_mode(h, CUBLAS_DEFAULT_MATH));
   }
-  NN_CUBLAS(cublasSetStream(h, cuda::stream()));
+  NN_CUBLAS(cublas_api().set_stream(h, cuda::stream()));
   return h;
 }
 
@@ -171,7 +221,7 @@ void gemm_vendor(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alph
   // with N) computes the row-major product without moving any data.
   const cublasOperation_t op_a = ta == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_b = tb == Trans::yes ? CUBLAS_OP_T : CUBLAS_OP_N;
-  NN_CUBLAS(cublasSgemm(cublas(), op_b, op_a, to_int(N, "N"), to_int(M, "M"), to_int(K, "K"), &alpha, B,
+  NN_CUBLAS(cublas_api().sgemm(cublas(), op_b, op_a, to_int(N, "N"), to_int(M, "M"), to_int(K, "K"), &alpha, B,
                         to_int(ldb, "ldb"), A, to_int(lda, "lda"), &beta, C, to_int(ldc, "ldc")));
 }
 
@@ -295,7 +345,7 @@ void batch_norm_forward_train_vendor(float* y, float* mean, float* invstd, float
                                                   var, p.eps, mean, invstd));
   const double M = static_cast<double>(p.N * p.HW);
   const float to_biased = static_cast<float>((M - 1.0) / M);
-  NN_CUBLAS(cublasSscal(cublas(), to_int(p.C, "C"), &to_biased, var, 1));
+  NN_CUBLAS(cublas_api().sscal(cublas(), to_int(p.C, "C"), &to_biased, var, 1));
 }
 
 void batch_norm_forward_eval_vendor(float* y, const float* x, const float* running_mean, const float* running_var,
@@ -375,7 +425,9 @@ void avg_pool2d_backward_vendor(float* dx, const float* dy, const float* x, cons
 }
 
 namespace cuda {
-bool vendor_available() { return true; }
+bool vendor_available() { return load_cublas().error.empty(); }
+
+std::string load_vendor_libraries() { return load_cublas().error; }
 }  // namespace cuda
 
 }  // namespace nn

@@ -11,6 +11,8 @@ namespace nn {
 
 namespace cuda {
 bool vendor_available() { return false; }
+
+std::string load_vendor_libraries() { return "this build has no CUDA vendor libraries (CUDA=0)"; }
 }  // namespace cuda
 
 void gemm_vendor(Trans, Trans, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t, float,
