@@ -33,6 +33,9 @@ struct Conv2dParams {
   int backward_data_as_forward = -1;
   // CPU, one image per GEMM: output rows per GEMM (0: as many as fit a 16 MiB column buffer). Tests.
   int64_t rows_per_gemm = 0;
+  // CPU, one image per GEMM: -1 spreads images over the threads when there are at least as many images
+  // as threads; 0 keeps them in order (each GEMM on every thread); 1 spreads them whenever N >= 2. Tests.
+  int parallel_images = -1;
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {

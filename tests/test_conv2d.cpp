@@ -69,7 +69,8 @@ TEST_SUITE("kernels") {
   // The im2col+GEMM path against the direct loops, for one image per GEMM (direct writes; for 1x1 the
   // input itself is the column matrix), two and three (gather/scatter, a ragged last group), and auto;
   // each with the input gradient of stride-1 convs by columns + col2im and as a flipped-filter forward conv,
-  // and with one image per GEMM split into bands of 2 output rows.
+  // and with one image per GEMM split into bands of 2 output rows, images in order or spread over the
+  // threads (with 2+ threads; the weight gradient then sums per-thread partials).
   TEST_CASE_TEMPLATE("conv2d: fast path equals the reference for every grouping", T, float, double) {
     struct Shape7 {
       int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, dh, dw;
@@ -97,16 +98,19 @@ TEST_SUITE("kernels") {
       conv2d_forward_reference_cpu<T>(y0.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
       conv2d_backward_data_reference_cpu<T>(dx0.data<T>(), dy.data<T>(), w.data<T>(), p);
       conv2d_backward_weight_reference_cpu<T>(dw0.data<T>(), db0.data<T>(), dy.data<T>(), x.data<T>(), p);
-      for (int64_t variant = 0; variant < 16; ++variant) {
+      for (int64_t variant = 0; variant < 32; ++variant) {
         const int64_t group = variant % 4;
-        const int by_forward = variant / 4 % 2;      // backward data: columns + col2im, or flipped forward conv
-        const int64_t rows = variant / 8 == 0 ? 0 : 2;  // one image per GEMM: all rows, or bands of 2 (ragged)
-        const std::string what = fmt::format("N{} C{} {}x{} K{} {}x{} s{},{} group {} bwd-data {} rows {}", p.N, p.C,
-                                             p.H, p.W, p.K, p.R, p.S, p.stride_h, p.stride_w, group,
-                                             by_forward ? "as forward" : "columns", rows);
+        const int by_forward = variant / 4 % 2;          // backward data: columns + col2im, or flipped forward conv
+        const int64_t rows = variant / 8 % 2 == 0 ? 0 : 2;  // one image per GEMM: all rows, or bands of 2 (ragged)
+        const int spread = variant / 16;                  // one image per GEMM: in order, or spread over threads
+        const std::string what = fmt::format("N{} C{} {}x{} K{} {}x{} s{},{} group {} bwd-data {} rows {} {}", p.N,
+                                             p.C, p.H, p.W, p.K, p.R, p.S, p.stride_h, p.stride_w, group,
+                                             by_forward ? "as forward" : "columns", rows,
+                                             spread ? "images over threads" : "images in order");
         p.images_per_gemm = group;
         p.backward_data_as_forward = by_forward;
         p.rows_per_gemm = rows;
+        p.parallel_images = spread;
         Tensor y = full(dy.shape(), 99, dt), dx = full(x.shape(), 99, dt), dw = full(w.shape(), 99, dt),
                db = full(b.shape(), 99, dt);
         conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
