@@ -44,6 +44,18 @@ inline double conv2d_flops(const Conv2dParams& p) {
 
 template <class T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+
+// What a CPU convolution may apply to each output in the pass that writes it, instead of a bias:
+// y = y * scale[k] + shift[k], then max(y, 0) when relu (NaN stays NaN). An eval-mode batch norm after the
+// convolution is exactly such a scale and shift (tensor/ops.h, conv2d_bn_eval).
+template <class T>
+struct ConvEpilogue {
+  const T* scale = nullptr;  // [K]
+  const T* shift = nullptr;  // [K]
+  bool relu = false;
+};
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p);
 template <class T>
 void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p);
 template <class T>  // dw and dbias may be null when not wanted

@@ -18,6 +18,7 @@ class BatchNorm2d final : public Module {
   const char* type_name() const override { return "BatchNorm2d"; }
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
+  double eps() const { return eps_; }
 
   Tensor weight, bias;                                  // parameters (when affine)
   Tensor running_mean, running_var, num_batches_tracked;  // buffers

@@ -17,6 +17,7 @@ class Conv2d final : public Module {
   const char* type_name() const override { return "Conv2d"; }
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
+  const Conv2dOptions& options() const { return options_; }
 
   Tensor weight, bias;
 

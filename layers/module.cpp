@@ -3,6 +3,10 @@
 
 #include <chrono>
 
+#include "layers/activation.h"
+#include "layers/batch_norm.h"
+#include "layers/conv.h"
+#include "layers/fused.h"
 #include "layers/profile.h"
 #include "layers/summary.h"
 #include "tensor/nvtx.h"
@@ -181,7 +185,22 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (const auto& [_, m] : children()) h = (*m)(h);
+  const auto& kids = children();
+  for (size_t i = 0; i < kids.size();) {
+    // A Conv2d [BatchNorm2d] [ReLU] run goes through conv_bn_relu, which fuses it in inference (fused.h).
+    if (auto* conv = dynamic_cast<Conv2d*>(kids[i].second.get())) {
+      size_t j = i + 1;
+      auto* bn = j < kids.size() ? dynamic_cast<BatchNorm2d*>(kids[j].second.get()) : nullptr;
+      if (bn) ++j;
+      auto* relu = j < kids.size() ? dynamic_cast<ReLU*>(kids[j].second.get()) : nullptr;
+      if (relu) ++j;
+      h = conv_bn_relu(*conv, bn, relu, h);
+      i = j;
+      continue;
+    }
+    h = (*kids[i].second)(h);
+    ++i;
+  }
   return h;
 }
 

@@ -7,6 +7,7 @@
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
 #include "layers/conv.h"
+#include "layers/fused.h"
 #include "layers/init.h"
 #include "layers/linear.h"
 #include "layers/pooling.h"
@@ -54,24 +55,21 @@ class ResidualBlock final : public Module {
   // One statement per layer: each reassignment frees the previous activation at once when nothing saved
   // it for backward (inference), where nested calls would keep every temporary alive to the end of the
   // expression (four 103 MB tensors at once after ResNet's first convolution at batch 32).
+  // conv_bn_relu runs each conv -> bn (-> relu) as one fused convolution in inference (layers/fused.h).
   Tensor forward(const Tensor& x) override {
-    Tensor h = (*conv1_)(x);
-    h = (*bn1_)(h);
-    h = (*relu_)(h);
-    h = (*conv2_)(h);
-    h = (*bn2_)(h);
-    if (conv3_) {
-      h = (*relu_)(h);
-      h = (*conv3_)(h);
-      h = (*bn3_)(h);
-    }
+    Tensor h = conv_bn_relu(*conv1_, bn1_.get(), relu_.get(), x);
+    h = conv_bn_relu(*conv2_, bn2_.get(), conv3_ ? relu_.get() : nullptr, h);
+    if (conv3_) h = conv_bn_relu(*conv3_, bn3_.get(), nullptr, h);
     h = add(h, downsample_ ? (*downsample_)(x) : x);
     return (*relu_)(h);
   }
   const char* type_name() const override { return conv3_ ? "Bottleneck" : "BasicBlock"; }
 
  private:
-  std::shared_ptr<Module> conv1_, bn1_, conv2_, bn2_, conv3_, bn3_, relu_, downsample_;
+  std::shared_ptr<Conv2d> conv1_, conv2_, conv3_;
+  std::shared_ptr<BatchNorm2d> bn1_, bn2_, bn3_;
+  std::shared_ptr<ReLU> relu_;
+  std::shared_ptr<Module> downsample_;
 };
 
 }  // namespace
@@ -104,9 +102,9 @@ ResNet::ResNet(std::string arch, Block block, const std::vector<int>& blocks, co
 
 Tensor ResNet::forward(const Tensor& x) {
   NN_CHECK(x.ndim() == 4 && x.size(1) == 3, "{}: input must be [N, 3, H, W], got {}", arch_, x.describe());
-  Tensor h = (*conv1)(x);  // one statement per layer: see ResidualBlock::forward
-  h = (*bn1)(h);
-  h = (*relu)(h);
+  // One statement per layer (see ResidualBlock::forward); conv1 -> bn1 -> relu fused in inference.
+  Tensor h = conv_bn_relu(static_cast<Conv2d&>(*conv1), static_cast<BatchNorm2d*>(bn1.get()),
+                          static_cast<ReLU*>(relu.get()), x);
   h = (*maxpool)(h);
   h = (*layer1)(h);
   h = (*layer2)(h);

@@ -120,6 +120,18 @@ struct BatchNormOptions {
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, const BatchNormOptions& options);
 
+// The running statistics and affine parameters of an eval-mode batch norm (gamma, beta may be undefined).
+struct BatchNormEval {
+  Tensor running_mean, running_var, gamma, beta;
+  double eps = 1e-5;
+};
+// Inference: relu?(batch_norm_eval?(conv2d(x, weight, bias))) in one pass over the output (CPU): the batch
+// norm's per-channel scale gamma/sqrt(var + eps) and shift beta + (bias - mean) * scale, or just the bias,
+// and the ReLU are applied in the convolution's epilogue instead of by two more ops. On CUDA, or when an
+// input needs a gradient, it runs the separate ops. `bn` may be null (conv + bias + ReLU, as in VGG).
+Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
+                         const BatchNormEval* bn, bool relu);
+
 // --- shape and regularisation
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
 Tensor flatten(const Tensor& x, int64_t start_dim = 1, int64_t end_dim = -1);  // start 1, as nn.Flatten

@@ -1,6 +1,9 @@
 // conv2d: argument checks, dispatch and the backward node. Kernels: kernels/conv2d.h.
 // Backward computes only what is needed: no data gradient for the network input or a frozen
 // prefix, no weight gradient for frozen filters.
+#include <cmath>
+#include <vector>
+
 #include "kernels/conv2d.h"
 #include "kernels/cuda/vendor.h"
 #include "tensor/autograd.h"
@@ -117,6 +120,54 @@ Tensor conv2d(const Tensor& input, const Tensor& weight_in, const Tensor& bias_i
     if (node->needs_input_grad(0)) node->weight = SavedTensor(w);
     attach(y, node);
   }
+  return y;
+}
+
+Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
+                         const BatchNormEval* bn, bool relu) {
+  const Tensor none;
+  const Tensor& gamma = bn ? bn->gamma : none;
+  const Tensor& beta = bn ? bn->beta : none;
+  if (!x.device().is_cpu() || needs_grad({&x, &weight, &bias, &gamma, &beta})) {
+    Tensor y = conv2d(x, weight, bias, options);
+    if (bn) y = batch_norm(y, bn->running_mean, bn->running_var, gamma, beta, {.training = false, .eps = bn->eps});
+    return relu ? nn::relu(y) : y;
+  }
+  check_floating(x, "conv2d_fused_eval");
+  check_same_dtype(x, weight, "conv2d_fused_eval");
+  const Conv2dParams p = conv2d_params(x, weight, options);
+  const Tensor running_mean = bn ? bn->running_mean : Tensor(), running_var = bn ? bn->running_var : Tensor();
+  for (const Tensor* t : {&bias, &running_mean, &running_var, &gamma, &beta}) {
+    if (!t->defined()) continue;
+    check_same_device(x, *t, "conv2d_fused_eval");
+    check_same_dtype(x, *t, "conv2d_fused_eval");
+    NN_CHECK(t->ndim() == 1 && t->size(0) == p.K, "conv2d_fused_eval: {} does not match the {} output channels of {}",
+             t->describe(), p.K, weight.describe());
+  }
+  NN_CHECK(!bn || (running_mean.defined() && running_var.defined()),
+           "conv2d_fused_eval: the batch norm needs running_mean and running_var");
+  NN_CHECK(!bn || bn->eps > 0, "conv2d_fused_eval: eps must be positive, got {}", bn ? bn->eps : 0.0);
+  const Tensor xc = x.contiguous(), w = weight.contiguous();
+  Tensor y = empty({p.N, p.K, p.P, p.Q}, x.dtype(), x.device());
+  // scale and shift in double, rounded once: (conv + bias - mean) * scale + beta
+  auto column = [&](const Tensor& t, double fill) {
+    return t.defined() ? t.to_vector<double>() : std::vector<double>(static_cast<size_t>(p.K), fill);
+  };
+  const std::vector<double> mean = column(running_mean, 0), var = column(running_var, 1), g = column(gamma, 1),
+                            b = column(beta, 0), cb = column(bias, 0);
+  dispatch("conv2d_fused_eval", xc,
+           [&](auto t) {
+             using T = decltype(t);
+             std::vector<T> scale(static_cast<size_t>(p.K)), shift(static_cast<size_t>(p.K));
+             for (size_t k = 0; k < scale.size(); ++k) {
+               const double a = bn ? g[k] / std::sqrt(var[k] + bn->eps) : 1.0;
+               scale[k] = static_cast<T>(a);
+               shift[k] = static_cast<T>(b[k] + (cb[k] - mean[k]) * a);
+             }
+             const ConvEpilogue<T> epilogue{scale.data(), shift.data(), relu};
+             conv2d_forward_cpu<T>(y.data<T>(), xc.data<T>(), w.data<T>(), epilogue, p);
+           },
+           [&] { NN_INTERNAL_CHECK(false); });
   return y;
 }
 

@@ -252,12 +252,42 @@ class WeightGradSum {
 
 }  // namespace
 
+namespace {
+
+// The per-output pass after the GEMM: a bias, or an epilogue's scale, shift and ReLU, over `count`
+// channels of `len` outputs each, dst[k][q] = f(src[k][q]) (dst may be src), channels k0.. of the layer.
 template <class T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_t k0, int64_t count, int64_t len,
+                    const T* bias, const ConvEpilogue<T>* ep) {
+  for (int64_t j = 0; j < count; ++j) {
+    const int64_t k = k0 + j;
+    T* d = dst + j * dst_ld;
+    const T* v = src + j * src_ld;
+    if (ep) {
+      const T a = ep->scale[k], b = ep->shift[k];
+      if (ep->relu) {
+        for (int64_t q = 0; q < len; ++q) {
+          const T t = v[q] * a + b;
+          d[q] = t < T(0) ? T(0) : t;
+        }
+      } else {
+        for (int64_t q = 0; q < len; ++q) d[q] = v[q] * a + b;
+      }
+    } else {
+      const T b = bias ? bias[k] : T(0);
+      if (d != v || bias)
+        for (int64_t q = 0; q < len; ++q) d[q] = v[q] + b;
+    }
+  }
+}
+
+template <class T>
+void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>* ep, const Conv2dParams& p) {
   const ConvPlan<T> plan(p);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
   if (plan.nb_max == 1) {
-    // One image per GEMM, in bands of output rows: y[n][:, p0*Q : p1*Q] = w x columns (ldc = PQ).
+    // One image per GEMM, in bands of output rows: y[n][:, p0*Q : p1*Q] = w x columns (ldc = PQ); then the
+    // bias or epilogue on image n while it is still in cache.
     plan.for_each_group([&](int64_t n, int64_t, int worker) {
       T* yn = y + n * p.K * PQ;
       for (int64_t p0 = 0; p0 < p.P; p0 += plan.band) {
@@ -265,32 +295,48 @@ void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2
         gemm_cpu<T>(Trans::no, Trans::no, p.K, BQ, CRS, T(1), w, CRS, plan.band_columns(x, n, p0, p1, worker), BQ,
                     T(0), yn + p0 * p.Q, PQ);
       }
-    });
-    if (bias)
-      parallel_for(0, p.N * p.K, 1, [&](int64_t j0, int64_t j1) {
-        for (int64_t j = j0; j < j1; ++j) {
-          T* yp = y + j * PQ;
-          const T b = bias[j % p.K];
-          for (int64_t q = 0; q < PQ; ++q) yp[q] += b;
+      if (bias || ep) {
+        if (plan.workers > 1) {
+          finish_outputs(yn, PQ, yn, PQ, 0, p.K, PQ, bias, ep);
+        } else {
+          parallel_for(0, p.K, 8, [&](int64_t k0, int64_t k1) {
+            finish_outputs(yn + k0 * PQ, PQ, yn + k0 * PQ, PQ, k0, k1 - k0, PQ, bias, ep);
+          });
         }
-      });
+      }
+    });
     return;
   }
   plan.for_each_group([&](int64_t n0, int64_t nb, int worker) {
     const T* cols = plan.columns(x, n0, nb, worker);
     T* dst = plan.worker_mat(worker);
     gemm_cpu<T>(Trans::no, Trans::no, p.K, nb * PQ, CRS, T(1), w, CRS, cols, nb * PQ, T(0), dst, nb * PQ);
-    // Scatter [K, nb*PQ] into y[n0 + i][k] and add the bias, in one pass.
+    // Scatter [K, nb*PQ] into y[n0 + i][k], with the bias or epilogue, in one pass.
     parallel_for(0, nb * p.K, 1, [&](int64_t j0, int64_t j1) {
       for (int64_t j = j0; j < j1; ++j) {
         const int64_t i = j / p.K, k = j % p.K;
-        T* yp = y + ((n0 + i) * p.K + k) * PQ;
-        const T b = bias ? bias[k] : T(0);
         const T* src = dst + k * nb * PQ + i * PQ;
-        for (int64_t q = 0; q < PQ; ++q) yp[q] = src[q] + b;
+        T* yp = y + ((n0 + i) * p.K + k) * PQ;
+        if (ep || bias) {
+          finish_outputs(yp, PQ, src, PQ, k, 1, PQ, bias, ep);
+        } else {
+          std::memcpy(yp, src, static_cast<size_t>(PQ) * sizeof(T));
+        }
       }
     });
   });
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+  forward<T>(y, x, w, bias, nullptr, p);
+}
+
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p) {
+  forward<T>(y, x, w, nullptr, &epilogue, p);
 }
 
 namespace {
@@ -404,6 +450,7 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
 
 #define NN_INSTANTIATE(T)                                                                  \
   template void conv2d_forward_cpu<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
+  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const ConvEpilogue<T>&, const Conv2dParams&); \
   template void conv2d_backward_data_cpu<T>(T*, const T*, const T*, const Conv2dParams&);    \
   template void conv2d_backward_weight_cpu<T>(T*, T*, const T*, const T*, const Conv2dParams&);
 NN_INSTANTIATE(float)
