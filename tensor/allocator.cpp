@@ -108,7 +108,7 @@ void* CpuAllocator::allocate(size_t nbytes) {
     // loop asks for the same sizes every step and stays within that bound: no OS allocation after step 1.
     const int64_t want = s.stats.allocated_bytes + static_cast<int64_t>(size);
     s.high_water = std::max(s.high_water, want);
-    const int64_t limit = std::min(s.limit_bytes, s.high_water + std::max(kSlackBytes, s.high_water / 8));
+    const int64_t limit = std::min(s.limit_bytes, s.high_water + std::max(kSlackBytes, s.high_water / 16));
     const int64_t over = want + s.stats.cached_bytes - limit;
     if (over > 0) release_cached(s, over);
   }

@@ -5,7 +5,7 @@
 // the OS (munmap) and faulting them in again costs PyTorch about 20% at batch 32 on our 2-core machines.
 // Here the second step of a training loop makes no OS allocation at all (tests/test_tensor.cpp checks).
 // The cache is bounded by the live peak: allocated + cached stays within the most bytes ever live at once
-// plus 1/8 (at least 64 MiB), releasing the largest cached blocks first, so that a pass through many
+// plus 1/16 (at least 64 MiB), releasing the largest cached blocks first, so that a pass through many
 // different sizes (inference) does not keep one block of each; and within half the RAM
 // (NN_CPU_CACHE_LIMIT_MB overrides).
 //
