@@ -5,8 +5,10 @@
 // is as large as fits buffers of kColumnBudget elements. Images with at least kWideEnough output pixels
 // go one per GEMM, which then reads dy and writes y in place (no gather, no scatter), in bands of output
 // rows whose columns fit kBandBudget; a 1x1/stride-1/unpadded convolution uses x itself as the column
-// matrix. The input gradient of a wide stride-1 convolution is a forward convolution of dy with the
-// flipped filters (backward_data_by_forward).
+// matrix. With two or more threads and as many images, the groups (or single images) are spread over the
+// threads, each running single-threaded GEMMs on its own buffers (image_workers, for_each_group). The input
+// gradient of a wide stride-1 convolution is a forward convolution of dy with the flipped filters
+// (backward_data_by_forward). A forward may end with an epilogue (bias, or scale/shift/ReLU) in its output pass.
 #include <algorithm>
 #include <cstring>
 #include <exception>
