@@ -5,6 +5,7 @@
 #include "layers/summary.h"
 #include "tensor/autograd.h"
 #include "tensor/error.h"
+#include "tools/skinnet/flags.h"
 
 namespace nn {
 
@@ -52,6 +53,17 @@ void ModelStep::run() {
   optimizer->zero_grad();
   loss.backward();
   optimizer->step();
+}
+
+void add_model_step_flags(Flags& flags) {
+  flags.add("arch", "resnet50", fmt::format("architecture: {}", fmt::join(model_archs(), ", ")))
+      .add("mode", "train", "inference | train (every parameter) | frozen (head only, backbone frozen)")
+      .add("batch", "8", "images per step")
+      .add("input", "224", "input height and width");
+}
+
+ModelStep model_step_from_flags(const Flags& flags) {
+  return ModelStep(flags.str("arch"), flags.str("mode"), flags.integer("batch"), flags.integer("input"));
 }
 
 }  // namespace nn

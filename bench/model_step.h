@@ -17,6 +17,10 @@
 #include "train/optim.h"
 
 namespace nn {
+class Flags;
+}
+
+namespace nn {
 
 struct ModelStep {
   std::shared_ptr<Network> model;
@@ -34,5 +38,10 @@ struct ModelStep {
  private:
   double flops_per_image_ = 0;
 };
+
+// Declares the flags that choose a step (--arch, --mode, --batch, --input), shared by bench-model and profile.
+void add_model_step_flags(Flags& flags);
+// The step those flags describe.
+ModelStep model_step_from_flags(const Flags& flags);
 
 }  // namespace nn

@@ -21,16 +21,13 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 int profile_main(int argc, char** argv) {
   Flags flags("profile", "Per-layer forward and backward ms and GFLOP/s of a network step on random data (CPU).");
-  flags.add("arch", "resnet50", fmt::format("architecture: {}", fmt::join(model_archs(), ", ")))
-      .add("mode", "train", "inference | train (every parameter) | frozen (head only, backbone frozen)")
-      .add("batch", "8", "images per step")
-      .add("input", "224", "input height and width")
-      .add("steps", "2", "profiled steps after one warm-up step; times are averaged over them");
+  add_model_step_flags(flags);
+  flags.add("steps", "2", "profiled steps after one warm-up step; times are averaged over them");
   if (!flags.parse(argc, argv)) return 0;
   NN_CHECK(flags.positional().empty(), "skinnet profile: unexpected argument '{}'", flags.positional()[0]);
   const int64_t batch = flags.integer("batch"), steps = flags.integer("steps");
   NN_CHECK(steps > 0, "skinnet profile: --steps must be positive");
-  ModelStep step(flags.str("arch"), flags.str("mode"), batch, flags.integer("input"));
+  ModelStep step = model_step_from_flags(flags);
   LayerProfiler profiler(*step.model, step.images.shape());
 
   step.run();  // warm-up: allocator, OpenBLAS buffers, first-touch page faults

@@ -276,9 +276,8 @@ void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_
         for (int64_t q = 0; q < len; ++q) d[q] = v[q] * a + b;
       }
     } else {
-      const T b = bias ? bias[k] : T(0);
-      if (d != v || bias)
-        for (int64_t q = 0; q < len; ++q) d[q] = v[q] + b;
+      const T b = bias[k];  // callers pass a bias or an epilogue
+      for (int64_t q = 0; q < len; ++q) d[q] = v[q] + b;
     }
   }
 }
