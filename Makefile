@@ -44,18 +44,23 @@ ifeq ($(SANITIZE),1)
   LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRCS := $(filter-out tensor/cuda_device_emu.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp \
-              layers/*.cpp models/*.cpp weights/*.cpp train/*.cpp))
+# The library, layer by layer (docs/architecture.md; tools/check_layers.sh keeps each layer to the ones below).
+BASE_SRCS := $(wildcard base/*.cpp)
+KERNEL_SRCS := $(filter-out kernels/cuda/device_emu.cpp,$(wildcard kernels/cpu/*.cpp kernels/cuda/*.cpp))
+TENSOR_SRCS := $(wildcard tensor/*.cpp)
+DATA_SRCS := $(wildcard train/data/*.cpp train/data/synth/*.cpp)
+LIB_SRCS := $(BASE_SRCS) $(KERNEL_SRCS) $(TENSOR_SRCS) $(wildcard layers/*.cpp models/*.cpp weights/*.cpp) \
+            $(DATA_SRCS) $(wildcard train/optim/*.cpp train/report/*.cpp train/*.cpp)
 # Every CUDA kernel source; nvcc compiles them into the library (CUDA=1), g++ into the emulator build below.
 KERNEL_CU_SRCS := $(wildcard kernels/cuda/*.cu kernels/cuda/*/*.cu)
 CU_SRCS :=
 # The vendor entry points (kernels/cuda/vendor.h): cuBLAS/cuDNN with CUDA=1, "built without" stubs otherwise.
 VENDOR_NONE_SRC := kernels/cuda/vendor/none.cpp
 ifneq ($(CUDA),1)
-  LIB_SRCS := $(filter-out tensor/cuda_device.cpp,$(LIB_SRCS)) $(VENDOR_NONE_SRC)
+  LIB_SRCS := $(filter-out kernels/cuda/device.cpp,$(LIB_SRCS)) $(VENDOR_NONE_SRC)
 endif
 ifeq ($(CUDA),1)
-  LIB_SRCS := $(filter-out tensor/cuda_device_none.cpp,$(LIB_SRCS)) kernels/cuda/vendor/cublas_cudnn.cpp
+  LIB_SRCS := $(filter-out kernels/cuda/device_none.cpp,$(LIB_SRCS)) kernels/cuda/vendor/cublas_cudnn.cpp
   CU_SRCS := $(KERNEL_CU_SRCS)
   CPPFLAGS += -isystem $(CUDA_HOME)/include
   LDFLAGS += -L$(CUDA_HOME)/lib64
@@ -64,8 +69,8 @@ ifeq ($(CUDA),1)
   # opened with dlopen on first use (the rpath lets it find libcublas): linked, it would add 210 MiB of
   # resident memory to every process (kernels/cuda/vendor/cublas_cudnn.cpp).
   VENDOR_LIBS := -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn
-  # nvcc 13 cannot compile fmt 9's headers: .cu files include only kernels/*.h and fmt-free tensor/
-  # headers (shape.h, dtype.h, random.h); tensor/cuda_device.cpp needs only the runtime API and g++.
+  # nvcc 13 cannot compile fmt 9's headers: .cu files include only kernels/*.h and base/'s fmt-free
+  # headers (shape.h, dtype.h, random.h, check.h); kernels/cuda/device.cpp needs only the runtime API and g++.
   NVCCFLAGS := -std=c++20 -O2 -lineinfo -I. -MMD -MP \
                -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
                -Xcompiler -Wall,-Wextra,-fno-strict-aliasing
@@ -76,7 +81,7 @@ TEST_SRCS := $(wildcard tests/*.cpp)
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CU_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
 # The kernels compiled by g++ for the CUDA emulator, and the emulator. CPU-only builds (CUDA=0, SANITIZE=1)
 # link them into the library as well, so that every op's CUDA entry point exists; there is no CUDA device
-# in such a build (tensor/cuda_device_none.cpp), so nothing reaches them outside the emulator test binary.
+# in such a build (kernels/cuda/device_none.cpp), so nothing reaches them outside the emulator test binary.
 EMU_KERNEL_OBJS := $(KERNEL_CU_SRCS:%.cu=$(BUILD)/emu/%.cu.o) $(BUILD)/emu/kernels/cuda/emu/emulator.o
 ifneq ($(CUDA),1)
   LIB_OBJS += $(EMU_KERNEL_OBJS)
@@ -138,10 +143,10 @@ $(TEST_BIN): $(TEST_OBJS) $(LIB)
 # with planted bugs, tests/emu/). With SANITIZE=1 shared memory is static storage and blocks run one at a
 # time, so AddressSanitizer sees shared-memory overruns.
 EMU_FLAGS := $(if $(filter 1,$(SANITIZE)),-DNN_EMU_SHARED_STATIC)
-EMU_SRCS := tensor/cuda_device_emu.cpp $(filter-out tests/emu/tsan_check.cpp,$(wildcard tests/emu/*.cpp))
+EMU_SRCS := kernels/cuda/device_emu.cpp $(filter-out tests/emu/tsan_check.cpp,$(wildcard tests/emu/*.cpp))
 EMU_OBJS := $(EMU_KERNEL_OBJS) $(EMU_SRCS:%.cpp=$(BUILD)/emu/%.o) $(patsubst %.cu,$(BUILD)/emu/%.cu.o,$(wildcard tests/emu/*.cu))
 # The emulator has no cuBLAS/cuDNN: it always links the vendor stubs, never the libraries.
-EMU_LIB_OBJS := $(filter-out $(BUILD)/obj/tensor/cuda_device.o $(BUILD)/obj/tensor/cuda_device_none.o \
+EMU_LIB_OBJS := $(filter-out $(BUILD)/obj/kernels/cuda/device.o $(BUILD)/obj/kernels/cuda/device_none.o \
                   $(BUILD)/obj/%.cu.o $(EMU_KERNEL_OBJS) $(BUILD)/obj/kernels/cuda/vendor/%.o,$(LIB_OBJS)) \
                 $(BUILD)/obj/$(VENDOR_NONE_SRC:.cpp=.o)
 EMU_TEST_BIN := $(BUILD)/skinnet_emu_tests
@@ -255,8 +260,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_CXX := clang++-14
 FUZZ_CXXFLAGS := -std=c++20 -O1 -g -fopenmp -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined -DNN_SANITIZE -I. -I$(OPENBLAS_INC) -MMD -MP
-FUZZ_LIB_SRCS := $(filter-out tensor/cuda_device.cpp tensor/cuda_device_emu.cpp,$(wildcard tensor/*.cpp kernels/cpu/*.cpp kernels/cuda/*.cpp)) \
-                 $(VENDOR_NONE_SRC) weights/preprocess.cpp train/csv.cpp train/image.cpp train/transforms.cpp train/color.cpp
+# The fuzzers link the data layer and what it stands on (the same lists as the library's).
+FUZZ_LIB_SRCS := $(filter-out kernels/cuda/device.cpp,$(BASE_SRCS) $(KERNEL_SRCS) $(TENSOR_SRCS)) \
+                 $(VENDOR_NONE_SRC) weights/preprocess.cpp $(DATA_SRCS)
 FUZZ_LIB_OBJS := $(FUZZ_LIB_SRCS:%.cpp=$(FUZZ_BUILD)/obj/%.o) \
                  $(KERNEL_CU_SRCS:%.cu=$(FUZZ_BUILD)/obj/%.cu.o) $(FUZZ_BUILD)/obj/kernels/cuda/emu/emulator.o
 FUZZERS := $(patsubst tests/fuzz/%.cpp,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/*.cpp))

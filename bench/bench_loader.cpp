@@ -1,7 +1,7 @@
 // skinnet bench-loader: images per second from HAM10000-sized JPEGs (600x450) to augmented, normalised
 // 224x224 batches, as the training loop receives them.
 //
-// It writes a synthetic HAM10000 folder (train/synth.h) once, then times one epoch of the DataLoader per
+// It writes a synthetic HAM10000 folder (train/data/synth/synth.h) once, then times one epoch of the DataLoader per
 // configuration: no cache (every image decoded from JPEG), the memory cache and the disk cache (both
 // filled by an untimed first epoch). With --torch it also times the same pipeline in torchvision
 // (bench/torch_loader.py: PIL decoding, RandomResizedCrop, flip, ToTensor, Normalize, a DataLoader with the
@@ -15,13 +15,13 @@
 #include <string>
 #include <vector>
 
-#include "tensor/random.h"
+#include "base/random.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
-#include "train/dataset.h"
-#include "train/loader.h"
-#include "train/synth.h"
-#include "train/transforms.h"
+#include "train/data/dataset.h"
+#include "train/data/loader.h"
+#include "train/data/synth/synth.h"
+#include "train/data/transforms.h"
 
 namespace nn {
 

@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/parallel.h"
 #include "bench/model_step.h"
-#include "tensor/parallel.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
 

@@ -11,11 +11,11 @@
 #include <cstdio>
 #include <vector>
 
+#include "base/parallel.h"
+#include "base/random.h"
 #include "bench/layer_shapes.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
-#include "tensor/parallel.h"
-#include "tensor/random.h"
 #include "tensor/tensor.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"

@@ -19,19 +19,19 @@
 #include <string>
 #include <vector>
 
+#include "base/random.h"
 #include "bench/layer_shapes.h"
 #include "kernels/batch_norm.h"
 #include "kernels/conv2d.h"
+#include "kernels/cuda/device.h"
 #include "kernels/cuda/vendor.h"
 #include "kernels/gemm.h"
 #include "kernels/pool2d.h"
 #include "models/network.h"
-#include "tensor/cuda_device.h"
 #include "tensor/ops.h"
-#include "tensor/random.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
-#include "train/optim.h"
+#include "train/optim/optim.h"
 
 #if defined(NN_BENCH_CUDA)  // CUDA=1 builds (Makefile): CUDA events and the stream
 #define NN_CUDA_HOST_ONLY

@@ -1,10 +1,10 @@
 // See model_step.h.
 #include "bench/model_step.h"
 
+#include "base/error.h"
 #include "layers/batch_norm.h"
 #include "layers/summary.h"
 #include "tensor/autograd.h"
-#include "tensor/error.h"
 #include "tools/skinnet/flags.h"
 
 namespace nn {

@@ -14,7 +14,7 @@
 
 #include "models/network.h"
 #include "tensor/tensor.h"
-#include "train/optim.h"
+#include "train/optim/optim.h"
 
 namespace nn {
 class Flags;

@@ -4,10 +4,10 @@
 #include <chrono>
 #include <cstdio>
 
+#include "base/parallel.h"
 #include "bench/model_step.h"
 #include "layers/profile.h"
 #include "tensor/autograd.h"
-#include "tensor/parallel.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
 

@@ -3,7 +3,7 @@
 // Per channel c, over the M = N*HW values x[n, c, i]:
 //   training: mean = sum x / M,  var = sum (x - mean)^2 / M (biased),  invstd = 1 / sqrt(var + eps)
 //             y = (x - mean) * invstd * gamma + beta
-//             the running variance is updated (in tensor/ops_norm.cpp) with the unbiased var * M/(M-1)
+//             the running variance is updated (in tensor/ops_batch_norm.cpp) with the unbiased var * M/(M-1)
 //   eval:     y = (x - running_mean) / sqrt(running_var + eps) * gamma + beta
 // Backward, with xhat = (x - mean) * invstd:
 //   dbeta = sum dy,  dgamma = sum dy * xhat

@@ -5,8 +5,8 @@
 // Cost: 0 FLOP; (sizeof(Dst) + sizeof(Src)) bytes per element.
 #pragma once
 
+#include "base/dtype.h"
 #include "kernels/loop.h"
-#include "tensor/dtype.h"
 
 namespace nn {
 

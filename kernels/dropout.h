@@ -1,6 +1,6 @@
 // Dropout: y = x * mask with mask_i = 1/(1-p) when u_i < 1-p, else 0.
 //
-// u_i is the uniform float of Philox4x32 (seed, offset + i/4), word i%4 (tensor/random.h): the mask
+// u_i is the uniform float of Philox4x32 (seed, offset + i/4), word i%4 (base/random.h): the mask
 // depends only on the generator state, not on threads or device. The mask (already scaled) is kept for
 // backward: dx = dy * mask. Cost: 1 FLOP per element, memory-bound.
 #pragma once

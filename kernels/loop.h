@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 
-#include "tensor/shape.h"
+#include "base/shape.h"
 
 namespace nn {
 

@@ -4,7 +4,7 @@
 //   y: float [N, 3, H, W] with y[n, c, h, w] = float(x[n, h, w, src(c)] * a[c] + b[c]) evaluated in double,
 //      a[c] = scale / std[c], b[c] = -mean[c] / std[c], src(c) = c (RGB) or 2 - c (BGR)
 // That is (pixel * scale - mean[c]) / std[c] with the division folded into a and b, exactly as
-// normalize_image (train/image.cpp) has always computed it; it calls normalize_u8_cpu. The CUDA kernel looks
+// normalize_image (train/data/image.cpp) has always computed it; it calls normalize_u8_cpu. The CUDA kernel looks
 // the 3 x 256 possible values up in a table the host computes with the same expression, so its results
 // are identical to the CPU's bit for bit.
 // Cost: 2 FLOP per output value (on the CPU; a table lookup on CUDA); 3 bytes read and 12 written per pixel.

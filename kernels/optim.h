@@ -1,6 +1,6 @@
 // Optimiser updates of one parameter tensor (torch.optim of PyTorch 1.13, single-tensor implementations),
 // and the sum of squares that gradient clipping needs. The optimiser itself (groups, state, checkpoints)
-// is train/optim.h; these are its per-element kernels.
+// is train/optim/optim.h; these are its per-element kernels.
 //
 // SGD (torch/optim/sgd.py), d = grad:
 //   d = d + wd * p                          when weight_decay != 0

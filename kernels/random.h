@@ -1,4 +1,4 @@
-// Random fill kernels on Philox4x32-10 (tensor/random.h): element i depends only on (seed, offset, i).
+// Random fill kernels on Philox4x32-10 (base/random.h): element i depends only on (seed, offset, i).
 //
 // Counters used per element: float (uniform, normal) 1/4, double (uniform, normal) 1/2, randint 1/2.
 // Normals are Box-Muller pairs (float: two pairs per block, in float arithmetic). random_counters() gives
@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 
 namespace nn {
 

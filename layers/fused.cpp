@@ -6,7 +6,7 @@
 
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
-#include "layers/conv.h"
+#include "layers/conv2d.h"
 #include "layers/profile.h"
 #include "layers/summary.h"
 #include "tensor/autograd.h"

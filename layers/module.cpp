@@ -3,13 +3,13 @@
 
 #include <chrono>
 
+#include "base/nvtx.h"
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
-#include "layers/conv.h"
+#include "layers/conv2d.h"
 #include "layers/fused.h"
 #include "layers/profile.h"
 #include "layers/summary.h"
-#include "tensor/nvtx.h"
 
 namespace nn {
 

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "base/error.h"
 #include "layers/summary.h"
-#include "tensor/error.h"
 
 namespace nn {
 

@@ -6,10 +6,10 @@
 
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
-#include "layers/conv.h"
+#include "layers/conv2d.h"
 #include "layers/init.h"
 #include "layers/linear.h"
-#include "layers/pooling.h"
+#include "layers/pool2d.h"
 
 namespace nn {
 

@@ -7,8 +7,8 @@
 // Callers of ops never see this: adding or changing a backend changes kernels/ and these call sites only.
 #pragma once
 
+#include "base/nvtx.h"
 #include "kernels/loop.h"
-#include "tensor/nvtx.h"
 #include "tensor/tensor.h"
 
 namespace nn {

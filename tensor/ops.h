@@ -10,8 +10,8 @@
 #include <optional>
 #include <vector>
 
+#include "base/random.h"
 #include "tensor/autograd.h"
-#include "tensor/random.h"
 #include "tensor/tensor.h"
 
 namespace nn {

@@ -1,9 +1,20 @@
 // Storage allocation and release (see storage.h).
 #include "tensor/storage.h"
 
-#include "tensor/allocator.h"
+#include "base/allocator.h"
+#include "kernels/cuda/device.h"
 
 namespace nn {
+
+namespace {
+
+// The allocator for a device; CUDA devices need a CUDA build (kernels/cuda/device.h).
+Allocator& allocator_for(Device device) {
+  if (device.is_cpu()) return CpuAllocator::instance();
+  return cuda_allocator(device.index);
+}
+
+}  // namespace
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
   std::shared_ptr<Storage> s(new Storage);

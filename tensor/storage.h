@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "tensor/dtype.h"
+#include "base/dtype.h"
 
 namespace nn {
 

@@ -2,14 +2,14 @@
 // Views and copies (reshape, permute, slice, contiguous, to, ...) are in tensor/views.cpp.
 #include "tensor/tensor.h"
 
+#include "base/random.h"
 #include "kernels/copy.h"
+#include "kernels/cuda/device.h"
 #include "kernels/elementwise.h"
 #include "kernels/random.h"
 #include "tensor/autograd.h"
-#include "tensor/cuda_device.h"
 #include "tensor/dispatch.h"
 #include "tensor/ops.h"
-#include "tensor/random.h"
 
 namespace nn {
 

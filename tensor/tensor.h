@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "tensor/dtype.h"
-#include "tensor/error.h"
-#include "tensor/shape.h"
+#include "base/dtype.h"
+#include "base/error.h"
+#include "base/shape.h"
 #include "tensor/storage.h"
 
 namespace nn {
@@ -127,7 +127,7 @@ Tensor arange(int64_t n, DType dtype = DType::f32);  // 0, 1, ..., n-1
 Tensor scalar_tensor(double value, DType dtype = DType::f32);  // shape []
 // A CPU tensor holding `values` (row-major) with `shape`; the element count must match.
 template <class T> Tensor from_vector(const std::vector<T>& values, const Shape& shape);
-// Random tensors from a seeded generator (tensor/random.h); float dtypes.
+// Random tensors from a seeded generator (base/random.h); float dtypes.
 Tensor randn(const Shape& shape, Generator& gen, DType dtype = DType::f32);
 Tensor rand(const Shape& shape, Generator& gen, DType dtype = DType::f32);  // uniform [0, 1)
 Tensor randint(int64_t low, int64_t high, const Shape& shape, Generator& gen);  // i64 in [low, high)

@@ -7,8 +7,8 @@
 #include <optional>
 
 #include "kernels/copy.h"
+#include "kernels/cuda/device.h"
 #include "tensor/autograd.h"
-#include "tensor/cuda_device.h"
 #include "tensor/dispatch.h"
 #include "tensor/ops.h"
 

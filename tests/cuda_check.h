@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cuda/device.h"
 #include "kernels/cuda/emulation.h"
-#include "tensor/cuda_device.h"
 #include "tensor/ops.h"
 
 namespace nn::test {

@@ -1,6 +1,6 @@
 // Autograd edge cases: reuse of a tensor, dead branches, no_grad, accumulation, detach, retain_graph,
 // release of saved tensors, in-place modification of saved tensors, deep graphs.
-#include "tensor/allocator.h"
+#include "base/allocator.h"
 #include "tests/check.h"
 
 namespace nn::test {

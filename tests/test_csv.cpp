@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tensor/random.h"
+#include "base/random.h"
 #include "tests/check.h"
-#include "train/csv.h"
+#include "train/data/csv.h"
 
 namespace nn::test {
 

@@ -1,11 +1,11 @@
 // Input normalisation (kernels/normalize.h): normalize_image and normalize_u8_cpu against the formula
 // written out, and the CUDA kernel against the CPU one, bit for bit, for torchvision (RGB, 1/255, ImageNet
 // mean/std) and Keras caffe (BGR, scale 1, std 1) preprocessing.
+#include "base/random.h"
 #include "kernels/normalize.h"
-#include "tensor/random.h"
 #include "tests/check.h"
 #include "tests/cuda_check.h"
-#include "train/image.h"
+#include "train/data/image.h"
 
 namespace nn::test {
 

@@ -5,7 +5,7 @@
 #include "kernels/optim.h"
 #include "tests/check.h"
 #include "tests/cuda_check.h"
-#include "train/optim.h"
+#include "train/optim/optim.h"
 
 namespace nn::test {
 

@@ -17,8 +17,8 @@
 #include <functional>
 #include <utility>
 
+#include "kernels/cuda/device.h"
 #include "kernels/cuda/vendor.h"
-#include "tensor/cuda_device.h"
 #include "tests/check.h"
 #include "tests/cuda_check.h"
 

@@ -9,8 +9,8 @@
 #include <set>
 
 #include "tests/check.h"
-#include "train/dataset.h"
-#include "train/image.h"
+#include "train/data/dataset.h"
+#include "train/data/image.h"
 
 namespace nn::test {
 

@@ -3,7 +3,7 @@
 #include <functional>
 #include <memory>
 
-#include "tensor/cuda_device.h"
+#include "kernels/cuda/device.h"
 #include "tests/check.h"
 
 namespace nn::test {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/check.h"
-#include "train/image.h"
+#include "train/data/image.h"
 
 namespace nn::test {
 

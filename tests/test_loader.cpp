@@ -1,4 +1,4 @@
-// The data loader (train/loader.h): epoch coverage and order, determinism whatever the thread count, the
+// The data loader (train/data/loader.h): epoch coverage and order, determinism whatever the thread count, the
 // memory and disk caches, early exits, and unreadable images.
 #include <unistd.h>
 
@@ -9,7 +9,7 @@
 #include <set>
 
 #include "tests/check.h"
-#include "train/loader.h"
+#include "train/data/loader.h"
 
 namespace nn {
 

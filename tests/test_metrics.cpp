@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "tests/check.h"
-#include "train/metrics.h"
+#include "train/report/metrics.h"
 
 namespace nn::test {
 

@@ -11,8 +11,8 @@
 
 #include "layers/linear.h"
 #include "tests/check.h"
-#include "train/optim.h"
-#include "train/schedule.h"
+#include "train/optim/optim.h"
+#include "train/optim/schedule.h"
 
 namespace nn::test {
 

@@ -1,4 +1,4 @@
-// The run report (train/report.h): a realistic 7-class report is self-contained (no reference leaves the file),
+// The run report (train/report/report.h): a realistic 7-class report is self-contained (no reference leaves the file),
 // escapes every text, shows the numbers and the most confident mistakes as embedded thumbnails (placeholders for
 // unreadable files); empty and malformed inputs still give a page; then headless Chromium renders the page: the
 // screenshot must not be blank, and the page's script must finish without errors (with a control page whose
@@ -12,8 +12,8 @@
 #include <set>
 
 #include "tests/check.h"
-#include "train/image.h"
-#include "train/report.h"
+#include "train/data/image.h"
+#include "train/report/report.h"
 
 namespace nn::test {
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "tests/check.h"
-#include "train/sampling.h"
+#include "train/data/sampling.h"
 
 namespace nn::test {
 

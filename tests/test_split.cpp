@@ -9,9 +9,9 @@
 #include <map>
 #include <set>
 
-#include "tensor/random.h"
+#include "base/random.h"
 #include "tests/check.h"
-#include "train/split.h"
+#include "train/data/split.h"
 
 namespace nn::test {
 

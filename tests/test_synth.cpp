@@ -1,4 +1,4 @@
-// Synthetic HAM10000 (train/synth.h): class counts, the folder a small run writes (CSV, JPEGs, lesions),
+// Synthetic HAM10000 (train/data/synth/synth.h): class counts, the folder a small run writes (CSV, JPEGs, lesions),
 // determinism across seeds and thread counts, replacing earlier output, refusing foreign folders and bad
 // options, and a learnability check that can fail both ways (colour statistics must separate the classes,
 // but not perfectly).
@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "tests/check.h"
-#include "train/synth.h"
+#include "train/data/synth/synth.h"
 
 namespace nn::test {
 

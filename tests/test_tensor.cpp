@@ -2,7 +2,7 @@
 // caching allocator.
 #include <cmath>
 
-#include "tensor/allocator.h"
+#include "base/allocator.h"
 #include "tests/check.h"
 
 namespace nn::test {

@@ -13,8 +13,8 @@
 #include "models/network.h"
 #include "tests/check.h"
 #include "train/checkpoint.h"
-#include "train/csv.h"
-#include "train/synth.h"
+#include "train/data/csv.h"
+#include "train/data/synth/synth.h"
 #include "train/trainer.h"
 
 namespace nn {

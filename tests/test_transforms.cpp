@@ -7,7 +7,7 @@
 #include <set>
 
 #include "tests/check.h"
-#include "train/transforms.h"
+#include "train/data/transforms.h"
 
 namespace nn::test {
 

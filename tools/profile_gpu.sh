@@ -3,7 +3,7 @@
 #   tools/profile_gpu.sh BUILD_DIR      (builds BUILD_DIR/skinnet with CUDA=1 first; -lineinfo is in NVCCFLAGS)
 # Writes BUILD_DIR/profile/:
 #   timeline.nsys-rep   the timeline: CUDA API, kernels, cuBLAS/cuDNN calls, and skinnet's NVTX ranges (one
-#                       per op and per layer, tensor/nvtx.h); open it in nsys-ui
+#                       per op and per layer, base/nvtx.h); open it in nsys-ui
 #   timeline-stats.txt  nsys stats: time per kernel, per NVTX range, per CUDA API call
 #   kernels.ncu-rep     Nsight Compute's detailed section set for the first NCU_COUNT kernels (default 40)
 #                       whose name matches NCU_KERNELS (a regex, default every kernel); open it in ncu-ui,

@@ -6,6 +6,7 @@
 # 2. The doctest binaries run their test cases and report counts per tier (their listener, tests/main.cpp):
 #    skinnet_tests every tier but "cuda", "emulator" and "vendor", skinnet_emu_tests "cuda" and "emulator"
 #    (the CUDA emulator). "vendor" (cuBLAS/cuDNN against the handwritten kernels) needs a GPU: make test-gpu.
+# 3. tools/check_layers.sh checks the include layering (base < kernels < tensor < ... < tools).
 # Exits non-zero when any test fails or a test binary dies.
 set -uo pipefail
 source "$(dirname "$0")/test_counts.sh"
@@ -65,6 +66,18 @@ else
   echo "emulator-tsan: the missing __syncthreads was not reported (see $build/emu-tsan/bad.log): FAILED"
   total_failed=$((total_failed + 1))
 fi
+
+# The layering (tools/check_layers.sh): each folder includes only the layers below it. Two checks: the
+# tree, and the checker against planted violations.
+for mode in "" --self-test; do
+  echo "== tools/check_layers.sh $mode"
+  if tools/check_layers.sh $mode; then
+    total_passed=$((total_passed + 1))
+  else
+    echo "layers: FAILED"
+    total_failed=$((total_failed + 1))
+  fi
+done
 
 echo "tests: $total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

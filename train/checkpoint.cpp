@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
+#include "base/error.h"
 #include "layers/activation.h"
 #include "tensor/autograd.h"
-#include "tensor/error.h"
-#include "train/optim.h"
+#include "train/optim/optim.h"
 #include "weights/load.h"
 
 namespace nn {

@@ -10,8 +10,8 @@
 #include <sstream>
 #include <toml++/toml.h>
 
-#include "tensor/cuda_device.h"
-#include "tensor/error.h"
+#include "base/error.h"
+#include "kernels/cuda/device.h"
 
 namespace nn {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "tensor/dtype.h"
-#include "train/transforms.h"
+#include "base/dtype.h"
+#include "train/data/transforms.h"
 
 namespace nn {
 

@@ -8,10 +8,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/error.h"
 #include "tensor/autograd.h"
-#include "tensor/error.h"
-#include "train/csv.h"
-#include "train/loader.h"
+#include "train/data/csv.h"
+#include "train/data/loader.h"
 
 namespace nn {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "base/atomic_file.h"
 #include "models/network.h"
-#include "train/atomic_file.h"
-#include "train/dataset.h"
+#include "train/data/dataset.h"
 #include "weights/preprocess.h"
 
 namespace nn {

@@ -9,22 +9,22 @@
 #include <fstream>
 #include <limits>
 
+#include "base/error.h"
 #include "kernels/cuda/vendor.h"
 #include "layers/batch_norm.h"
 #include "tensor/autograd.h"
-#include "tensor/error.h"
 #include "train/checkpoint.h"
-#include "train/dataset.h"
+#include "train/data/dataset.h"
+#include "train/data/loader.h"
+#include "train/data/sampling.h"
+#include "train/data/split.h"
+#include "train/data/synth/synth.h"
 #include "train/evaluate.h"
-#include "train/loader.h"
-#include "train/metrics.h"
-#include "train/optim.h"
+#include "train/optim/optim.h"
+#include "train/optim/schedule.h"
 #include "train/progress.h"
-#include "train/report.h"
-#include "train/sampling.h"
-#include "train/schedule.h"
-#include "train/split.h"
-#include "train/synth.h"
+#include "train/report/metrics.h"
+#include "train/report/report.h"
 #include "weights/load.h"
 
 namespace nn {

@@ -6,7 +6,7 @@
 //   metrics.jsonl       one JSON line per epoch: lr, train loss/accuracy, val loss/accuracy/balanced accuracy
 //   checkpoint-last.safetensors, checkpoint-best.safetensors   (train/checkpoint.h; written atomically)
 //   model.safetensors   the best model as a weights file (arch, preprocessing, classes in its metadata)
-//   metrics.json        the test set's metrics (train/metrics.h) of the best checkpoint
+//   metrics.json        the test set's metrics (train/report/metrics.h) of the best checkpoint
 //   predictions.csv     test probabilities in the ISIC submission format
 //   report.html         curves, confusion matrix, ROC curves, per-class table, worst mistakes
 //

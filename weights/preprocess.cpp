@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tensor/error.h"
+#include "base/error.h"
 
 namespace nn {
 

@@ -15,10 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "base/allocator.h"
+#include "base/parallel.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
-#include "tensor/allocator.h"
-#include "tensor/parallel.h"
 
 namespace nn {
 

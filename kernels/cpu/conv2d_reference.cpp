@@ -1,7 +1,7 @@
 // Reference conv2d: the direct loops of kernels/conv2d.h, the specification the fast path is tested
 // against. Accumulates in double. Parallel over independent outputs only, so it is deterministic.
+#include "base/parallel.h"
 #include "kernels/conv2d.h"
-#include "tensor/parallel.h"
 
 #include <vector>
 

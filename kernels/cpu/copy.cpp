@@ -3,8 +3,8 @@
 
 #include <cstring>
 
-#include "tensor/error.h"
-#include "tensor/parallel.h"
+#include "base/error.h"
+#include "base/parallel.h"
 
 namespace nn {
 

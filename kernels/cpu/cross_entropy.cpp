@@ -1,7 +1,7 @@
 // CPU NLL loss with weights and label smoothing (see kernels/cross_entropy.h).
 #include "kernels/cross_entropy.h"
 
-#include "tensor/parallel.h"
+#include "base/parallel.h"
 
 namespace nn {
 

@@ -1,8 +1,8 @@
 // CPU dropout (see kernels/dropout.h).
 #include "kernels/dropout.h"
 
-#include "tensor/parallel.h"
-#include "tensor/random.h"
+#include "base/parallel.h"
+#include "base/random.h"
 
 namespace nn {
 

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "tensor/parallel.h"
+#include "base/parallel.h"
 
 namespace nn {
 

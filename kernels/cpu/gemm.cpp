@@ -9,8 +9,8 @@
 
 #include <climits>
 
-#include "tensor/error.h"
-#include "tensor/parallel.h"
+#include "base/error.h"
+#include "base/parallel.h"
 
 namespace nn {
 

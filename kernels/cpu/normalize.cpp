@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "tensor/parallel.h"
+#include "base/parallel.h"
 
 namespace nn {
 

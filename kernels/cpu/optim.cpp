@@ -11,7 +11,7 @@
 
 #include <cmath>
 
-#include "tensor/parallel.h"
+#include "base/parallel.h"
 
 namespace nn {
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "tensor/parallel.h"
+#include "base/parallel.h"
 
 namespace nn {
 

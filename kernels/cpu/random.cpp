@@ -4,8 +4,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "tensor/parallel.h"
-#include "tensor/random.h"
+#include "base/parallel.h"
+#include "base/random.h"
 
 namespace nn {
 

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "tensor/parallel.h"
+#include "base/parallel.h"
 
 namespace nn {
 

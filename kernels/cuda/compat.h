@@ -53,7 +53,7 @@ inline cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, size
 #endif  // !NN_CUDA_HOST_ONLY
 
 // Throws nn::Error "CUDA error: <call> returned <name> (<message>) at <file>:<line>" when err is not
-// cudaSuccess (tensor/cuda_device.cpp, or the emulator's device file).
+// cudaSuccess (kernels/cuda/device.cpp, or the emulator's device file).
 void check(cudaError_t err, const char* call, const char* file, int line);
 // After a launch: check its error; with NN_CUDA_SYNC=1 also synchronise, so an asynchronous fault is
 // reported at the launch that caused it rather than at some later call.

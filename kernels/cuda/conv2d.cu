@@ -20,6 +20,7 @@
 // Indices inside the GEMM (rows, columns, the reduction index) are 32-bit; the launchers check that
 // every GEMM dimension is below 2^31. Offsets into the tensors are 64-bit (a batch of ResNet-50
 // activations passes 2^31 bytes, and N*C*H*W can pass 2^31 even when every GEMM dimension fits).
+#include "base/check.h"
 #include "kernels/conv2d.h"
 #include "kernels/cuda/compat.h"
 
@@ -280,20 +281,14 @@ __global__ void __launch_bounds__(kReduceThreads) conv2d_bwd_bias_sum(float* dbi
   }
 }
 
-// Launchers cannot include tensor/error.h (nvcc cannot compile fmt); a violated precondition is reported
-// through the CUDA error path, which throws nn::Error naming the condition, file and line.
-void require(bool ok, const char* what, int line) {
-  if (!ok) ::nn::cuda::check(cudaErrorInvalidValue, what, __FILE__, line);
-}
-
 constexpr int64_t kIntLimit = int64_t{1} << 31;
 
 Dims dims_of(const Conv2dParams& p) {
-  require(p.N * p.P * p.Q < kIntLimit && p.N * p.H * p.W < kIntLimit && p.C * p.R * p.S < kIntLimit &&
-              p.K * p.R * p.S < kIntLimit && p.N * p.K < kIntLimit && p.N * p.C < kIntLimit,
-          "conv2d CUDA: a GEMM dimension (N*P*Q, N*H*W, C*R*S or K*R*S) must be below 2^31", __LINE__);
-  require(p.stride_h > 0 && p.stride_w > 0 && p.dil_h > 0 && p.dil_w > 0,
-          "conv2d CUDA: stride and dilation must be positive", __LINE__);
+  NN_REQUIRE(p.N * p.P * p.Q < kIntLimit && p.N * p.H * p.W < kIntLimit && p.C * p.R * p.S < kIntLimit &&
+             p.K * p.R * p.S < kIntLimit && p.N * p.K < kIntLimit && p.N * p.C < kIntLimit,
+             "conv2d CUDA: a GEMM dimension (N*P*Q, N*H*W, C*R*S or K*R*S) must be below 2^31");
+  NN_REQUIRE(p.stride_h > 0 && p.stride_w > 0 && p.dil_h > 0 && p.dil_w > 0,
+             "conv2d CUDA: stride and dilation must be positive");
   auto i = [](int64_t v) { return static_cast<int>(v); };
   return {i(p.N),  i(p.C),        i(p.H),        i(p.W),     i(p.K),     i(p.R),     i(p.S),    i(p.P),
           i(p.Q),  i(p.stride_h), i(p.stride_w), i(p.pad_h), i(p.pad_w), i(p.dil_h), i(p.dil_w)};

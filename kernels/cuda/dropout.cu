@@ -1,12 +1,12 @@
 // CUDA dropout (the contract: kernels/dropout.h; the CPU loop: kernels/cpu/dropout.cpp).
 //
 // Element i keeps x[i] when word i%4 of Philox4x32(offset + i/4, seed) gives a uniform float below 1-p.
-// The kernel calls the CPU's own philox4x32 and uniform_float (NN_HOST_DEVICE in tensor/random.h: integer
+// The kernel calls the CPU's own philox4x32 and uniform_float (NN_HOST_DEVICE in base/random.h: integer
 // arithmetic, the same on every device) and gets keep and scale from the host, computed as the CPU
 // computes them, so mask and y equal the CPU's bit for bit on every device and thread order.
+#include "base/random.h"
 #include "kernels/cuda/compat.h"
 #include "kernels/dropout.h"
-#include "tensor/random.h"
 
 namespace nn {
 

@@ -1,4 +1,4 @@
-// gemm_cuda (kernels/gemm.h), the production CUDA GEMM behind matmul and linear (tensor/ops_linalg.cpp), and
+// gemm_cuda (kernels/gemm.h), the production CUDA GEMM behind matmul and linear (tensor/ops_gemm.cpp), and
 // the table of the teaching ladder it is chosen from (kernels/cuda/gemm/ladder.h, docs/cuda.md).
 //
 // gemm_cuda is the ladder's last rung, called as is rather than copied: 64 x 64 tiles of C per 64-thread

@@ -9,6 +9,7 @@
 // index, the CPU's order, so it is deterministic and, for max pooling, bit-identical to the CPU.
 // All of these are memory-bound: a handful of flops per element read (docs/cuda.md, pooling).
 // Flat indices are 64-bit: the input of ResNet's max pool is N*64*112*112 elements.
+#include "base/check.h"
 #include "kernels/cuda/compat.h"
 #include "kernels/pool2d.h"
 
@@ -179,16 +180,12 @@ __global__ void adaptive_avg_pool2d_bwd_gather(float* dx, const float* dy, Pool2
 
 #undef NN_GRID_STRIDE
 
-void require(bool ok, const char* what, int line) {
-  if (!ok) ::nn::cuda::check(cudaErrorInvalidValue, what, __FILE__, line);
-}
-
 int64_t outputs(const Pool2dParams& p) { return p.N * p.C * p.P * p.Q; }
 int64_t inputs(const Pool2dParams& p) { return p.N * p.C * p.H * p.W; }
 
 void require_window(const Pool2dParams& p) {
-  require(p.kh > 0 && p.kw > 0 && p.sh > 0 && p.sw > 0 && p.dh > 0 && p.dw > 0 && p.ph >= 0 && p.pw >= 0,
-          "pool2d CUDA: kernel, stride and dilation must be positive, padding non-negative", __LINE__);
+  NN_REQUIRE(p.kh > 0 && p.kw > 0 && p.sh > 0 && p.sw > 0 && p.dh > 0 && p.dw > 0 && p.ph >= 0 && p.pw >= 0,
+             "pool2d CUDA: kernel, stride and dilation must be positive, padding non-negative");
 }
 
 }  // namespace
@@ -219,12 +216,12 @@ void avg_pool2d_backward_cuda(float* dx, const float* dy, const Pool2dParams& p)
 }
 
 void adaptive_avg_pool2d_forward_cuda(float* y, const float* x, const Pool2dParams& p) {
-  require(p.H > 0 && p.W > 0 && p.P > 0 && p.Q > 0, "adaptive_avg_pool2d CUDA: sizes must be positive", __LINE__);
+  NN_REQUIRE(p.H > 0 && p.W > 0 && p.P > 0 && p.Q > 0, "adaptive_avg_pool2d CUDA: sizes must be positive");
   NN_CUDA_LAUNCH(adaptive_avg_pool2d_fwd, dim3(cuda::blocks_for(outputs(p), kThreads)), dim3(kThreads), 0, y, x, p);
 }
 
 void adaptive_avg_pool2d_backward_cuda(float* dx, const float* dy, const Pool2dParams& p) {
-  require(p.H > 0 && p.W > 0 && p.P > 0 && p.Q > 0, "adaptive_avg_pool2d CUDA: sizes must be positive", __LINE__);
+  NN_REQUIRE(p.H > 0 && p.W > 0 && p.P > 0 && p.Q > 0, "adaptive_avg_pool2d CUDA: sizes must be positive");
   NN_CUDA_LAUNCH(adaptive_avg_pool2d_bwd_gather, dim3(cuda::blocks_for(inputs(p), kThreads)), dim3(kThreads), 0,
                  dx, dy, p);
 }

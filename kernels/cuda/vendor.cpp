@@ -3,8 +3,8 @@
 
 #include <atomic>
 
-#include "tensor/cuda_device.h"
-#include "tensor/error.h"
+#include "base/error.h"
+#include "kernels/cuda/device.h"
 
 namespace nn::cuda {
 

@@ -3,7 +3,7 @@
 //
 // They serve two purposes: a yardstick (bench-gpu prints handwritten/vendor time ratios) and a second
 // opinion (tests/test_cuda_vendor.cpp compares both on a GPU). The selection is run-wide and read by the
-// op layer (tensor/ops_linalg.cpp, ops_conv.cpp, ops_norm.cpp, ops_pool.cpp): with KernelSource::vendor
+// op layer (tensor/ops_gemm.cpp, ops_conv.cpp, ops_norm.cpp, ops_pool.cpp): with KernelSource::vendor
 // the CUDA branch calls the *_vendor function below, otherwise the handwritten *_cuda one.
 //
 // Builds: with CUDA=1 the entry points are kernels/cuda/vendor/cublas_cudnn.cpp (linked with -lcudnn;
@@ -14,7 +14,7 @@
 //   - batch norm backward in eval mode (statistics held constant) and adaptive average pooling;
 //   - pooling with dilation or with ceil_mode adding an output row/column (pool2d_vendor_supports).
 // Pooling: cuDNN returns no argmax indices, and its backward (cudnnPoolingBackward) takes x and y. So under
-// vendor the pooling forward saves x and y for the backward instead of the indices (tensor/ops_pool.cpp),
+// vendor the pooling forward saves x and y for the backward instead of the indices (tensor/ops_pool2d.cpp),
 // and the vendor pooling entry points have their own signatures. Where a max-pool window holds several
 // equal maxima, cuDNN may route the gradient to a different one than skinnet (first maximum wins).
 // Precision: FP32 throughout, tensor cores off (CUDNN_FMA_MATH, CUBLAS_DEFAULT_MATH without TF32), the

@@ -1,4 +1,4 @@
-// libFuzzer target: the CSV parser (train/csv.h) on arbitrary bytes.
+// libFuzzer target: the CSV parser (train/data/csv.h) on arbitrary bytes.
 //
 // Any input must either parse or raise nn::Error; nothing else (a crash, a sanitizer report, another
 // exception) is acceptable. A file that parses must survive a round trip: formatting its rows and parsing
@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "tensor/error.h"
-#include "train/csv.h"
+#include "base/error.h"
+#include "train/data/csv.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "tensor/error.h"
-#include "train/image.h"
-#include "train/transforms.h"
+#include "base/error.h"
+#include "train/data/image.h"
+#include "train/data/transforms.h"
 
 namespace {
 

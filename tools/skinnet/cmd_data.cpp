@@ -5,13 +5,13 @@
 #include <filesystem>
 #include <set>
 
-#include "tensor/error.h"
+#include "base/error.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
-#include "train/dataset.h"
-#include "train/image.h"
-#include "train/sampling.h"
-#include "train/split.h"
+#include "train/data/dataset.h"
+#include "train/data/image.h"
+#include "train/data/sampling.h"
+#include "train/data/split.h"
 
 namespace nn {
 

@@ -5,15 +5,15 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "tensor/error.h"
+#include "base/error.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
-#include "train/dataset.h"
+#include "train/data/dataset.h"
+#include "train/data/split.h"
 #include "train/evaluate.h"
-#include "train/metrics.h"
-#include "train/split.h"
+#include "train/report/metrics.h"
 
 namespace nn {
 

@@ -10,7 +10,7 @@
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
 #include "train/checkpoint.h"
-#include "train/image.h"
+#include "train/data/image.h"
 #include "weights/load.h"
 
 namespace nn {

@@ -1,14 +1,14 @@
-// skinnet synth: writes a synthetic HAM10000-format dataset (procedurally drawn lesions, train/synth.h) so
+// skinnet synth: writes a synthetic HAM10000-format dataset (procedurally drawn lesions, train/data/synth/synth.h) so
 // that training can be tried without downloading anything, and says loudly that it is synthetic.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
-#include "tensor/error.h"
+#include "base/error.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
-#include "train/synth.h"
+#include "train/data/synth/synth.h"
 
 namespace nn {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/error.h"
+#include "base/error.h"
 #include "tools/skinnet/commands.h"
 #include "train/config.h"
 #include "train/trainer.h"

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "base/error.h"
 #include "kernels/gemm.h"
-#include "tensor/error.h"
 #include "tools/skinnet/commands.h"
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "base/check.h"
 #include "kernels/cuda/compat.h"
 #include "kernels/gemm.h"
 
@@ -27,19 +28,13 @@ struct GemmArgs {
   int64_t ldc;
 };
 
-// A violated precondition goes through the CUDA error path (nvcc cannot compile tensor/error.h): it throws
-// nn::Error naming the condition, file and line.
-inline void gemm_require(bool ok, const char* what, int line) {
-  if (!ok) ::nn::cuda::check(cudaErrorInvalidValue, what, __FILE__, line);
-}
-
 inline GemmArgs gemm_args(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                           int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   constexpr int64_t kLimit = int64_t{1} << 31;
-  gemm_require(M >= 0 && N >= 0 && K >= 0 && M < kLimit && N < kLimit && K < kLimit,
-               "gemm CUDA: M, N and K must be in [0, 2^31)", __LINE__);
-  gemm_require(lda >= (ta == Trans::no ? K : M) && ldb >= (tb == Trans::no ? N : K) && ldc >= N,
-               "gemm CUDA: a leading dimension is smaller than its matrix's row length", __LINE__);
+  NN_REQUIRE(M >= 0 && N >= 0 && K >= 0 && M < kLimit && N < kLimit && K < kLimit,
+             "gemm CUDA: M, N and K must be in [0, 2^31)");
+  NN_REQUIRE(lda >= (ta == Trans::no ? K : M) && ldb >= (tb == Trans::no ? N : K) && ldc >= N,
+             "gemm CUDA: a leading dimension is smaller than its matrix's row length");
   auto i = [](int64_t v) { return static_cast<int>(v); };
   return {i(M), i(N), i(K), ta, tb, alpha, beta, A, lda, B, ldb, C, ldc};
 }
@@ -48,7 +43,7 @@ inline unsigned gemm_tiles(int n, int tile) { return static_cast<unsigned>((int6
 
 // A grid of x_tiles x y_tiles blocks; CUDA allows at most 65535 in y.
 inline dim3 gemm_grid(unsigned x_tiles, unsigned y_tiles) {
-  gemm_require(y_tiles <= 65535u, "gemm CUDA: more than 65535 tiles along the grid's y dimension", __LINE__);
+  NN_REQUIRE(y_tiles <= 65535u, "gemm CUDA: more than 65535 tiles along the grid's y dimension");
   return dim3(x_tiles, y_tiles);
 }
 

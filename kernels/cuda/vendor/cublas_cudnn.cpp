@@ -25,8 +25,8 @@
 #define NN_CUDA_HOST_ONLY
 #include "kernels/cuda/compat.h"
 
+#include "base/error.h"
 #include "kernels/cuda/vendor.h"
-#include "tensor/error.h"
 
 namespace nn {
 

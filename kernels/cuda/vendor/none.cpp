@@ -1,8 +1,8 @@
 // The vendor entry points of builds without cuBLAS/cuDNN (CPU-only builds and the CUDA emulator's test
 // binary): vendor_available() is false, so set_kernel_source(vendor) refuses and nothing reaches these;
 // each still fails with a message rather than computing anything.
+#include "base/error.h"
 #include "kernels/cuda/vendor.h"
-#include "tensor/error.h"
 
 #define NN_NO_VENDOR(name) \
   NN_FAIL("{}: skinnet was built without CUDA vendor libraries (cuBLAS/cuDNN; build with CUDA=1)", name)
