@@ -1,4 +1,4 @@
-// Conv2d module (see conv.h).
+// Conv2d module (see conv2d.h).
 #include "layers/conv2d.h"
 
 #include "layers/init.h"

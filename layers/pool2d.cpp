@@ -1,4 +1,4 @@
-// Pooling modules (see pooling.h). FLOPs count one compare or add per window element.
+// Pooling modules (see pool2d.h). FLOPs count one compare or add per window element.
 #include "layers/pool2d.h"
 
 namespace nn {

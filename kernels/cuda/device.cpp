@@ -1,4 +1,4 @@
-// Device memory and host/device copies for CUDA builds (see cuda_device.h).
+// Device memory and host/device copies for CUDA builds (see device.h).
 //
 // Only CUDA runtime API calls, no kernels: g++ compiles this file against cuda_runtime.h and the binary
 // links cudart, so nvcc is needed for kernels only. Every CUDA call is checked and reported with its text,

@@ -1,4 +1,4 @@
-// Stand-in for tensor/cuda_device.cu in builds without CUDA (CUDA=0 or no nvcc found).
+// Stand-in for kernels/cuda/device.cpp in builds without CUDA (CUDA=0 or no nvcc found).
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/emulation.h"
 

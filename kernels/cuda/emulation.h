@@ -15,7 +15,7 @@ struct Schedule {
   uint64_t seed = 1;  // random order: the same seed gives the same interleaving
 };
 
-bool active();  // cuda:0 of this binary is the emulator (defined by the device file, tensor/cuda_device*.cpp)
+bool active();  // cuda:0 of this binary is the emulator (defined by the device file, kernels/cuda/device*.cpp)
 void set_schedule(Schedule s);
 Schedule schedule();
 
