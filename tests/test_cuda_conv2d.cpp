@@ -67,19 +67,20 @@ void check_conv2d(const ConvCase& s, uint64_t seed) {
   });
 }
 
-Pool2dParams pool_params(int64_t N, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                         int64_t ph, int64_t pw, int64_t dh, int64_t dw, bool ceil_mode) {
+// Pooling params from sizes, window R x S, stride, padding and dilation per axis.
+Pool2dParams pool_params(int64_t N, int64_t C, int64_t H, int64_t W, int64_t R, int64_t S, int64_t stride_h,
+                         int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w, bool ceil_mode) {
   Pool2dParams p;
-  p.N = N, p.C = C, p.H = H, p.W = W, p.kh = kh, p.kw = kw, p.sh = sh, p.sw = sw, p.ph = ph, p.pw = pw;
-  p.dh = dh, p.dw = dw;
-  p.P = pool_output_size(H, kh, sh, ph, dh, ceil_mode);
-  p.Q = pool_output_size(W, kw, sw, pw, dw, ceil_mode);
+  p.N = N, p.C = C, p.H = H, p.W = W, p.R = R, p.S = S;
+  p.stride_h = stride_h, p.stride_w = stride_w, p.pad_h = pad_h, p.pad_w = pad_w, p.dil_h = dil_h, p.dil_w = dil_w;
+  p.P = pool_output_size(H, R, stride_h, pad_h, dil_h, ceil_mode);
+  p.Q = pool_output_size(W, S, stride_w, pad_w, dil_w, ceil_mode);
   return p;
 }
 
 std::string pool_name(const char* op, const Pool2dParams& p) {
-  return fmt::format("{} N{} C{} {}x{} -> {}x{} k{}x{} s{},{} p{},{} d{},{}", op, p.N, p.C, p.H, p.W, p.P, p.Q, p.kh,
-                     p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw);
+  return fmt::format("{} N{} C{} {}x{} -> {}x{} k{}x{} s{},{} p{},{} d{},{}", op, p.N, p.C, p.H, p.W, p.P, p.Q, p.R,
+                     p.S, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w);
 }
 
 // Max pooling: values, argmax and the gradient must equal the CPU's exactly (same comparisons, same

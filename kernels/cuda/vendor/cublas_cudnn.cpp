@@ -387,9 +387,9 @@ struct PoolDescs {
              "ceil_mode); the op layer should have kept it on the handwritten kernels");
     set_nchw(x, p.N, p.C, p.H, p.W);
     set_nchw(y, p.N, p.C, p.P, p.Q);
-    NN_CUDNN(cudnnSetPooling2dDescriptor(pool, mode, CUDNN_PROPAGATE_NAN, to_int(p.kh, "kh"), to_int(p.kw, "kw"),
-                                         to_int(p.ph, "ph"), to_int(p.pw, "pw"), to_int(p.sh, "sh"),
-                                         to_int(p.sw, "sw")));
+    NN_CUDNN(cudnnSetPooling2dDescriptor(pool, mode, CUDNN_PROPAGATE_NAN, to_int(p.R, "R"), to_int(p.S, "S"),
+                                         to_int(p.pad_h, "pad_h"), to_int(p.pad_w, "pad_w"),
+                                         to_int(p.stride_h, "stride_h"), to_int(p.stride_w, "stride_w")));
   }
 };
 
