@@ -74,13 +74,13 @@ TEST_SUITE("kernels") {
   // threads (with 2+ threads; the weight gradient then sums per-thread partials).
   TEST_CASE_TEMPLATE("conv2d: fast path equals the reference for every grouping", T, float, double) {
     const ConvSpec shapes[] = {{5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 4, 8, 11, 3, 2, 3, 2, 1, 0, 1, 1, 2},
-                             {5, 6, 7, 5, 5, 1, 1, 1, 1, 0, 0, 1, 1}, {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1},
-                             {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1},
-                             // stride 1: dilated, asymmetric, unpadded; padding wider than the filter reach
-                             // (no flipped-forward form); 28x30 outputs, where auto picks one image per GEMM
-                             {3, 4, 9, 8, 5, 3, 3, 1, 1, 2, 2, 2, 2}, {3, 4, 9, 8, 5, 2, 3, 1, 1, 0, 1, 1, 1},
-                             {3, 4, 9, 8, 5, 3, 3, 1, 1, 0, 0, 1, 1}, {3, 2, 6, 7, 3, 1, 3, 1, 1, 0, 3, 1, 1},
-                             {2, 3, 28, 30, 4, 3, 3, 1, 1, 1, 1, 1, 1}};
+                               {5, 6, 7, 5, 5, 1, 1, 1, 1, 0, 0, 1, 1}, {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1},
+                               {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1},
+                               // stride 1: dilated, asymmetric, unpadded; padding wider than the filter reach
+                               // (no flipped-forward form); 28x30 outputs, where auto picks one image per GEMM
+                               {3, 4, 9, 8, 5, 3, 3, 1, 1, 2, 2, 2, 2}, {3, 4, 9, 8, 5, 2, 3, 1, 1, 0, 1, 1, 1},
+                               {3, 4, 9, 8, 5, 3, 3, 1, 1, 0, 0, 1, 1}, {3, 2, 6, 7, 3, 1, 3, 1, 1, 0, 3, 1, 1},
+                               {2, 3, 28, 30, 4, 3, 3, 1, 1, 1, 1, 1, 1}};
     const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
     uint64_t seed = 10;
     for (const ConvSpec& s : shapes) {
