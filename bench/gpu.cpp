@@ -280,7 +280,8 @@ void bench_pooling(const Settings& s, int64_t N, Generator& gen) {
   if (s.quick) layers.resize(2);
   for (const Pool& l : layers) {
     Pool2dParams p;
-    p.N = N, p.C = l.C, p.H = p.W = l.H, p.kh = p.kw = l.k, p.sh = p.sw = l.stride, p.ph = p.pw = l.pad;
+    p.N = N, p.C = l.C, p.H = p.W = l.H, p.R = p.S = l.k;
+    p.stride_h = p.stride_w = l.stride, p.pad_h = p.pad_w = l.pad;
     p.P = p.Q = pool_output_size(l.H, l.k, l.stride, l.pad, 1, false);
     const Tensor x = device_randn({p.N, p.C, p.H, p.W}, gen), dx = device_empty(x.shape());
     const Tensor y = device_empty({p.N, p.C, p.P, p.Q}), dy = device_randn(y.shape(), gen);

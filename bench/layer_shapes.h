@@ -42,9 +42,7 @@ inline Conv2dParams params_for(const ConvShape& s, int64_t N, int64_t H) {
   p.N = N, p.C = s.C, p.H = H, p.W = H, p.K = s.K, p.R = s.R, p.S = s.R;
   p.stride_h = p.stride_w = s.stride;
   p.pad_h = p.pad_w = s.pad;
-  p.P = (H + 2 * s.pad - s.R) / s.stride + 1;
-  p.Q = p.P;
-  return p;
+  return conv2d_with_output_size(p);
 }
 
 }  // namespace nn

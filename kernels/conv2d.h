@@ -1,18 +1,21 @@
 // conv2d: 2-D cross-correlation, NCHW, groups = 1.
 //
 // Shapes: x [N, C, H, W], weight [K, C, R, S], bias [K], y [N, K, P, Q] with
-//   P = (H + 2*pad_h - dil_h*(R-1) - 1) / stride_h + 1,   Q likewise with W, S and the _w parameters.
-// Forward:         y[n,k,p,q]  = bias[k] + sum_{c,r,s} w[k,c,r,s] * x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+//   P = (H + 2*pad_h - dil_h*(R-1) - 1) / stride_h + 1,   Q likewise with W, S and the _w parameters
+//   (conv2d_output_size).
+// Forward:         y[n,k,p,q]  = bias[k] + sum_{c,r,s} w[k,c,r,s] * x[n, c, h, v]
+//                  with h = p*stride_h - pad_h + r*dil_h, v = q*stride_w - pad_w + s*dil_w
 //                  (x outside [0,H) x [0,W) reads as 0: zero padding)
-// Backward data:   dx[n,c,h,w] = sum over (k,r,s,p,q) that read x[n,c,h,w] of w[k,c,r,s] * dy[n,k,p,q]
-// Backward weight: dw[k,c,r,s] = sum_{n,p,q} dy[n,k,p,q] * x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw]
+// Backward data:   dx[n,c,h,v] = sum over (k,r,s,p,q) that read x[n,c,h,v] of w[k,c,r,s] * dy[n,k,p,q]
+// Backward weight: dw[k,c,r,s] = sum_{n,p,q} dy[n,k,p,q] * x[n, c, h, v]   (h, v as in the forward)
 //                  dbias[k]    = sum_{n,p,q} dy[n,k,p,q]
 // Each pass is 2*N*K*P*Q*C*R*S FLOP (conv2d_flops); bias adds N*K*P*Q.
 //
 // The fast CPU path is im2col + GEMM: for a group of images, unfold x into a column matrix
 // col [C*R*S, n*P*Q] and multiply by w viewed as [K, C*R*S]; backward data is the transposed product
 // followed by col2im (a scatter-add); backward weight multiplies dy by col^T. A 1x1 convolution with
-// stride 1 and no padding needs no unfolding: x[n] already is its column matrix.
+// stride 1 and no padding needs no unfolding: x[n] already is its column matrix. How it groups images,
+// bands rows and spreads work over threads is its own choice, which tests can force (Conv2dCpuTuning).
 // The _reference_ kernels are the direct loops above: the specification the fast path is tested against.
 #pragma once
 
@@ -20,22 +23,43 @@
 
 namespace nn {
 
+// The geometry of one convolution, all any kernel needs (CPU, CUDA or cuDNN).
 struct Conv2dParams {
   int64_t N = 0, C = 0, H = 0, W = 0;  // input
   int64_t K = 0, R = 0, S = 0;         // filters
   int64_t P = 0, Q = 0;                // output height, width
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
-  // CPU fast path: images unfolded into one GEMM; 0 picks as many as fit a 32 MiB column buffer.
-  // Tests set it to exercise the one-image (direct) and multi-image (gather/scatter) paths.
+};
+
+// Output length of one convolved dimension: (in + 2*pad - dilation*(kernel-1) - 1) / stride + 1.
+// Precondition: in + 2*pad >= dilation*(kernel-1) + 1 (the dilated kernel fits the padded input).
+constexpr int64_t conv2d_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation) {
+  return (in + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+}
+
+// p with P and Q computed from its input size, filter size, stride, padding and dilation.
+constexpr Conv2dParams conv2d_with_output_size(Conv2dParams p) {
+  p.P = conv2d_output_size(p.H, p.R, p.stride_h, p.pad_h, p.dil_h);
+  p.Q = conv2d_output_size(p.W, p.S, p.stride_w, p.pad_w, p.dil_w);
+  return p;
+}
+
+// How the CPU fast path splits its work; the defaults let it choose (what every op does). Tests force
+// each choice to run every path against the reference loops. CUDA and cuDNN kernels take no such knobs.
+struct Conv2dCpuTuning {
+  // Backward data of a stride-1 conv: as GEMM + col2im (columns), or as the forward convolution of dy
+  // with the flipped filters wherever that applies (flipped_forward; automatic: for wide outputs).
+  enum class BackwardData { automatic, columns, flipped_forward };
+  // Images (or groups of them) spread over the threads, each running single-threaded GEMMs (automatic:
+  // when there are at least as many images as threads; spread: whenever N >= 2), or taken in order with
+  // each GEMM on every thread (in_order).
+  enum class ImageSpread { automatic, in_order, spread };
+  // Images unfolded into one GEMM; 0 picks as many as fit a 32 MiB column buffer.
   int64_t images_per_gemm = 0;
-  // CPU backward data of a stride-1 conv: -1 lets the kernel choose, 0 forces the column path (GEMM +
-  // col2im), 1 the flipped-filter forward convolution wherever it applies. Tests set it to cover both.
-  int backward_data_as_forward = -1;
-  // CPU, one image per GEMM: output rows per GEMM (0: as many as fit a 16 MiB column buffer). Tests.
+  BackwardData backward_data = BackwardData::automatic;
+  // One image per GEMM: output rows per GEMM (0: as many as fit a 16 MiB column buffer).
   int64_t rows_per_gemm = 0;
-  // CPU, one image per GEMM: -1 spreads images over the threads when there are at least as many images
-  // as threads; 0 keeps them in order (each GEMM on every thread); 1 spreads them whenever N >= 2. Tests.
-  int parallel_images = -1;
+  ImageSpread image_spread = ImageSpread::automatic;
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {
@@ -43,11 +67,12 @@ inline double conv2d_flops(const Conv2dParams& p) {
 }
 
 template <class T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                        const Conv2dCpuTuning& tuning = {});
 
 // What a CPU convolution may apply to each output in the pass that writes it, instead of a bias:
 // y = y * scale[k] + shift[k], then max(y, 0) when relu (NaN stays NaN). An eval-mode batch norm after the
-// convolution is exactly such a scale and shift (tensor/ops.h, conv2d_bn_eval).
+// convolution is exactly such a scale and shift (tensor/ops.h, conv2d_fused_eval).
 template <class T>
 struct ConvEpilogue {
   const T* scale = nullptr;  // [K]
@@ -55,11 +80,14 @@ struct ConvEpilogue {
   bool relu = false;
 };
 template <class T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p);
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p,
+                        const Conv2dCpuTuning& tuning = {});
 template <class T>
-void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p);
+void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p,
+                              const Conv2dCpuTuning& tuning = {});
 template <class T>  // dw and dbias may be null when not wanted
-void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p);
+void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p,
+                                const Conv2dCpuTuning& tuning = {});
 
 template <class T>
 void conv2d_forward_reference_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);

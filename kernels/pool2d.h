@@ -1,15 +1,17 @@
 // 2-D pooling over NCHW planes: max, average and adaptive average, with PyTorch's exact semantics.
 //
-// Output size (max and avg): P = floor_or_ceil((H + 2*pad_h - dil_h*(kh-1) - 1) / sh) + 1, where with
-// ceil_mode the last window must start inside the input or its left padding (else P shrinks by one).
-// Max: window rows h = p*sh - pad_h + i*dil_h (i < kh), clipped to the input; padding never wins.
+// The window is R x S (rows x columns), with the stride, padding and dilation spelt as in Conv2dParams.
+// Output size (max and avg): P = floor_or_ceil((H + 2*pad_h - dil_h*(R-1) - 1) / stride_h) + 1, where with
+// ceil_mode the last window must start inside the input or its left padding (else P shrinks by one);
+// without ceil_mode and with a window that fits the padded input, that is conv2d_output_size. Q likewise with W, S and the _w parameters.
+// Max: window rows h = p*stride_h - pad_h + i*dil_h (i < R), clipped to the input; padding never wins.
 //   argmax is the index h*W + w inside the plane; the first maximum wins, a NaN always wins.
 //   Backward adds dy to dx[argmax] (windows may overlap).
-// Avg: window [p*sh - pad_h, p*sh - pad_h + kh) clipped to [.., H + pad_h) gives the padded size; the
-//   sum runs over the part inside the input. Divisor: the padded size when count_include_pad, else the
+// Avg: window [p*stride_h - pad_h, p*stride_h - pad_h + R) clipped to [.., H + pad_h) gives the padded size;
+//   the sum runs over the part inside the input. Divisor: the padded size when count_include_pad, else the
 //   inside count. Backward spreads dy/divisor over the same window.
 // Adaptive avg: output row p averages input rows [floor(p*H/P), ceil((p+1)*H/P)), columns likewise.
-// Cost: kh*kw compares or adds per output; memory-bound.
+// Cost: R*S compares or adds per output; memory-bound.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +20,8 @@ namespace nn {
 
 struct Pool2dParams {
   int64_t N = 0, C = 0, H = 0, W = 0, P = 0, Q = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  int64_t R = 1, S = 1;  // window height, width
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
   bool count_include_pad = true;
 };
 

@@ -38,9 +38,7 @@ Conv2dParams conv2d_params(const Tensor& x, const Tensor& w, const Conv2dOptions
   NN_CHECK(p.H + 2 * p.pad_h >= span_h && p.W + 2 * p.pad_w >= span_w,
            "conv2d: padded input {}x{} is smaller than the {}x{} kernel (dilated {}x{}); input {}, weight {}",
            p.H + 2 * p.pad_h, p.W + 2 * p.pad_w, p.R, p.S, span_h, span_w, x.shape(), w.shape());
-  p.P = (p.H + 2 * p.pad_h - span_h) / p.stride_h + 1;
-  p.Q = (p.W + 2 * p.pad_w - span_w) / p.stride_w + 1;
-  return p;
+  return conv2d_with_output_size(p);
 }
 
 struct Conv2dBackward final : Node {

@@ -30,12 +30,13 @@ Pool2dParams pool_params(const Tensor& x, Pair kernel, Pair stride, Pair pad, Pa
            kernel.w);
   Pool2dParams p;
   p.N = x.size(0), p.C = x.size(1), p.H = x.size(2), p.W = x.size(3);
-  p.kh = kernel.h, p.kw = kernel.w, p.sh = stride.h, p.sw = stride.w;
-  p.ph = pad.h, p.pw = pad.w, p.dh = dil.h, p.dw = dil.w;
-  p.P = pool_output_size(p.H, p.kh, p.sh, p.ph, p.dh, ceil_mode);
-  p.Q = pool_output_size(p.W, p.kw, p.sw, p.pw, p.dw, ceil_mode);
+  p.R = kernel.h, p.S = kernel.w, p.stride_h = stride.h, p.stride_w = stride.w;
+  p.pad_h = pad.h, p.pad_w = pad.w, p.dil_h = dil.h, p.dil_w = dil.w;
+  p.P = pool_output_size(p.H, p.R, p.stride_h, p.pad_h, p.dil_h, ceil_mode);
+  p.Q = pool_output_size(p.W, p.S, p.stride_w, p.pad_w, p.dil_w, ceil_mode);
   NN_CHECK(p.P >= 1 && p.Q >= 1, "{}: input {} is too small for kernel ({}, {}), stride ({}, {}), padding ({}, {}): "
-           "the output would be {}x{}", op, x.describe(), p.kh, p.kw, p.sh, p.sw, p.ph, p.pw, p.P, p.Q);
+           "the output would be {}x{}",
+           op, x.describe(), p.R, p.S, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.P, p.Q);
   return p;
 }
 

@@ -1,6 +1,7 @@
 // conv2d: known answer, gradcheck, PyTorch parity, and the fast kernels against the reference loops.
 #include "kernels/conv2d.h"
 #include "tests/check.h"
+#include "tests/support.h"
 
 namespace nn::test {
 
@@ -72,25 +73,18 @@ TEST_SUITE("kernels") {
   // and with one image per GEMM split into bands of 2 output rows, images in order or spread over the
   // threads (with 2+ threads; the weight gradient then sums per-thread partials).
   TEST_CASE_TEMPLATE("conv2d: fast path equals the reference for every grouping", T, float, double) {
-    struct Shape7 {
-      int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, dh, dw;
-    };
-    const Shape7 shapes[] = {{5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 4, 8, 11, 3, 2, 3, 2, 1, 0, 1, 1, 2},
-                             {5, 6, 7, 5, 5, 1, 1, 1, 1, 0, 0, 1, 1}, {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1},
-                             {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1},
-                             // stride 1: dilated, asymmetric, unpadded; padding wider than the filter reach
-                             // (no flipped-forward form); 28x30 outputs, where auto picks one image per GEMM
-                             {3, 4, 9, 8, 5, 3, 3, 1, 1, 2, 2, 2, 2}, {3, 4, 9, 8, 5, 2, 3, 1, 1, 0, 1, 1, 1},
-                             {3, 4, 9, 8, 5, 3, 3, 1, 1, 0, 0, 1, 1}, {3, 2, 6, 7, 3, 1, 3, 1, 1, 0, 3, 1, 1},
-                             {2, 3, 28, 30, 4, 3, 3, 1, 1, 1, 1, 1, 1}};
+    const ConvSpec shapes[] = {{5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 4, 8, 11, 3, 2, 3, 2, 1, 0, 1, 1, 2},
+                               {5, 6, 7, 5, 5, 1, 1, 1, 1, 0, 0, 1, 1}, {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1},
+                               {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1},
+                               // stride 1: dilated, asymmetric, unpadded; padding wider than the filter reach
+                               // (no flipped-forward form); 28x30 outputs, where auto picks one image per GEMM
+                               {3, 4, 9, 8, 5, 3, 3, 1, 1, 2, 2, 2, 2}, {3, 4, 9, 8, 5, 2, 3, 1, 1, 0, 1, 1, 1},
+                               {3, 4, 9, 8, 5, 3, 3, 1, 1, 0, 0, 1, 1}, {3, 2, 6, 7, 3, 1, 3, 1, 1, 0, 3, 1, 1},
+                               {2, 3, 28, 30, 4, 3, 3, 1, 1, 1, 1, 1, 1}};
     const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
     uint64_t seed = 10;
-    for (const Shape7& s : shapes) {
-      Conv2dParams p;
-      p.N = s.N, p.C = s.C, p.H = s.H, p.W = s.W, p.K = s.K, p.R = s.R, p.S = s.S;
-      p.stride_h = s.sh, p.stride_w = s.sw, p.pad_h = s.ph, p.pad_w = s.pw, p.dil_h = s.dh, p.dil_w = s.dw;
-      p.P = (p.H + 2 * p.pad_h - p.dil_h * (p.R - 1) - 1) / p.stride_h + 1;
-      p.Q = (p.W + 2 * p.pad_w - p.dil_w * (p.S - 1) - 1) / p.stride_w + 1;
+    for (const ConvSpec& s : shapes) {
+      const Conv2dParams p = conv_params(s);
       const DType dt = dtype_of<T>;
       Tensor x = test_input({p.N, p.C, p.H, p.W}, seed++, -1, 1, dt), w = test_input({p.K, p.C, p.R, p.S}, seed++, -1, 1, dt);
       Tensor b = test_input({p.K}, seed++, -1, 1, dt), dy = test_input({p.N, p.K, p.P, p.Q}, seed++, -1, 1, dt);
@@ -107,15 +101,17 @@ TEST_SUITE("kernels") {
                                              p.C, p.H, p.W, p.K, p.R, p.S, p.stride_h, p.stride_w, group,
                                              by_forward ? "as forward" : "columns", rows,
                                              spread ? "images over threads" : "images in order");
-        p.images_per_gemm = group;
-        p.backward_data_as_forward = by_forward;
-        p.rows_per_gemm = rows;
-        p.parallel_images = spread;
+        Conv2dCpuTuning tuning;
+        tuning.images_per_gemm = group;
+        tuning.backward_data = by_forward ? Conv2dCpuTuning::BackwardData::flipped_forward
+                                          : Conv2dCpuTuning::BackwardData::columns;
+        tuning.rows_per_gemm = rows;
+        tuning.image_spread = spread ? Conv2dCpuTuning::ImageSpread::spread : Conv2dCpuTuning::ImageSpread::in_order;
         Tensor y = full(dy.shape(), 99, dt), dx = full(x.shape(), 99, dt), dw = full(w.shape(), 99, dt),
                db = full(b.shape(), 99, dt);
-        conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
-        conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
-        conv2d_backward_weight_cpu<T>(dw.data<T>(), db.data<T>(), dy.data<T>(), x.data<T>(), p);
+        conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p, tuning);
+        conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p, tuning);
+        conv2d_backward_weight_cpu<T>(dw.data<T>(), db.data<T>(), dy.data<T>(), x.data<T>(), p, tuning);
         check_close(what + " y", y, y0, tol);
         check_close(what + " dx", dx, dx0, tol);
         check_close(what + " dw", dw, dw0, tol);

@@ -15,32 +15,24 @@
 #include "kernels/pool2d.h"
 #include "tests/check.h"
 #include "tests/cuda_check.h"
+#include "tests/support.h"
 
 namespace nn::test {
 
 namespace {
 
-struct ConvShape {
-  int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, dh, dw;
+struct ConvCase {
+  ConvSpec spec;
   bool bias;
   bool partial_outputs = false;  // also backward weight with dw only and with dbias only
 };
-
-Conv2dParams conv_params(const ConvShape& s) {
-  Conv2dParams p;
-  p.N = s.N, p.C = s.C, p.H = s.H, p.W = s.W, p.K = s.K, p.R = s.R, p.S = s.S;
-  p.stride_h = s.sh, p.stride_w = s.sw, p.pad_h = s.ph, p.pad_w = s.pw, p.dil_h = s.dh, p.dil_w = s.dw;
-  p.P = (p.H + 2 * p.pad_h - p.dil_h * (p.R - 1) - 1) / p.stride_h + 1;
-  p.Q = (p.W + 2 * p.pad_w - p.dil_w * (p.S - 1) - 1) / p.stride_w + 1;
-  return p;
-}
 
 Tensor cuda_empty(const Shape& shape, DType dtype = DType::f32) { return empty(shape, dtype, Device::cuda()); }
 
 // Forward, backward data and backward weight (dw and dbias together; with partial_outputs also each alone)
 // on the GPU against the reference loops.
-void check_conv2d(const ConvShape& s, uint64_t seed) {
-  const Conv2dParams p = conv_params(s);
+void check_conv2d(const ConvCase& s, uint64_t seed) {
+  const Conv2dParams p = conv_params(s.spec);
   const std::string what = fmt::format("conv2d N{} C{} {}x{} K{} {}x{} stride {},{} pad {},{} dil {},{}", p.N, p.C,
                                        p.H, p.W, p.K, p.R, p.S, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h,
                                        p.dil_w);
@@ -75,19 +67,20 @@ void check_conv2d(const ConvShape& s, uint64_t seed) {
   });
 }
 
-Pool2dParams pool_params(int64_t N, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                         int64_t ph, int64_t pw, int64_t dh, int64_t dw, bool ceil_mode) {
+// Pooling params from sizes, window R x S, stride, padding and dilation per axis.
+Pool2dParams pool_params(int64_t N, int64_t C, int64_t H, int64_t W, int64_t R, int64_t S, int64_t stride_h,
+                         int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t dil_h, int64_t dil_w, bool ceil_mode) {
   Pool2dParams p;
-  p.N = N, p.C = C, p.H = H, p.W = W, p.kh = kh, p.kw = kw, p.sh = sh, p.sw = sw, p.ph = ph, p.pw = pw;
-  p.dh = dh, p.dw = dw;
-  p.P = pool_output_size(H, kh, sh, ph, dh, ceil_mode);
-  p.Q = pool_output_size(W, kw, sw, pw, dw, ceil_mode);
+  p.N = N, p.C = C, p.H = H, p.W = W, p.R = R, p.S = S;
+  p.stride_h = stride_h, p.stride_w = stride_w, p.pad_h = pad_h, p.pad_w = pad_w, p.dil_h = dil_h, p.dil_w = dil_w;
+  p.P = pool_output_size(H, R, stride_h, pad_h, dil_h, ceil_mode);
+  p.Q = pool_output_size(W, S, stride_w, pad_w, dil_w, ceil_mode);
   return p;
 }
 
 std::string pool_name(const char* op, const Pool2dParams& p) {
-  return fmt::format("{} N{} C{} {}x{} -> {}x{} k{}x{} s{},{} p{},{} d{},{}", op, p.N, p.C, p.H, p.W, p.P, p.Q, p.kh,
-                     p.kw, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw);
+  return fmt::format("{} N{} C{} {}x{} -> {}x{} k{}x{} s{},{} p{},{} d{},{}", op, p.N, p.C, p.H, p.W, p.P, p.Q, p.R,
+                     p.S, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w);
 }
 
 // Max pooling: values, argmax and the gradient must equal the CPU's exactly (same comparisons, same
@@ -155,27 +148,27 @@ TEST_SUITE("cuda") {
   // ResNet-50 layer1 3x3 conv (64 -> 64, stride 1, pad 1) at batch 1 on 14x14 instead of 56x56. Backward
   // weight's N*P*Q = 196 reduction is split into 3 slices of 80 (the last 36 long, a partial 16-step).
   TEST_CASE("conv2d cuda: ResNet 3x3 stage conv, 64 -> 64, 14x14") {
-    check_conv2d({1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, true}, 100);
+    check_conv2d({{1, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1}, true}, 100);
   }
   // ResNet stem (3 -> 64, 7x7, stride 2, pad 3) at batch 1 on an 11x11 image (224x224 in the model): P = 6,
   // C*R*S = 147. Backward data with C = 3 fills 3 of the 64 rows of a tile over a K*R*S = 3136 reduction, the
   // costliest case on the emulator (and wasteful on a GPU, docs/cuda.md), hence the small image.
   TEST_CASE("conv2d cuda: ResNet 7x7 stride-2 stem on an 11x11 image") {
-    check_conv2d({1, 3, 11, 11, 64, 7, 7, 2, 2, 3, 3, 1, 1, false}, 200);
+    check_conv2d({{1, 3, 11, 11, 64, 7, 7, 2, 2, 3, 3, 1, 1}, false}, 200);
   }
   // ResNet-50 layer2.0.downsample (256 -> 512, 1x1, stride 2) with 128 filters at batch 1 on a 14x14 input
   // (56x56 in the model): the data gradient is zero at every odd row and column.
   TEST_CASE("conv2d cuda: ResNet 1x1 stride-2 downsample, 256 -> 128") {
-    check_conv2d({1, 256, 14, 14, 128, 1, 1, 2, 2, 0, 0, 1, 1, false}, 300);
+    check_conv2d({{1, 256, 14, 14, 128, 1, 1, 2, 2, 0, 0, 1, 1}, false}, 300);
   }
   // Awkward: C = 3, K = 5, 13x11, a 3x2 filter, stride 2, pad 1, dilation (2, 1): every tile partial.
   TEST_CASE("conv2d cuda: awkward C3 K5 13x11, 3x2 filter, stride 2, pad 1, dilation 2x1") {
-    check_conv2d({2, 3, 13, 11, 5, 3, 2, 2, 2, 1, 1, 2, 1, true, true}, 400);
+    check_conv2d({{2, 3, 13, 11, 5, 3, 2, 2, 2, 1, 1, 2, 1}, true, true}, 400);
   }
   // Awkward: K = 65 (a second, one-row filter tile), C = 17, batch 3, stride (1, 2), pad (2, 1), dilation
   // (1, 2), a 2x3 filter.
   TEST_CASE("conv2d cuda: awkward C17 K65 9x7, 2x3 filter, stride 1x2, pad 2x1, dilation 1x2") {
-    check_conv2d({3, 17, 9, 7, 65, 2, 3, 1, 2, 2, 1, 1, 2, true, true}, 500);
+    check_conv2d({{3, 17, 9, 7, 65, 2, 3, 1, 2, 2, 1, 1, 2}, true, true}, 500);
   }
 
   // ResNet max pool (3x3, stride 2, pad 1) with 64 channels at batch 1 on 56x56 (112x112 in the model).

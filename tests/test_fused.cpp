@@ -13,6 +13,7 @@
 #include "models/network.h"
 #include "tensor/autograd.h"
 #include "tests/check.h"
+#include "tests/support.h"
 
 namespace nn::test {
 
@@ -149,9 +150,8 @@ TEST_SUITE("model") {
 TEST_SUITE("kernels") {
   TEST_CASE_TEMPLATE("conv2d epilogue: scale, shift and ReLU in the output pass equal separate loops", T, float, double) {
     for (int64_t group : {0, 1, 2}) {
-      Conv2dParams p;
-      p.N = 3, p.C = 4, p.H = 9, p.W = 8, p.K = 5, p.R = 3, p.S = 3, p.pad_h = 1, p.pad_w = 1, p.P = 9, p.Q = 8;
-      p.images_per_gemm = group;
+      const Conv2dParams p = conv_params({3, 4, 9, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1});  // P = 9, Q = 8
+      const Conv2dCpuTuning tuning{.images_per_gemm = group};
       CAPTURE(group);
       const DType dt = dtype_of<T>;
       const Tensor x = test_input({p.N, p.C, p.H, p.W}, 21, -1, 1, dt), w = test_input({p.K, p.C, p.R, p.S}, 22, -1, 1, dt);
@@ -164,7 +164,8 @@ TEST_SUITE("kernels") {
         const T t = v[i] * scale.data<T>()[k] + shift.data<T>()[k];
         v[i] = t < T(0) ? T(0) : t;
       }
-      conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), ConvEpilogue<T>{scale.data<T>(), shift.data<T>(), true}, p);
+      conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), ConvEpilogue<T>{scale.data<T>(), shift.data<T>(), true}, p,
+                            tuning);
       check_close("epilogue", y, want, std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12});
     }
   }

@@ -145,11 +145,11 @@ TEST_SUITE("kernels") {
     const DType dt = dtype_of<T>;
     const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
     const T nan = std::numeric_limits<T>::quiet_NaN();
-    struct Dims {
+    struct GemmSize {
       int64_t M, N, K;
     };
     uint64_t seed = 20;
-    for (const Dims d : {Dims{7, 5, 13}, Dims{33, 17, 65}, Dims{1, 9, 4}, Dims{6, 1, 3}})
+    for (const GemmSize d : {GemmSize{7, 5, 13}, GemmSize{33, 17, 65}, GemmSize{1, 9, 4}, GemmSize{6, 1, 3}})
       for (const Trans ta : {Trans::no, Trans::yes})
         for (const Trans tb : {Trans::no, Trans::yes})
           for (const double beta : {0.0, 1.0}) {

@@ -33,8 +33,8 @@ constexpr int64_t kWideEnough = 784;  // 28x28: measured on ResNet-50 shapes (do
 // no gather of dy, no scatter of y, and a pointwise conv needs no columns at all); otherwise as many as
 // keep each worker's column buffer (and [K, nb*P*Q] product) within budget, and no more than gives every
 // worker (image_workers) a group.
-int64_t group_size(const Conv2dParams& p, int workers) {
-  if (p.images_per_gemm > 0) return std::min(p.images_per_gemm, std::max<int64_t>(p.N, 1));  // tests
+int64_t group_size(const Conv2dParams& p, const Conv2dCpuTuning& tuning, int workers) {
+  if (tuning.images_per_gemm > 0) return std::min(tuning.images_per_gemm, std::max<int64_t>(p.N, 1));  // tests
   if (p.P * p.Q >= kWideEnough) return 1;
   const int64_t per_image = std::max<int64_t>(1, std::max(p.C * p.R * p.S, p.K) * p.P * p.Q);
   const int64_t per_worker = (std::max<int64_t>(p.N, 1) + workers - 1) / workers;  // every worker gets a group
@@ -52,8 +52,9 @@ std::pair<int64_t, int64_t> valid_range(int64_t w0, int64_t stride, int64_t W, i
   return {std::min(q0, Q), std::clamp(q1, std::min(q0, Q), Q)};
 }
 
-// col[(c*R + r)*S + s][i*B*Q + (p - p0)*Q + q] = x[n0 + i, c, p*sh - ph + r*dh, q*sw - pw + s*dw] (0
-// outside): images [n0, n0 + nb), output rows p0 <= p < p1 (B = p1 - p0; all rows unless p1 > 0).
+// col[(c*R + r)*S + s][i*B*Q + (p - p0)*Q + q] = x[n0 + i, c, p*stride_h - pad_h + r*dil_h,
+// q*stride_w - pad_w + s*dil_w] (0 outside): images [n0, n0 + nb), output rows p0 <= p < p1 (B = p1 - p0;
+// all rows unless p1 > 0).
 template <class T>
 void im2col(T* col, const T* x, int64_t n0, int64_t nb, const Conv2dParams& p, int64_t p0 = 0, int64_t p1 = -1) {
   if (p1 < 0) p1 = p.P;
@@ -136,15 +137,17 @@ constexpr int64_t kBandBudget = int64_t{4} << 20;
 // each running single-threaded GEMMs (OpenBLAS does inside our parallel regions). Two GEMMs side by side
 // beat one GEMM split over both cores on these mid-sized products: no synchronisation inside the GEMM,
 // each core in its own caches (ResNet-50's convolutions, batch 8: 1.14x forward + backward).
-int image_workers(const Conv2dParams& p) {
+int image_workers(const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
+  using Spread = Conv2dCpuTuning::ImageSpread;
   const int threads = num_threads();
-  if (threads < 2 || omp_in_parallel() || p.parallel_images == 0 || p.N < 2) return 1;
-  return p.parallel_images == 1 || p.N >= threads ? static_cast<int>(std::min<int64_t>(threads, p.N)) : 1;
+  if (threads < 2 || omp_in_parallel() || tuning.image_spread == Spread::in_order || p.N < 2) return 1;
+  return tuning.image_spread == Spread::spread || p.N >= threads ? static_cast<int>(std::min<int64_t>(threads, p.N))
+                                                                 : 1;
 }
 
 // What the three passes share: the image grouping and each worker's scratch matrices (caching allocator).
 template <class T>
-struct ConvPlan {
+struct CpuConvPlan {
   const Conv2dParams& p;
   const int64_t PQ, CRS;
   const int workers;   // threads taking whole groups (1: groups in order, each GEMM on every thread)
@@ -155,15 +158,16 @@ struct ConvPlan {
   CpuBuffer col;       // per worker: [CRS, nb_max*PQ] unfolded input, or [CRS, band*Q] with one image per GEMM
   CpuBuffer mat;       // per worker: [K, nb_max*PQ] gathered dy, or the forward product before its scatter
 
-  explicit ConvPlan(const Conv2dParams& params)
+  CpuConvPlan(const Conv2dParams& params, const Conv2dCpuTuning& tuning)
       : p(params),
         PQ(p.P * p.Q),
         CRS(p.C * p.R * p.S),
-        workers(image_workers(p)),
-        nb_max(group_size(p, workers)),
+        workers(image_workers(p, tuning)),
+        nb_max(group_size(p, tuning, workers)),
         direct(is_pointwise(p) && nb_max == 1),
         band(nb_max > 1 || direct ? p.P
-             : std::clamp<int64_t>(p.rows_per_gemm > 0 ? p.rows_per_gemm : kBandBudget / std::max<int64_t>(1, CRS * p.Q),
+             : std::clamp<int64_t>(tuning.rows_per_gemm > 0 ? tuning.rows_per_gemm
+                                                            : kBandBudget / std::max<int64_t>(1, CRS * p.Q),
                                    1, std::max<int64_t>(p.P, 1))),
         col_size(direct ? 0 : CRS * nb_max * band * p.Q),
         mat_size(nb_max > 1 ? p.K * nb_max * PQ : 0),
@@ -283,8 +287,9 @@ void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_
 }
 
 template <class T>
-void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>* ep, const Conv2dParams& p) {
-  const ConvPlan<T> plan(p);
+void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>* ep, const Conv2dParams& p,
+             const Conv2dCpuTuning& tuning) {
+  const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
   if (plan.nb_max == 1) {
     // One image per GEMM, in bands of output rows: y[n][:, p0*Q : p1*Q] = w x columns (ldc = PQ); then the
@@ -331,13 +336,15 @@ void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>*
 }  // namespace
 
 template <class T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
-  forward<T>(y, x, w, bias, nullptr, p);
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                        const Conv2dCpuTuning& tuning) {
+  forward<T>(y, x, w, bias, nullptr, p, tuning);
 }
 
 template <class T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p) {
-  forward<T>(y, x, w, nullptr, &epilogue, p);
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p,
+                        const Conv2dCpuTuning& tuning) {
+  forward<T>(y, x, w, nullptr, &epilogue, p, tuning);
 }
 
 namespace {
@@ -346,15 +353,17 @@ namespace {
 // space and transposed (K <-> C), padded by dil*(R-1) - pad. Computing it that way unfolds dy and writes dx
 // once, where the column path computes a [CRS, N*PQ] matrix (a GEMM of inner size only K) and scatters it
 // back with col2im's additions: 1.4-1.9x faster on ResNet-50's 3x3 layers at 28x28 and 56x56.
-bool backward_data_as_forward(const Conv2dParams& p) {
+bool backward_data_as_forward(const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
+  using Way = Conv2dCpuTuning::BackwardData;
   // Below kWideEnough pixels the column path's grouped GEMM is as fast and flipping the filters costs more.
   const bool applies = p.stride_h == 1 && p.stride_w == 1 && !is_pointwise(p) && p.pad_h <= p.dil_h * (p.R - 1) &&
                        p.pad_w <= p.dil_w * (p.S - 1);
-  return applies && (p.backward_data_as_forward < 0 ? p.P * p.Q >= kWideEnough : p.backward_data_as_forward == 1);
+  return applies && (tuning.backward_data == Way::automatic ? p.P * p.Q >= kWideEnough
+                                                            : tuning.backward_data == Way::flipped_forward);
 }
 
 template <class T>
-void backward_data_by_forward(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+void backward_data_by_forward(T* dx, const T* dy, const T* w, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
   CpuBuffer flipped(static_cast<size_t>(p.K * p.C * p.R * p.S) * sizeof(T));
   T* wt = flipped.as<T>();  // wt[c][k][r][s] = w[k][c][R-1-r][S-1-s]
   parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
@@ -368,15 +377,15 @@ void backward_data_by_forward(T* dx, const T* dy, const T* w, const Conv2dParams
   q.C = p.K, q.H = p.P, q.W = p.Q;
   q.K = p.C, q.P = p.H, q.Q = p.W;
   q.pad_h = p.dil_h * (p.R - 1) - p.pad_h, q.pad_w = p.dil_w * (p.S - 1) - p.pad_w;
-  conv2d_forward_cpu<T>(dx, dy, wt, nullptr, q);
+  conv2d_forward_cpu<T>(dx, dy, wt, nullptr, q, tuning);
 }
 
 }  // namespace
 
 template <class T>
-void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p) {
-  if (backward_data_as_forward(p)) return backward_data_by_forward(dx, dy, w, p);
-  const ConvPlan<T> plan(p);
+void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
+  if (backward_data_as_forward(p, tuning)) return backward_data_by_forward(dx, dy, w, p, tuning);
+  const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
   if (!plan.direct) std::fill(dx, dx + p.N * p.C * p.H * p.W, T(0));
   if (plan.nb_max == 1) {
@@ -402,10 +411,11 @@ void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams
 }
 
 template <class T>
-void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p) {
+void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p,
+                                const Conv2dCpuTuning& tuning) {
   const int64_t PQ = p.P * p.Q;
   if (dw) {
-    const ConvPlan<T> plan(p);
+    const CpuConvPlan<T> plan(p, tuning);
     const int64_t CRS = plan.CRS;
     WeightGradSum<T> sum(dw, p.K * CRS, plan.workers);
     if (plan.nb_max == 1) {
@@ -449,11 +459,14 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
   }
 }
 
-#define NN_INSTANTIATE(T)                                                                  \
-  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const T*, const Conv2dParams&); \
-  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const ConvEpilogue<T>&, const Conv2dParams&); \
-  template void conv2d_backward_data_cpu<T>(T*, const T*, const T*, const Conv2dParams&);    \
-  template void conv2d_backward_weight_cpu<T>(T*, T*, const T*, const T*, const Conv2dParams&);
+#define NN_INSTANTIATE(T)                                                                                       \
+  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const T*, const Conv2dParams&,                      \
+                                      const Conv2dCpuTuning&);                                                    \
+  template void conv2d_forward_cpu<T>(T*, const T*, const T*, const ConvEpilogue<T>&, const Conv2dParams&,        \
+                                      const Conv2dCpuTuning&);                                                    \
+  template void conv2d_backward_data_cpu<T>(T*, const T*, const T*, const Conv2dParams&, const Conv2dCpuTuning&); \
+  template void conv2d_backward_weight_cpu<T>(T*, T*, const T*, const T*, const Conv2dParams&,                    \
+                                              const Conv2dCpuTuning&);
 NN_INSTANTIATE(float)
 NN_INSTANTIATE(double)
 #undef NN_INSTANTIATE

@@ -33,8 +33,8 @@ struct AvgWindow {
 };
 
 AvgWindow avg_window(const Pool2dParams& p, int64_t op, int64_t oq) {
-  int64_t h0 = op * p.sh - p.ph, w0 = oq * p.sw - p.pw;
-  int64_t h1 = std::min(h0 + p.kh, p.H + p.ph), w1 = std::min(w0 + p.kw, p.W + p.pw);
+  int64_t h0 = op * p.stride_h - p.pad_h, w0 = oq * p.stride_w - p.pad_w;
+  int64_t h1 = std::min(h0 + p.R, p.H + p.pad_h), w1 = std::min(w0 + p.S, p.W + p.pad_w);
   const int64_t padded = (h1 - h0) * (w1 - w0);
   h0 = std::max<int64_t>(h0, 0), w0 = std::max<int64_t>(w0, 0);
   h1 = std::min(h1, p.H), w1 = std::min(w1, p.W);
@@ -53,14 +53,15 @@ void max_pool2d_forward_cpu(T* y, int64_t* argmax, const T* x, const Pool2dParam
     const T* in = x + j * p.H * p.W;
     for (int64_t op = 0; op < p.P; ++op) {
       for (int64_t oq = 0; oq < p.Q; ++oq) {
-        int64_t h0 = op * p.sh - p.ph, w0 = oq * p.sw - p.pw;
-        const int64_t h1 = std::min(h0 + (p.kh - 1) * p.dh + 1, p.H), w1 = std::min(w0 + (p.kw - 1) * p.dw + 1, p.W);
-        while (h0 < 0) h0 += p.dh;
-        while (w0 < 0) w0 += p.dw;
+        int64_t h0 = op * p.stride_h - p.pad_h, w0 = oq * p.stride_w - p.pad_w;
+        const int64_t h1 = std::min(h0 + (p.R - 1) * p.dil_h + 1, p.H);
+        const int64_t w1 = std::min(w0 + (p.S - 1) * p.dil_w + 1, p.W);
+        while (h0 < 0) h0 += p.dil_h;
+        while (w0 < 0) w0 += p.dil_w;
         T best = -std::numeric_limits<T>::infinity();
         int64_t best_i = h0 * p.W + w0;
-        for (int64_t h = h0; h < h1; h += p.dh) {
-          for (int64_t w = w0; w < w1; w += p.dw) {
+        for (int64_t h = h0; h < h1; h += p.dil_h) {
+          for (int64_t w = w0; w < w1; w += p.dil_w) {
             const T v = in[h * p.W + w];
             if (v > best || std::isnan(v)) {
               best = v;

@@ -10,8 +10,9 @@
 //   backward data    dx           = w^T              x gather(dy)           C      N*H*W    K*R*S
 //   backward weight  dw           = dy               x col(x)^T             K      C*R*S    N*P*Q
 //
-// All three share one tile loop (gemm_tile): 64 threads compute a 64 x 64 tile of C, stepping through
-// Kdim 16 at a time; each thread keeps an 8 x 8 block of C in registers. Backward weight has a long
+// All three share one tile loop, the GEMM ladder's register-blocked product (multiply_tiles in
+// kernels/cuda/gemm/tile.cuh): 64 threads compute a 64 x 64 tile of C, stepping through Kdim 16 at a time;
+// each thread keeps an 8 x 8 block of C in registers. Backward weight has a long
 // reduction (N*P*Q) and a small output, so it is split over Kdim into slices that write partial sums
 // to a scratch buffer, which a second kernel adds up in a fixed order: the result is deterministic
 // (no float atomics), and the same for every run on every GPU because the split depends only on the shape.
@@ -23,6 +24,7 @@
 #include "base/check.h"
 #include "kernels/conv2d.h"
 #include "kernels/cuda/compat.h"
+#include "kernels/cuda/gemm/tile.cuh"
 
 #include <algorithm>
 
@@ -37,25 +39,19 @@ constexpr int kThreads = 64;   // 8 x 8 threads, each an 8 x 8 register block
 constexpr int TM = 8, TN = 8;
 constexpr int kReduceThreads = 256;  // the split-K sum and dbias
 
-// The convolution geometry in 32-bit ints (checked by the launchers), so that index decoding in the
-// gathers is 32-bit arithmetic.
-struct Dims {
-  int N, C, H, W, K, R, S, P, Q, sh, sw, ph, pw, dh, dw;
+// The convolution geometry (Conv2dParams) in 32-bit ints (checked by the launchers), so that index
+// decoding in the gathers is 32-bit arithmetic.
+struct ConvGeometry {
+  int N, C, H, W, K, R, S, P, Q, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
 };
 
 // One block's share of C[m0.., n0..] += A[m0.., k] * B[k, n0..] for the BK columns of A / rows of B now
-// in shared memory. Thread (ty, tx) = (tid / 8, tid % 8) owns rows m0 + ty + 8 i and columns n0 + tx + 8 j
-// (i, j < 8): strided rather than adjacent, so that a warp's scalar reads of Bs touch 8 consecutive words
-// and of As 4 (broadcasts, no bank conflicts). Per reduction index a thread does 16 shared loads for 64 FMAs.
-__device__ __forceinline__ void gemm_tile(const float (*As)[BM], const float (*Bs)[BN], float (&acc)[TM][TN]) {
-  const int tx = threadIdx.x % 8, ty = threadIdx.x / 8;
-  for (int kk = 0; kk < BK; ++kk) {
-    float a[TM], b[TN];
-    for (int i = 0; i < TM; ++i) a[i] = As[kk][ty + 8 * i];
-    for (int j = 0; j < TN; ++j) b[j] = Bs[kk][tx + 8 * j];
-    for (int i = 0; i < TM; ++i)
-      for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-  }
+// in shared memory: As[BK][BM] (A transposed, so the tile loop reads along m) and Bs[BK][BN]. Thread
+// (ty, tx) = (tid / 8, tid % 8) owns rows m0 + ty + 8 i and columns n0 + tx + 8 j (i, j < 8), as in the
+// GEMM ladder's rungs 5-7 (why strided: multiply_tiles in kernels/cuda/gemm/tile.cuh).
+__device__ __forceinline__ void multiply_shared_tiles(const float (&As)[BK][BM], const float (&Bs)[BK][BN],
+                                                      float (&acc)[TM][TN]) {
+  multiply_tiles<BM, BN, BK, TM, TN>(&As[0][0], 1, BM, &Bs[0][0], acc, threadIdx.x / 8, threadIdx.x % 8);
 }
 
 // (c, r, s) of reduction index i = c*R*S + r*S + s, advanced one index at a time without division.
@@ -79,14 +75,15 @@ struct FilterTap {
 // Block (blockIdx.x, blockIdx.y) computes output columns n0 = 64 * blockIdx.x (flattened n*P*Q + p*Q + q)
 // and filters m0 = 64 * blockIdx.y. Shared memory per step (8 KiB): As = w[m0..+64, k0..+16] (transposed,
 // so the tile loop reads along m), Bs = col[k0..+16, n0..+64] gathered from x: row crs = (c, r, s) and
-// column (n, p, q) read x[n, c, p*sh - ph + r*dh, q*sw - pw + s*dw], or 0 outside the image.
+// column (n, p, q) read x[n, c, p*stride_h - pad_h + r*dil_h, q*stride_w - pad_w + s*dil_w], or 0 outside
+// the image.
 // Loads: a thread fetches 16 weights (reduction index tid % 16, rows tid / 16 + 4 i: 16 threads read one
 // row's 16 consecutive floats) and the 16 input values of its own column tid (decoded once; the (c, r, s)
 // of consecutive rows by increment): a warp reads 32 consecutive output pixels' inputs. Traffic: x is
 // re-read once per block row (ceil(K / 64) times), w once per block column; both mostly from L2.
 // Preconditions: blockDim.x == 64; grid covers ceil(N*P*Q / 64) x ceil(K / 64).
 __global__ void __launch_bounds__(kThreads)
-    conv2d_fwd_implicit_gemm(float* y, const float* x, const float* w, const float* bias, Dims d) {
+    conv2d_fwd_implicit_gemm(float* y, const float* x, const float* w, const float* bias, ConvGeometry d) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   const int tid = threadIdx.x;
@@ -96,7 +93,7 @@ __global__ void __launch_bounds__(kThreads)
   const int col = n0 + tid;
   const bool col_ok = col < Ncol;
   const int n = col_ok ? col / PQ : 0, pq = col_ok ? col % PQ : 0;
-  const int h_base = (pq / d.Q) * d.sh - d.ph, w_base = (pq % d.Q) * d.sw - d.pw;
+  const int h_base = (pq / d.Q) * d.stride_h - d.pad_h, w_base = (pq % d.Q) * d.stride_w - d.pad_w;
   const float* x_n = x + static_cast<int64_t>(n) * d.C * d.H * d.W;
 
   float acc[TM][TN] = {};
@@ -107,12 +104,12 @@ __global__ void __launch_bounds__(kThreads)
     }
     FilterTap t(k0, d.R, d.S);
     for (int kk = 0; kk < BK; ++kk, t.next(d.R, d.S)) {
-      const int h = h_base + t.r * d.dh, ww = w_base + t.s * d.dw;
+      const int h = h_base + t.r * d.dil_h, ww = w_base + t.s * d.dil_w;
       const bool inside = col_ok && k0 + kk < Kdim && h >= 0 && h < d.H && ww >= 0 && ww < d.W;
       Bs[kk][tid] = inside ? x_n[(static_cast<int64_t>(t.c) * d.H + h) * d.W + ww] : 0.f;
     }
     __syncthreads();
-    gemm_tile(As, Bs, acc);
+    multiply_shared_tiles(As, Bs, acc);
     __syncthreads();  // the next step overwrites the tiles
   }
 
@@ -129,8 +126,9 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 // Backward data: dx[n, c, h, w] = sum_{k, r, s} w[k, c, r, s] * dy[n, k, p, q] over the (r, s) for which
-// h + ph - r*dh = p*sh and w + pw - s*dw = q*sw with 0 <= p < P, 0 <= q < Q (exact division: with stride 2
-// only every other r hits an output row; the others contribute 0, as padding does in the forward pass).
+// h + pad_h - r*dil_h = p*stride_h and w + pad_w - s*dil_w = q*stride_w with 0 <= p < P, 0 <= q < Q (exact
+// division: with stride 2 only every other r hits an output row; the others contribute 0, as padding does
+// in the forward pass).
 // Block: input pixels n0 = 64 * blockIdx.x (flattened n*H*W + h*W + w) times channels m0 = 64 * blockIdx.y.
 // Shared memory per step: As = w^T[c, krs] (row c, reduction index krs = k*R*S + r*S + s, read from
 // w[k, c, r, s]), Bs = gathered dy[krs, pixel]. Same thread-to-load mapping as the forward kernel.
@@ -138,7 +136,7 @@ __global__ void __launch_bounds__(kThreads)
 // on zeros (docs/cuda.md, conv2d); traffic as in the forward pass with x and dy swapped.
 // Preconditions: blockDim.x == 64; grid covers ceil(N*H*W / 64) x ceil(C / 64).
 __global__ void __launch_bounds__(kThreads)
-    conv2d_bwd_data_implicit_gemm(float* dx, const float* dy, const float* w, Dims d) {
+    conv2d_bwd_data_implicit_gemm(float* dx, const float* dy, const float* w, ConvGeometry d) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   const int tid = threadIdx.x;
@@ -148,7 +146,7 @@ __global__ void __launch_bounds__(kThreads)
   const int col = n0 + tid;
   const bool col_ok = col < Ncol;
   const int n = col_ok ? col / HW : 0, hw = col_ok ? col % HW : 0;
-  const int hp = hw / d.W + d.ph, wp = hw % d.W + d.pw;  // padded coordinates of this input pixel
+  const int hp = hw / d.W + d.pad_h, wp = hw % d.W + d.pad_w;  // padded coordinates of this input pixel
   const float* dy_n = dy + static_cast<int64_t>(n) * d.K * d.P * d.Q;
 
   float acc[TM][TN] = {};
@@ -162,16 +160,16 @@ __global__ void __launch_bounds__(kThreads)
     }
     FilterTap t(k0, d.R, d.S);  // here (k, r, s): t.c is the filter index k
     for (int kk = 0; kk < BK; ++kk, t.next(d.R, d.S)) {
-      const int hh = hp - t.r * d.dh, ww = wp - t.s * d.dw;  // = p*sh and q*sw when (r, s) reads this pixel
+      const int hh = hp - t.r * d.dil_h, ww = wp - t.s * d.dil_w;  // p*stride_h, q*stride_w if (r, s) reads here
       float v = 0.f;
-      if (col_ok && k0 + kk < Kdim && hh >= 0 && ww >= 0 && hh % d.sh == 0 && ww % d.sw == 0) {
-        const int p = hh / d.sh, q = ww / d.sw;
+      if (col_ok && k0 + kk < Kdim && hh >= 0 && ww >= 0 && hh % d.stride_h == 0 && ww % d.stride_w == 0) {
+        const int p = hh / d.stride_h, q = ww / d.stride_w;
         if (p < d.P && q < d.Q) v = dy_n[(static_cast<int64_t>(t.c) * d.P + p) * d.Q + q];
       }
       Bs[kk][tid] = v;
     }
     __syncthreads();
-    gemm_tile(As, Bs, acc);
+    multiply_shared_tiles(As, Bs, acc);
     __syncthreads();
   }
 
@@ -191,14 +189,14 @@ __global__ void __launch_bounds__(kThreads)
 // gridDim.z slices of `chunk` (a multiple of BK) indices; slice z writes its partial sums to
 // out + z*K*C*R*S (out is dw itself when there is one slice).
 // Block: filters m0 = 64 * blockIdx.y times weight columns n0 = 64 * blockIdx.x (crs = c*R*S + r*S + s).
-// Shared memory per step: As[kk][m] = dy[n, m0 + m, p, q] and Bs[kk][j] = x[n, c, p*sh - ph + r*dh, ...]
-// for the 16 reduction indices npq = k0 + kk; the block's 64 weight columns are decoded once into a
-// shared table (c, r*dh - ph, s*dw - pw). Both loads put the reduction index on tid % 16 (decoded once per
-// step), so 16 neighbouring threads read 16 consecutive output pixels of dy and (stride 1) 16 consecutive
-// input pixels of x. Traffic: dy is re-read once per block column (ceil(CRS / 64)), x once per block row.
+// Shared memory per step: As[kk][m] = dy[n, m0 + m, p, q] and
+// Bs[kk][j] = x[n, c, p*stride_h - pad_h + r*dil_h, ...] for the 16 reduction indices npq = k0 + kk; the
+// block's 64 weight columns are decoded once into a shared table (c, r*dil_h - pad_h, s*dil_w - pad_w).
+// Both loads put the reduction index on tid % 16 (decoded once per step), so 16 neighbouring threads read
+// 16 consecutive output pixels of dy and (stride 1) 16 consecutive input pixels of x. Traffic: dy is re-read once per block column (ceil(CRS / 64)), x once per block row.
 // Preconditions: blockDim.x == 64; grid ceil(CRS / 64) x ceil(K / 64) x slices, slices * chunk >= N*P*Q.
 __global__ void __launch_bounds__(kThreads)
-    conv2d_bwd_weight_implicit_gemm(float* out, const float* dy, const float* x, Dims d, int chunk) {
+    conv2d_bwd_weight_implicit_gemm(float* out, const float* dy, const float* x, ConvGeometry d, int chunk) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   __shared__ int col_c[BN], col_h[BN], col_w[BN];  // c (or -1 past the last column), row and column offsets
@@ -209,8 +207,8 @@ __global__ void __launch_bounds__(kThreads)
   {
     const int col = n0 + tid, c = col / RS, rs = col - c * RS;
     col_c[tid] = col < Ncol ? c : -1;
-    col_h[tid] = (rs / d.S) * d.dh - d.ph;
-    col_w[tid] = (rs % d.S) * d.dw - d.pw;
+    col_h[tid] = (rs / d.S) * d.dil_h - d.pad_h;
+    col_w[tid] = (rs % d.S) * d.dil_w - d.pad_w;
   }
   __syncthreads();
 
@@ -226,12 +224,12 @@ __global__ void __launch_bounds__(kThreads)
       As[kk][m] = k_ok && gm < M ? dy[(static_cast<int64_t>(n) * M + gm) * PQ + pq] : 0.f;
     }
     for (int i = 0; i < BN / 4; ++i) {
-      const int j = tid / BK + 4 * i, c = col_c[j], h = op * d.sh + col_h[j], ww = oq * d.sw + col_w[j];
+      const int j = tid / BK + 4 * i, c = col_c[j], h = op * d.stride_h + col_h[j], ww = oq * d.stride_w + col_w[j];
       const bool inside = k_ok && c >= 0 && h >= 0 && h < d.H && ww >= 0 && ww < d.W;
       Bs[kk][j] = inside ? x_n[(static_cast<int64_t>(c) * d.H + h) * d.W + ww] : 0.f;
     }
     __syncthreads();
-    gemm_tile(As, Bs, acc);
+    multiply_shared_tiles(As, Bs, acc);
     __syncthreads();
   }
 
@@ -263,7 +261,7 @@ __global__ void conv2d_bwd_weight_split_sum(float* dw, const float* partial, int
 // reduces: a butterfly of shuffles inside each warp, the 8 warp sums through shared memory, and warp 0
 // adds those. Fixed order, so deterministic. Reads N*P*Q floats per block.
 // Preconditions: blockDim.x == 256, gridDim.x == K.
-__global__ void __launch_bounds__(kReduceThreads) conv2d_bwd_bias_sum(float* dbias, const float* dy, Dims d) {
+__global__ void __launch_bounds__(kReduceThreads) conv2d_bwd_bias_sum(float* dbias, const float* dy, ConvGeometry d) {
   __shared__ float warp_sums[kReduceThreads / 32];
   const int k = blockIdx.x, PQ = d.P * d.Q, count = d.N * PQ;
   float sum = 0.f;
@@ -283,7 +281,7 @@ __global__ void __launch_bounds__(kReduceThreads) conv2d_bwd_bias_sum(float* dbi
 
 constexpr int64_t kIntLimit = int64_t{1} << 31;
 
-Dims dims_of(const Conv2dParams& p) {
+ConvGeometry dims_of(const Conv2dParams& p) {
   NN_REQUIRE(p.N * p.P * p.Q < kIntLimit && p.N * p.H * p.W < kIntLimit && p.C * p.R * p.S < kIntLimit &&
              p.K * p.R * p.S < kIntLimit && p.N * p.K < kIntLimit && p.N * p.C < kIntLimit,
              "conv2d CUDA: a GEMM dimension (N*P*Q, N*H*W, C*R*S or K*R*S) must be below 2^31");
@@ -299,14 +297,14 @@ unsigned tiles(int64_t n, int tile) { return static_cast<unsigned>((n + tile - 1
 }  // namespace
 
 void conv2d_forward_cuda(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p) {
-  const Dims d = dims_of(p);
+  const ConvGeometry d = dims_of(p);
   if (p.N * p.K * p.P * p.Q == 0) return;
   const dim3 grid(tiles(p.N * p.P * p.Q, BN), tiles(p.K, BM));
   NN_CUDA_LAUNCH(conv2d_fwd_implicit_gemm, grid, dim3(kThreads), 0, y, x, w, bias, d);
 }
 
 void conv2d_backward_data_cuda(float* dx, const float* dy, const float* w, const Conv2dParams& p) {
-  const Dims d = dims_of(p);
+  const ConvGeometry d = dims_of(p);
   if (p.N * p.C * p.H * p.W == 0) return;
   const dim3 grid(tiles(p.N * p.H * p.W, BN), tiles(p.C, BM));
   NN_CUDA_LAUNCH(conv2d_bwd_data_implicit_gemm, grid, dim3(kThreads), 0, dx, dy, w, d);
@@ -317,7 +315,7 @@ void conv2d_backward_data_cuda(float* dx, const float* dy, const float* w, const
 // spend more on writing and re-reading partial sums than on the GEMM). A function of the shape only, so the summation
 // order, and with it the result, is the same on every GPU.
 void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p) {
-  const Dims d = dims_of(p);
+  const ConvGeometry d = dims_of(p);
   const int64_t npq = p.N * p.P * p.Q, crs = p.C * p.R * p.S, count = p.K * crs;
   if (npq == 0) {  // an empty reduction: zero gradients
     if (dw) NN_CUDA_CHECK(cudaMemsetAsync(dw, 0, count * sizeof(float), ::nn::cuda::stream()));

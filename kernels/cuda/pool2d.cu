@@ -44,19 +44,20 @@ __device__ __forceinline__ Range covering(int64_t i, int64_t extent, int64_t str
 
 // Max forward: thread per output (plane j, op, oq) scans the dilated window clipped to the plane, as the
 // CPU does: the first maximum wins, a NaN always wins (v != v), and an all -inf window points at its first
-// element. Reads kh*kw floats (mostly from L1/L2: neighbouring windows overlap), writes 4 + 8 bytes.
+// element. Reads R*S floats (mostly from L1/L2: neighbouring windows overlap), writes 4 + 8 bytes.
 __global__ void max_pool2d_fwd(float* y, int64_t* argmax, const float* x, Pool2dParams p) {
   NN_GRID_STRIDE(o, p.N * p.C * p.P * p.Q) {
     const int64_t oq = o % p.Q, op = o / p.Q % p.P, j = o / (p.P * p.Q);
     const float* in = x + j * p.H * p.W;
-    int64_t h0 = op * p.sh - p.ph, w0 = oq * p.sw - p.pw;
-    const int64_t h1 = lmin(h0 + (p.kh - 1) * p.dh + 1, p.H), w1 = lmin(w0 + (p.kw - 1) * p.dw + 1, p.W);
-    if (h0 < 0) h0 += ceil_div(-h0, p.dh) * p.dh;  // first tap inside the plane
-    if (w0 < 0) w0 += ceil_div(-w0, p.dw) * p.dw;
+    int64_t h0 = op * p.stride_h - p.pad_h, w0 = oq * p.stride_w - p.pad_w;
+    const int64_t h1 = lmin(h0 + (p.R - 1) * p.dil_h + 1, p.H);
+    const int64_t w1 = lmin(w0 + (p.S - 1) * p.dil_w + 1, p.W);
+    if (h0 < 0) h0 += ceil_div(-h0, p.dil_h) * p.dil_h;  // first tap inside the plane
+    if (w0 < 0) w0 += ceil_div(-w0, p.dil_w) * p.dil_w;
     float best = -INFINITY;
     int64_t best_i = h0 * p.W + w0;
-    for (int64_t h = h0; h < h1; h += p.dh) {
-      for (int64_t w = w0; w < w1; w += p.dw) {
+    for (int64_t h = h0; h < h1; h += p.dil_h) {
+      for (int64_t w = w0; w < w1; w += p.dil_w) {
         const float v = in[h * p.W + w];
         if (v > best || v != v) {
           best = v;
@@ -72,12 +73,13 @@ __global__ void max_pool2d_fwd(float* y, int64_t* argmax, const float* x, Pool2d
 // Max backward, gathered: thread per input (plane j, h, w) sums dy over the outputs of its plane whose
 // argmax is h*W + w. Only outputs whose (undilated-extent) window covers (h, w) are visited: the argmax of
 // an output always lies in its window (precondition: argmax comes from max_pool2d forward).
-// Reads ~ceil(kh_ext/sh)*ceil(kw_ext/sw) (argmax, dy) pairs per input, writes 4 bytes.
+// Reads ~ceil(span_h/stride_h)*ceil(span_w/stride_w) (argmax, dy) pairs per input, writes 4 bytes.
 __global__ void max_pool2d_bwd_gather(float* dx, const float* dy, const int64_t* argmax, Pool2dParams p) {
-  const int64_t kh_ext = (p.kh - 1) * p.dh + 1, kw_ext = (p.kw - 1) * p.dw + 1;
+  const int64_t span_h = (p.R - 1) * p.dil_h + 1, span_w = (p.S - 1) * p.dil_w + 1;  // dilated window
   NN_GRID_STRIDE(i, p.N * p.C * p.H * p.W) {
     const int64_t w = i % p.W, h = i / p.W % p.H, j = i / (p.H * p.W);
-    const Range rp = covering(h, kh_ext, p.sh, p.ph, p.P), rq = covering(w, kw_ext, p.sw, p.pw, p.Q);
+    const Range rp = covering(h, span_h, p.stride_h, p.pad_h, p.P);
+    const Range rq = covering(w, span_w, p.stride_w, p.pad_w, p.Q);
     const int64_t target = h * p.W + w;
     float sum = 0.f;
     for (int64_t op = rp.lo; op < rp.hi; ++op) {
@@ -96,8 +98,8 @@ struct AvgWindow {
   float divisor;
 };
 __device__ __forceinline__ AvgWindow avg_window(const Pool2dParams& p, int64_t op, int64_t oq) {
-  int64_t h0 = op * p.sh - p.ph, w0 = oq * p.sw - p.pw;
-  int64_t h1 = lmin(h0 + p.kh, p.H + p.ph), w1 = lmin(w0 + p.kw, p.W + p.pw);
+  int64_t h0 = op * p.stride_h - p.pad_h, w0 = oq * p.stride_w - p.pad_w;
+  int64_t h1 = lmin(h0 + p.R, p.H + p.pad_h), w1 = lmin(w0 + p.S, p.W + p.pad_w);
   const int64_t padded = (h1 - h0) * (w1 - w0);
   h0 = lmax(h0, 0), w0 = lmax(w0, 0);
   h1 = lmin(h1, p.H), w1 = lmin(w1, p.W);
@@ -106,7 +108,7 @@ __device__ __forceinline__ AvgWindow avg_window(const Pool2dParams& p, int64_t o
 }
 
 // Avg forward: thread per output sums its clipped window in float and divides (an empty window gives 0).
-// Reads kh*kw floats (overlapping windows hit the caches), writes 4 bytes.
+// Reads R*S floats (overlapping windows hit the caches), writes 4 bytes.
 __global__ void avg_pool2d_fwd(float* y, const float* x, Pool2dParams p) {
   NN_GRID_STRIDE(o, p.N * p.C * p.P * p.Q) {
     const int64_t oq = o % p.Q, op = o / p.Q % p.P, j = o / (p.P * p.Q);
@@ -120,11 +122,11 @@ __global__ void avg_pool2d_fwd(float* y, const float* x, Pool2dParams p) {
 }
 
 // Avg backward, gathered: thread per input sums dy[o] / divisor(o) over the outputs o whose clipped
-// window contains it, in increasing o. Reads ~ceil(kh/sh)*ceil(kw/sw) floats per input, writes 4 bytes.
+// window contains it, in increasing o. Reads ~ceil(R/stride_h)*ceil(S/stride_w) floats per input, writes 4 bytes.
 __global__ void avg_pool2d_bwd_gather(float* dx, const float* dy, Pool2dParams p) {
   NN_GRID_STRIDE(i, p.N * p.C * p.H * p.W) {
     const int64_t w = i % p.W, h = i / p.W % p.H, j = i / (p.H * p.W);
-    const Range rp = covering(h, p.kh, p.sh, p.ph, p.P), rq = covering(w, p.kw, p.sw, p.pw, p.Q);
+    const Range rp = covering(h, p.R, p.stride_h, p.pad_h, p.P), rq = covering(w, p.S, p.stride_w, p.pad_w, p.Q);
     float sum = 0.f;
     for (int64_t op = rp.lo; op < rp.hi; ++op) {
       for (int64_t oq = rq.lo; oq < rq.hi; ++oq) {
@@ -184,7 +186,8 @@ int64_t outputs(const Pool2dParams& p) { return p.N * p.C * p.P * p.Q; }
 int64_t inputs(const Pool2dParams& p) { return p.N * p.C * p.H * p.W; }
 
 void require_window(const Pool2dParams& p) {
-  NN_REQUIRE(p.kh > 0 && p.kw > 0 && p.sh > 0 && p.sw > 0 && p.dh > 0 && p.dw > 0 && p.ph >= 0 && p.pw >= 0,
+  NN_REQUIRE(p.R > 0 && p.S > 0 && p.stride_h > 0 && p.stride_w > 0 && p.dil_h > 0 && p.dil_w > 0 && p.pad_h >= 0 &&
+                 p.pad_w >= 0,
              "pool2d CUDA: kernel, stride and dilation must be positive, padding non-negative");
 }
 

@@ -34,9 +34,10 @@ const char* kernel_source_name(KernelSource source) {
   return source == KernelSource::vendor ? "vendor" : "handwritten";
 }
 
+// cuDNN pools without dilation and sizes its output as a convolution does (no ceil_mode).
 bool pool2d_vendor_supports(const Pool2dParams& p) {
-  return p.dh == 1 && p.dw == 1 && p.P == (p.H + 2 * p.ph - p.kh) / p.sh + 1 &&
-         p.Q == (p.W + 2 * p.pw - p.kw) / p.sw + 1;
+  return p.dil_h == 1 && p.dil_w == 1 && p.P == conv2d_output_size(p.H, p.R, p.stride_h, p.pad_h, 1) &&
+         p.Q == conv2d_output_size(p.W, p.S, p.stride_w, p.pad_w, 1);
 }
 
 }  // namespace nn::cuda

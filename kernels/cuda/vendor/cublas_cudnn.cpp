@@ -171,8 +171,8 @@ struct OutputDescs {
 };
 
 // Only for convolutions with products: N, C, H, W, K all non-zero (cuDNN rejects empty descriptors).
-struct ConvPlan {
-  explicit ConvPlan(const Conv2dParams& p) : out(p) {}
+struct CudnnConvPlan {
+  explicit CudnnConvPlan(const Conv2dParams& p) : out(p) {}
   TensorDesc x;
   OutputDescs out;
   FilterDesc w;
@@ -184,14 +184,14 @@ struct ConvPlan {
   size_t fwd_bytes = 0, bwd_data_bytes = 0, bwd_filter_bytes = 0;
 };
 
-ConvPlan& conv_plan(const Conv2dParams& p) {
+CudnnConvPlan& conv_plan(const Conv2dParams& p) {
   using Key = std::array<int64_t, 16>;
-  static thread_local std::map<Key, std::unique_ptr<ConvPlan>> plans;
+  static thread_local std::map<Key, std::unique_ptr<CudnnConvPlan>> plans;
   const Key key = {current_device(), p.N,        p.C,     p.H,     p.W,     p.K,    p.R, p.S, p.P, p.Q,
                    p.stride_h,       p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
-  std::unique_ptr<ConvPlan>& plan = plans[key];
+  std::unique_ptr<CudnnConvPlan>& plan = plans[key];
   if (plan) return *plan;
-  plan = std::make_unique<ConvPlan>(p);
+  plan = std::make_unique<CudnnConvPlan>(p);
   set_nchw(plan->x, p.N, p.C, p.H, p.W);
   NN_CUDNN(cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(p.K, "K"), to_int(p.C, "C"),
                                       to_int(p.R, "R"), to_int(p.S, "S")));
@@ -233,7 +233,7 @@ void conv2d_forward_vendor(float* y, const float* x, const float* w, const float
     if (bias) NN_CUDNN(cudnnAddTensor(cudnn(), &kOne, d.bias, bias, &kOne, d.y, y));
     return;
   }
-  ConvPlan& plan = conv_plan(p);
+  CudnnConvPlan& plan = conv_plan(p);
   const cudnnHandle_t h = cudnn();
   if (!plan.have_fwd) {
     cuda::Scratch<unsigned char> ws(kWorkspaceLimit);
@@ -257,7 +257,7 @@ void conv2d_backward_data_vendor(float* dx, const float* dy, const float* w, con
     zero(dx, p.N * p.C * p.H * p.W);
     return;
   }
-  ConvPlan& plan = conv_plan(p);
+  CudnnConvPlan& plan = conv_plan(p);
   const cudnnHandle_t h = cudnn();
   if (!plan.have_bwd_data) {
     cuda::Scratch<unsigned char> ws(kWorkspaceLimit);
@@ -285,7 +285,7 @@ void conv2d_backward_weight_vendor(float* dw, float* dbias, const float* dy, con
   if (dw && p.N * p.C * p.H * p.W == 0) {
     zero(dw, p.K * p.C * p.R * p.S);  // an empty input: every product is zero
   } else if (dw && p.K > 0) {
-    ConvPlan& plan = conv_plan(p);
+    CudnnConvPlan& plan = conv_plan(p);
     if (!plan.have_bwd_filter) {
       cuda::Scratch<unsigned char> ws(kWorkspaceLimit);
       cudnnConvolutionBwdFilterAlgoPerf_t results[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
@@ -387,9 +387,9 @@ struct PoolDescs {
              "ceil_mode); the op layer should have kept it on the handwritten kernels");
     set_nchw(x, p.N, p.C, p.H, p.W);
     set_nchw(y, p.N, p.C, p.P, p.Q);
-    NN_CUDNN(cudnnSetPooling2dDescriptor(pool, mode, CUDNN_PROPAGATE_NAN, to_int(p.kh, "kh"), to_int(p.kw, "kw"),
-                                         to_int(p.ph, "ph"), to_int(p.pw, "pw"), to_int(p.sh, "sh"),
-                                         to_int(p.sw, "sw")));
+    NN_CUDNN(cudnnSetPooling2dDescriptor(pool, mode, CUDNN_PROPAGATE_NAN, to_int(p.R, "R"), to_int(p.S, "S"),
+                                         to_int(p.pad_h, "pad_h"), to_int(p.pad_w, "pad_w"),
+                                         to_int(p.stride_h, "stride_h"), to_int(p.stride_w, "stride_w")));
   }
 };
 
