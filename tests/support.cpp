@@ -1,9 +1,68 @@
 // Shared test scaffolding (see support.h).
 #include "tests/support.h"
 
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
 namespace nn::test {
 
 // ---- files and processes ----
+
+namespace fs = std::filesystem;
+
+std::string build_dir() {
+  const char* build = std::getenv("NN_TEST_BUILD");
+  return build && *build ? build : "build";
+}
+
+TempDir::TempDir(const std::string& name) {
+  // The counter keeps two folders of one test (or one name used twice) apart; the pid keeps concurrent test
+  // binaries of one build apart.
+  static std::atomic<int> counter{0};
+  path_ = fs::absolute(fs::path(build_dir()) / "tmp" /
+                       (name + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++)));
+  fs::remove_all(path_);  // left by an earlier process with the same pid that crashed
+  fs::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;  // a destructor must not throw; a folder that cannot be removed shows up in <build>/tmp
+  fs::remove_all(path_, ec);
+}
+
+std::string TempDir::write(const std::string& rel, const std::string& text) const {
+  const fs::path file = path_ / rel;
+  fs::create_directories(file.parent_path());
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+  out.close();
+  REQUIRE_MESSAGE(out.good(), "cannot write " << file.string());
+  return file.string();
+}
+
+std::string read_file(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  REQUIRE_MESSAGE(in.good(), "cannot open " << file.string());
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+CommandResult run_command(const std::string& cmd, Capture capture) {
+  const std::string full = capture == Capture::stdout_and_stderr ? cmd + " 2>&1" : cmd;
+  FILE* p = popen(full.c_str(), "r");
+  REQUIRE_MESSAGE(p, "cannot run " << full);
+  CommandResult r{-1, ""};
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
 
 // ---- convolution parameters ----
 

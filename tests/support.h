@@ -2,6 +2,7 @@
 // builders for convolution parameters. (The comparison helpers are in tests/check.h.)
 #pragma once
 
+#include <filesystem>
 #include <string>
 
 #include "kernels/conv2d.h"
@@ -9,6 +10,44 @@
 namespace nn::test {
 
 // ---- files and processes ----
+
+// The build folder: the skinnet CLI is build_dir() + "/skinnet", the PyTorch references are in
+// build_dir() + "/refs". tools/run_tests.sh sets NN_TEST_BUILD (build, or build/sanitize); when it is unset (the
+// test binary run by hand from the repository root) this is "build".
+std::string build_dir();
+
+// A fresh, empty folder for one test: <build_dir()>/tmp/<name>-<pid>-<n> as an absolute path, created on
+// construction and removed with everything in it on destruction, so also when a check fails or the test throws.
+// Every test folder lives under that one base folder: a run leaves nothing in /tmp, and anything left in
+// <build>/tmp (a test binary that crashed) is easy to see and to delete.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name);
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::filesystem::path& path() const { return path_; }
+  // The path of `rel` inside the folder, as a string (what the readers and the CLI take).
+  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
+  // Writes `text` byte for byte to `rel` inside the folder, creating the folders on the way; returns its path.
+  std::string write(const std::string& rel, const std::string& text) const;
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A whole file as bytes; the test fails (REQUIRE) when it cannot be opened.
+std::string read_file(const std::filesystem::path& file);
+
+// What a shell command printed and how it ended.
+struct CommandResult {
+  int status;          // the exit status (WEXITSTATUS); -1 when a signal ended the command
+  std::string output;  // its stdout, and its stderr too with Capture::stdout_and_stderr
+};
+enum class Capture { stdout_only, stdout_and_stderr };
+// Runs `cmd` with /bin/sh and waits for it. The test fails (REQUIRE) when the shell cannot be started.
+CommandResult run_command(const std::string& cmd, Capture capture = Capture::stdout_only);
 
 // ---- convolution parameters ----
 

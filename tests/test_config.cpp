@@ -1,33 +1,17 @@
 // Training configuration (train/config.h): TOML files, flag overrides, stages, validation and the
 // resolved config.toml.
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/config.h"
 
 namespace nn {
 
-namespace {
-
-namespace fs = std::filesystem;
-
-// Writes `text` to a fresh file and returns its path.
-std::string config_file(const std::string& name, const std::string& text) {
-  const fs::path dir = fs::temp_directory_path() / fmt::format("skinnet-config-{}", getpid());
-  fs::create_directories(dir);
-  const std::string path = (dir / name).string();
-  std::ofstream(path) << text;
-  return path;
-}
-
-}  // namespace
+using test::TempDir;
 
 TEST_SUITE("data") {
   TEST_CASE("config: a TOML file sets every kind of key; flags override it; stages keep their order") {
-    const std::string path = config_file("full.toml", R"(
+    const TempDir t("config");
+    const std::string path = t.write("full.toml", R"(
 name = "exp1"
 seed = 7
 [data]
@@ -81,7 +65,8 @@ bn_eval = false
     TrainConfig c = load_config("", {"name=rt", "optimizer.momentum=0.8", "model.weights=w \"quoted\".safetensors",
                                      "augment.hue=0.05"});
     const std::string text = config_to_toml(c);
-    const TrainConfig again = load_config(config_file("rt.toml", text), {});
+    const TempDir t("config");
+    const TrainConfig again = load_config(t.write("rt.toml", text), {});
     CHECK(config_to_toml(again) == text);
     CHECK(again.momentum == 0.8);
     CHECK(again.weights == "w \"quoted\".safetensors");
@@ -92,14 +77,15 @@ bn_eval = false
 
 TEST_SUITE("errors") {
   TEST_CASE("config: unknown keys, wrong types and bad values name the file and line or the flag") {
-    const std::string unknown = config_file("unknown.toml", "[data]\npath = \"x\"\nbatchsize = 3\n");
+    const TempDir t("config");
+    const std::string unknown = t.write("unknown.toml", "[data]\npath = \"x\"\nbatchsize = 3\n");
     CHECK_THROWS_WITH_AS(load_config(unknown, {}), doctest::Contains("unknown.toml:3: unknown key 'data.batchsize'"), Error);
     CHECK_THROWS_WITH_AS(load_config(unknown, {}), doctest::Contains("data.batch_size"), Error);  // lists the known keys
-    const std::string type = config_file("type.toml", "[data]\nbatch_size = \"big\"\n");
+    const std::string type = t.write("type.toml", "[data]\nbatch_size = \"big\"\n");
     CHECK_THROWS_WITH_AS(load_config(type, {}), doctest::Contains("type.toml:2: data.batch_size must be an integer"), Error);
-    const std::string syntax = config_file("syntax.toml", "[data\n");
+    const std::string syntax = t.write("syntax.toml", "[data\n");
     CHECK_THROWS_WITH_AS(load_config(syntax, {}), doctest::Contains("syntax.toml:1"), Error);
-    const std::string stage = config_file("stage.toml", "[[stage]]\nepochs = 1\nlearning_rate = 3\n");
+    const std::string stage = t.write("stage.toml", "[[stage]]\nepochs = 1\nlearning_rate = 3\n");
     CHECK_THROWS_WITH_AS(load_config(stage, {}), doctest::Contains("stage.toml:3: unknown key 'learning_rate'"), Error);
     CHECK_THROWS_WITH_AS(load_config("", {"optimizer.lr=0.1"}), doctest::Contains("--optimizer.lr: unknown setting"), Error);
     CHECK_THROWS_WITH_AS(load_config("", {"device=gpu"}), doctest::Contains("device = 'gpu' is not a device: cpu, cuda or cuda:N"),

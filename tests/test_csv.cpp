@@ -1,12 +1,8 @@
 // CSV: RFC 4180 quoting, line ends, byte-order marks, header-less files, the writer's round trip, and
 // every malformed input named by file and line.
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-
 #include "base/random.h"
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/csv.h"
 
 namespace nn::test {
@@ -14,22 +10,6 @@ namespace nn::test {
 namespace {
 
 using Rows = std::vector<std::vector<std::string>>;
-
-std::string temp_file(const std::string& name, const std::string& text) {
-  const char* build = std::getenv("NN_TEST_BUILD");
-  const auto dir = (build ? std::filesystem::path(build) : std::filesystem::temp_directory_path()) /
-                   fmt::format("skinnet-csv-{}", getpid());
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
-
-void remove_temp() {
-  const char* build = std::getenv("NN_TEST_BUILD");
-  std::filesystem::remove_all((build ? std::filesystem::path(build) : std::filesystem::temp_directory_path()) /
-                              fmt::format("skinnet-csv-{}", getpid()));
-}
 
 }  // namespace
 
@@ -115,12 +95,12 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("csv: read_csv reads a file and names it") {
-    const std::string path = temp_file("read.csv", "a,b\r\n1,2\r\n");
+    const TempDir dir("csv");
+    const std::string path = dir.write("read.csv", "a,b\r\n1,2\r\n");
     const CsvTable t = read_csv(path);
     CHECK(t.path == path);
     CHECK(t.rows == Rows{{"1", "2"}});
     CHECK(t.where(0) == path + ":2");
-    remove_temp();
   }
 }
 
@@ -149,6 +129,7 @@ TEST_SUITE("errors") {
   TEST_CASE("csv: a missing file, a folder, and a missing column are named") {
     CHECK_THROWS_WITH_AS(read_csv("/nonexistent/meta.csv"), doctest::Contains("/nonexistent/meta.csv: no such file"),
                          Error);
+    // Any folder will do: /tmp is one every Linux machine has, and it is only looked at, never written.
     CHECK_THROWS_WITH_AS(read_csv("/tmp"), doctest::Contains("/tmp: is a folder"), Error);
     const CsvTable t = parse_csv("image,MEL\n", "gt.csv");
     CHECK_THROWS_WITH_AS(t.column("NV"), doctest::Contains("gt.csv: no column 'NV'; the file has columns: image, MEL"),

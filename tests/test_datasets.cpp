@@ -1,14 +1,12 @@
 // Dataset readers: HAM10000, ISIC 2016/2017/2018 and image folders on small generated trees, format
 // detection, every bad-input error (file, line, what was expected), and ImageFolder against torchvision.
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/dataset.h"
 #include "train/data/image.h"
 
@@ -18,27 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A unique folder under the build dir (or /tmp), removed when the test ends.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    static int counter = 0;
-    const char* build = std::getenv("NN_TEST_BUILD");
-    path = (build ? fs::path(build) : fs::temp_directory_path()) /
-           fmt::format("skinnet-datasets-{}-{}-{}", getpid(), counter++, name);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  // Writes a file (creating its folders); the readers only check images exist, so bytes are enough.
-  std::string write(const std::string& rel, const std::string& text = "not decoded") const {
-    const fs::path p = path / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
-  std::string operator/(const std::string& rel) const { return (path / rel).string(); }
-};
+// A file whose bytes nobody reads: the readers only check that images exist.
+std::string placeholder(const TempDir& t, const std::string& rel) { return t.write(rel, "not decoded"); }
 
 // doctest's matcher from a std::string (it takes only its own String).
 doctest::Contains has(const std::string& s) { return doctest::Contains(doctest::String(s.c_str())); }
@@ -60,29 +39,19 @@ void write_ham(const TempDir& t) {
                                        "HAM_0001466,ISIC_0031633,nv,follow_up,75.0,male,ear,rosendahl\n"
                                        "HAM_0002761,ISIC_0029176,AKIEC,histo,60.0,male,face,rosendahl\n"
                                        "HAM_0005132,ISIC_0025837,vasc,consensus,70.0,female,back,vidir_modern\n");
-  t.write("HAM10000_images_part_1/ISIC_0027419.jpg");
-  t.write("HAM10000_images_part_1/ISIC_0025030.jpg");
-  t.write("HAM10000_images_part_2/ISIC_0026769.jpg");
-  t.write("HAM10000_images_part_2/ISIC_0031633.JPG");
-  t.write("HAM10000_images_part_2/ISIC_0029176.png");
-  t.write("HAM10000_images_part_1/ISIC_0025837.jpeg");
-}
-
-// Runs a shell command; returns its exit status and output.
-std::pair<int, std::string> run(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  return {pclose(p), out};
+  placeholder(t, "HAM10000_images_part_1/ISIC_0027419.jpg");
+  placeholder(t, "HAM10000_images_part_1/ISIC_0025030.jpg");
+  placeholder(t, "HAM10000_images_part_2/ISIC_0026769.jpg");
+  placeholder(t, "HAM10000_images_part_2/ISIC_0031633.JPG");
+  placeholder(t, "HAM10000_images_part_2/ISIC_0029176.png");
+  placeholder(t, "HAM10000_images_part_1/ISIC_0025837.jpeg");
 }
 
 }  // namespace
 
 TEST_SUITE("data") {
   TEST_CASE("dataset: HAM10000 metadata, classes in ISIC 2018 order, images found in both part folders") {
-    TempDir t("ham");
+    TempDir t("dataset-ham");
     write_ham(t);
     const Dataset d =
         read_ham10000(t / "HAM10000_metadata.csv", {t / "HAM10000_images_part_1", t / "HAM10000_images_part_2"});
@@ -104,7 +73,7 @@ TEST_SUITE("data") {
     REQUIRE(d.warnings.size() == 2);
     CHECK(d.warnings[0].find("class BCC has no images") != std::string::npos);
     // open_dataset finds the metadata and the image folders from the dataset folder.
-    const Dataset o = open_dataset(t.path.string());
+    const Dataset o = open_dataset(t.path().string());
     CHECK(o.name == "HAM10000");
     CHECK(labels(o) == labels(d));
     CHECK(o.samples[2].image == d.samples[2].image);
@@ -112,17 +81,17 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("dataset: HAM10000 prefers .jpg when an id has several files; the first folder wins") {
-    TempDir t("ham-dup");
+    TempDir t("dataset-ham-dup");
     t.write("meta.csv", "lesion_id,image_id,dx\nL1,I1,df\n");
-    t.write("a/I1.png");
-    t.write("a/I1.jpg");
-    t.write("b/I1.jpg");
+    placeholder(t, "a/I1.png");
+    placeholder(t, "a/I1.jpg");
+    placeholder(t, "b/I1.jpg");
     CHECK(read_ham10000(t / "meta.csv", {t / "a", t / "b"}).samples[0].image == t / "a/I1.jpg");
     CHECK(read_ham10000(t / "meta.csv", {t / "b", t / "a"}).samples[0].image == t / "b/I1.jpg");
   }
 
   TEST_CASE("dataset: ISIC 2018 one-hot ground truth, lesion groupings, and detection of the download layout") {
-    TempDir t("isic2018");
+    TempDir t("dataset-isic2018");
     t.write("ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv",
             "image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\n"
             "ISIC_0024306,0.0,1.0,0.0,0.0,0.0,0.0,0.0\n"
@@ -133,7 +102,7 @@ TEST_SUITE("data") {
             "image,lesion_id,diagnosis_confirm_type\nISIC_0024306,HAM_1,histo\nISIC_0024307,HAM_2,histo\n"
             "ISIC_0024308,HAM_1,histo\nISIC_0024309,HAM_3,histo\nISIC_0099999,HAM_4,histo\n");
     for (const char* id : {"ISIC_0024306", "ISIC_0024307", "ISIC_0024308", "ISIC_0024309"})
-      t.write(fmt::format("ISIC2018_Task3_Training_Input/{}.jpg", id));
+      placeholder(t, fmt::format("ISIC2018_Task3_Training_Input/{}.jpg", id));
     const Dataset d =
         read_isic2018(t / "ISIC2018_Task3_Training_GroundTruth/ISIC2018_Task3_Training_GroundTruth.csv",
                       t / "ISIC2018_Task3_Training_Input", t / "ISIC2018_Task3_Training_LesionGroupings.csv");
@@ -143,7 +112,7 @@ TEST_SUITE("data") {
     CHECK(d.samples[0].group == "HAM_1");
     CHECK(d.samples[2].group == "HAM_1");
     CHECK(d.samples[3].group == "HAM_3");
-    const Dataset o = open_dataset(t.path.string());
+    const Dataset o = open_dataset(t.path().string());
     CHECK(o.name == "ISIC2018");
     CHECK(labels(o) == labels(d));
     CHECK(o.samples[2].group == "HAM_1");  // groupings found beside the ground-truth folder
@@ -157,11 +126,11 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("dataset: ISIC 2016 (no header; benign/malignant or 0/1) and ISIC 2017 (melanoma vs the rest)") {
-    TempDir t("isic2016");
+    TempDir t("dataset-isic2016");
     t.write("ISBI2016_ISIC_Part3_Training_GroundTruth.csv", "ISIC_0000000,benign\nISIC_0000002,malignant\n");
     t.write("ISBI2016_ISIC_Part3_Test_GroundTruth.csv", "ISIC_0000003,0.0\nISIC_0000004,1.0\n");
     for (const char* id : {"ISIC_0000000", "ISIC_0000002", "ISIC_0000003", "ISIC_0000004"})
-      t.write(fmt::format("ISBI2016_ISIC_Part3_Training_Data/{}.jpg", id));
+      placeholder(t, fmt::format("ISBI2016_ISIC_Part3_Training_Data/{}.jpg", id));
     const Dataset d =
         read_isic2016(t / "ISBI2016_ISIC_Part3_Training_GroundTruth.csv", t / "ISBI2016_ISIC_Part3_Training_Data");
     CHECK(d.name == "ISIC2016");
@@ -169,17 +138,17 @@ TEST_SUITE("data") {
     CHECK(labels(d) == std::vector<int64_t>{0, 1});
     CHECK(d.samples[1].group == "ISIC_0000002");
     // The folder holds a training and a test ground truth: the training one wins.
-    const Dataset o = open_dataset(t.path.string());
+    const Dataset o = open_dataset(t.path().string());
     CHECK(o.name == "ISIC2016");
     CHECK(o.samples.size() == 2);
     CHECK(labels(open_dataset(t / "ISBI2016_ISIC_Part3_Test_GroundTruth.csv")) == std::vector<int64_t>{0, 1});
 
-    TempDir u("isic2017");
+    TempDir u("dataset-isic2017");
     u.write("ISIC-2017_Training_Part3_GroundTruth.csv",
             "image_id,melanoma,seborrheic_keratosis\nISIC_0000000,0.0,0.0\nISIC_0000001,1.0,0.0\nISIC_0000002,0,1\n");
     for (const char* id : {"ISIC_0000000", "ISIC_0000001", "ISIC_0000002"})
-      u.write(fmt::format("ISIC-2017_Training_Data/{}.jpg", id));
-    const Dataset e = open_dataset(u.path.string(), "isic2017");
+      placeholder(u, fmt::format("ISIC-2017_Training_Data/{}.jpg", id));
+    const Dataset e = open_dataset(u.path().string(), "isic2017");
     CHECK(e.name == "ISIC2017");
     CHECK(e.classes == std::vector<std::string>{"other", "melanoma"});
     CHECK(labels(e) == std::vector<int64_t>{0, 1, 0});
@@ -188,16 +157,16 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("dataset: an image folder: classes byte-sorted, any-case extensions, subfolders, hidden files skipped") {
-    TempDir t("folder");
-    t.write("nevus/a.jpg");
-    t.write("nevus/b.PNG");
-    t.write("nevus/deeper/c.jpeg");
-    t.write("nevus/.hidden.jpg");
-    t.write("nevus/notes.txt");
-    t.write("Melanoma/x.bmp");
-    t.write("bcc/y.jpg");
-    t.write(".trash/z.jpg");
-    const Dataset d = read_image_folder(t.path.string());
+    TempDir t("dataset-folder");
+    placeholder(t, "nevus/a.jpg");
+    placeholder(t, "nevus/b.PNG");
+    placeholder(t, "nevus/deeper/c.jpeg");
+    placeholder(t, "nevus/.hidden.jpg");
+    placeholder(t, "nevus/notes.txt");
+    placeholder(t, "Melanoma/x.bmp");
+    placeholder(t, "bcc/y.jpg");
+    placeholder(t, ".trash/z.jpg");
+    const Dataset d = read_image_folder(t.path().string());
     CHECK(d.name == "ImageFolder");
     CHECK(d.classes == std::vector<std::string>{"Melanoma", "bcc", "nevus"});  // byte order: uppercase first
     CHECK(d.official_split.empty());
@@ -210,15 +179,15 @@ TEST_SUITE("data") {
                      {"Melanoma/x", 0}, {"bcc/y", 1}, {"nevus/a", 2}, {"nevus/b", 2}, {"nevus/deeper/c", 2}});
     REQUIRE(d.warnings.size() == 1);
     CHECK(d.warnings[0].find("skipped 1 file") != std::string::npos);
-    CHECK(open_dataset(t.path.string()).samples.size() == 5);
+    CHECK(open_dataset(t.path().string()).samples.size() == 5);
   }
 
   TEST_CASE("dataset: an image folder with train/valid/test folders gives official splits") {
-    TempDir t("splits");
+    TempDir t("dataset-splits");
     for (const char* f : {"train/df/1.jpg", "train/df/2.jpg", "train/mel/3.jpg", "valid/df/4.jpg", "valid/mel/5.jpg",
                           "test/df/6.jpg", "test/mel/7.png"})
-      t.write(f);
-    const Dataset d = open_dataset(t.path.string(), "imagefolder");
+      placeholder(t, f);
+    const Dataset d = open_dataset(t.path().string(), "imagefolder");
     CHECK(d.classes == std::vector<std::string>{"df", "mel"});
     REQUIRE(d.samples.size() == 7);
     REQUIRE(d.official_split.size() == 7);
@@ -236,7 +205,7 @@ TEST_SUITE("data") {
 
 TEST_SUITE("data") {
   TEST_CASE("dataset: skinnet data prints the split table, writes split.csv, rereads it, and finds a bad image") {
-    TempDir t("cli");
+    TempDir t("dataset-cli");
     std::string meta = "lesion_id,image_id,dx\n";
     const char* dx[] = {"mel", "nv", "nv", "nv", "bkl", "bcc", "akiec", "df", "vasc", "nv"};
     Image img;
@@ -246,30 +215,30 @@ TEST_SUITE("data") {
     for (int i = 0; i < 60; ++i) {
       meta += fmt::format("HAM_{},ISIC_{:03},{}\n", i / 2, i, dx[(i / 2) % 10]);
       const std::string rel = fmt::format("HAM10000_images_part_{}/ISIC_{:03}.jpg", 1 + i % 2, i);
-      fs::create_directories((t.path / rel).parent_path());
+      fs::create_directories((t.path() / rel).parent_path());
       encode_image(img, t / rel);
     }
     t.write("HAM10000_metadata.csv", meta);
-    const char* build = std::getenv("NN_TEST_BUILD");
-    const std::string cli = std::string(build ? build : "build") + "/skinnet data --data " + t.path.string();
-    auto [status, out] = run(cli + " --out " + t / "out" + " --check-images --seed 3");
+    const std::string cli = build_dir() + "/skinnet data --data " + t.path().string();
+    const auto data = [&](const std::string& args) { return run_command(cli + args, Capture::stdout_and_stderr); };
+    auto [status, out] = data(" --out " + t / "out" + " --check-images --seed 3");
     CHECK_MESSAGE(status == 0, out);
     for (const char* want : {"dataset  HAM10000", "images   60", "groups   30", "\ntotal ",
                              "class weights (training split", "wrote ", "check-images: 60 images checked, 0 bad"})
       CHECK_MESSAGE(out.find(want) != std::string::npos, std::string(want) << " not in:\n" << out);
     CHECK(fs::exists(t / "out/split.csv"));
     const auto table = [](const std::string& text) { return text.substr(text.find("class ")); };
-    auto [status2, again] = run(cli + " --split-file " + t / "out/split.csv");
+    auto [status2, again] = data(" --split-file " + t / "out/split.csv");
     CHECK_MESSAGE(status2 == 0, again);
     CHECK(again.find("split    read from") != std::string::npos);
     CHECK(table(again) == table(out).substr(0, table(again).size()));
     t.write("HAM10000_images_part_2/ISIC_007.jpg", "truncated");
-    auto [status3, bad] = run(cli + " --check-images");
-    CHECK(WEXITSTATUS(status3) == 1);
+    auto [status3, bad] = data(" --check-images");
+    CHECK(status3 == 1);
     CHECK_MESSAGE(
         bad.find("bad image (id ISIC_007): " + t / "HAM10000_images_part_2/ISIC_007.jpg") != std::string::npos, bad);
     CHECK(bad.find("check-images: 60 images checked, 1 bad") != std::string::npos);
-    auto [status4, skipped] = run(cli + " --check-images --skip-bad-images");
+    auto [status4, skipped] = data(" --check-images --skip-bad-images");
     CHECK_MESSAGE(status4 == 0, skipped);
     CHECK(skipped.find("1 unreadable images will be skipped") != std::string::npos);
   }
@@ -277,7 +246,7 @@ TEST_SUITE("data") {
 
 TEST_SUITE("errors") {
   TEST_CASE("dataset: HAM10000 bad metadata names the file, the line and what was expected") {
-    TempDir t("ham-bad");
+    TempDir t("dataset-ham-bad");
     write_ham(t);
     const std::vector<std::string> dirs = {t / "HAM10000_images_part_1", t / "HAM10000_images_part_2"};
     const std::string meta = t / "meta.csv";
@@ -307,15 +276,15 @@ TEST_SUITE("errors") {
     CHECK_THROWS_WITH_AS(read_ham10000(t / "HAM10000_metadata.csv", {t / "nowhere"}),
                          has("image folder " + t / "nowhere" + " does not exist"), Error);
     CHECK_THROWS_WITH_AS(open_dataset(t / "missing"), has(t / "missing" + ": no such file or folder"), Error);
-    CHECK_THROWS_WITH_AS(open_dataset(t.path.string(), "isic2019"), has("unknown dataset format 'isic2019'"), Error);
+    CHECK_THROWS_WITH_AS(open_dataset(t.path().string(), "isic2019"), has("unknown dataset format 'isic2019'"), Error);
     CHECK_THROWS_WITH_AS(open_dataset(t / "HAM10000_images_part_1", "ham10000"),
                          has("no HAM10000_metadata.csv in this folder"), Error);
   }
 
   TEST_CASE("dataset: ISIC ground truth with no class, two classes, bad values or no lesion group is refused") {
-    TempDir t("isic-bad");
-    t.write("img/A.jpg");
-    t.write("img/B.jpg");
+    TempDir t("dataset-isic-bad");
+    placeholder(t, "img/A.jpg");
+    placeholder(t, "img/B.jpg");
     const std::string gt = t / "gt.csv", img = t / "img";
     const std::string head = "image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\n";
     t.write("gt.csv", head + "A,1,0,0,0,0,0,0\nB,0,0,0,0,0,0,0\n");
@@ -349,54 +318,54 @@ TEST_SUITE("errors") {
   }
 
   TEST_CASE("dataset: bad image folders: missing, empty, images in the root, empty class, mismatched splits") {
-    TempDir t("folder-bad");
+    TempDir t("dataset-folder-bad");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "none"), has(t / "none" + ": no such folder"), Error);
     fs::create_directories(t / "empty");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "empty"), has(t / "empty" + ": empty folder"), Error);
-    t.write("root/a.jpg");
+    placeholder(t, "root/a.jpg");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "root"),
                          has(t / "root" + ": holds images (a.jpg) but no "
                                           "class folders"),
                          Error);
-    t.write("root/mel/b.jpg");
+    placeholder(t, "root/mel/b.jpg");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "root"), has(t / "root" + ": holds images directly (a.jpg)"), Error);
-    t.write("noimg/mel/b.jpg");
-    t.write("noimg/nv/readme.txt");
+    placeholder(t, "noimg/mel/b.jpg");
+    placeholder(t, "noimg/nv/readme.txt");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "noimg"),
                          has(t / "noimg/nv" + ": class folder with no "
                                               "images"),
                          Error);
-    t.write("split/train/mel/1.jpg");
-    t.write("split/train/nv/2.jpg");
-    t.write("split/val/mel/3.jpg");
+    placeholder(t, "split/train/mel/1.jpg");
+    placeholder(t, "split/train/nv/2.jpg");
+    placeholder(t, "split/val/mel/3.jpg");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "split"),
                          has(t / "split/val" + ": no class folder 'nv', "
                                                "which train/ has"),
                          Error);
-    t.write("split/val/nv/4.jpg");
-    t.write("split/test/nv/5.jpg");
-    t.write("split/test/mel/6.jpg");
-    t.write("split/test/bcc/7.jpg");
+    placeholder(t, "split/val/nv/4.jpg");
+    placeholder(t, "split/test/nv/5.jpg");
+    placeholder(t, "split/test/mel/6.jpg");
+    placeholder(t, "split/test/bcc/7.jpg");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "split"),
                          has(t / "split/test" + ": class folder 'bcc' "
                                                 "that train/ lacks"),
                          Error);
     fs::remove_all(t / "split/test/bcc");
     CHECK(read_image_folder(t / "split").samples.size() == 6);
-    t.write("split/valid/nv/4.jpg");
+    placeholder(t, "split/valid/nv/4.jpg");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "split"), has("both val/ and valid/ are present"), Error);
     fs::remove_all(t / "split/valid");
-    t.write("split/extra/nv/4.jpg");
+    placeholder(t, "split/extra/nv/4.jpg");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "split"), has("folder 'extra' beside train/"), Error);
-    t.write("dup/mel/a.jpg");
-    t.write("dup/mel/a.png");
+    placeholder(t, "dup/mel/a.jpg");
+    placeholder(t, "dup/mel/a.png");
     CHECK_THROWS_WITH_AS(read_image_folder(t / "dup"), has("two images have the id 'mel/a'"), Error);
   }
 }
 
 TEST_SUITE("torch") {
   TEST_CASE("dataset: an image folder reads like torchvision.datasets.ImageFolder (classes, paths, labels)") {
-    TempDir t("torchvision");
+    TempDir t("dataset-torchvision");
     Image img;
     img.height = 3;
     img.width = 2;
@@ -404,18 +373,18 @@ TEST_SUITE("torch") {
     int n = 0;
     for (const char* f : {"nv/a.png", "nv/b.png", "nv/sub/c.png", "MEL/d.png", "MEL/e.png", "bcc/f.png", "_x/g.png",
                           "Zeta/h.png", "akiec/i.png"}) {
-      fs::create_directories((t.path / f).parent_path());
+      fs::create_directories((t.path() / f).parent_path());
       img.rgb[0] = static_cast<uint8_t>(n++);
       encode_image(img, t / f);
     }
-    const Dataset d = read_image_folder(t.path.string());
+    const Dataset d = read_image_folder(t.path().string());
     const std::string out = t / "torchvision.json";
     const std::string cmd =
         "/usr/bin/python3 -c 'import json, sys, torchvision\n"
         "d = torchvision.datasets.ImageFolder(sys.argv[1])\n"
         "json.dump({\"classes\": d.classes, \"samples\": d.samples}, open(sys.argv[2], \"w\"))' " +
-        t.path.string() + " " + out;
-    const auto [status, text] = run(cmd);
+        t.path().string() + " " + out;
+    const auto [status, text] = run_command(cmd, Capture::stdout_and_stderr);
     REQUIRE_MESSAGE(status == 0, "python with torchvision failed: " << text);
     std::ifstream in(out);
     const nlohmann::json j = nlohmann::json::parse(in);

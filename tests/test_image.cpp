@@ -1,13 +1,10 @@
 // Images: decoding every channel layout to RGB8, the resize algorithm (identity, against PIL), centre
 // crops, normalisation, bad files, and `skinnet predict` end to end against torchvision.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/image.h"
 
 namespace nn::test {
@@ -148,16 +145,11 @@ TEST_SUITE("torch") {
     REQUIRE(c);
     const std::string image = refs_path(c->params["file"]);
     CHECK(check_close("preprocessed input", preprocess_image(decode_image(image), Preprocessing{}), (*c)["x"]));
-    const char* build = std::getenv("NN_TEST_BUILD");  // set by tools/run_tests.sh: build or build/sanitize
-    const std::string cmd = std::string(build ? build : "build") + "/skinnet predict --arch resnet18 --weights " +
-                            refs_path(c->params["weights"]) + " --json " + image + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    std::string out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    REQUIRE_MESSAGE(pclose(p) == 0, out);
-    const auto j = nlohmann::json::parse(out);
+    const CommandResult r = run_command(build_dir() + "/skinnet predict --arch resnet18 --weights " +
+                                            refs_path(c->params["weights"]) + " --json " + image,
+                                        Capture::stdout_and_stderr);
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    const auto j = nlohmann::json::parse(r.output);
     CHECK(j["image"] == image);
     const std::vector<float> logits = j["logits"], probs = j["probs"];
     REQUIRE(logits.size() == 1000);
@@ -177,18 +169,11 @@ TEST_SUITE("torch") {
 
 TEST_SUITE("errors") {
   TEST_CASE("predict: a weights file for another architecture is refused by name") {
-    const char* build = std::getenv("NN_TEST_BUILD");
-    const std::string cmd = std::string(build ? build : "build") + "/skinnet predict --arch vgg19 --weights " +
-                            refs_path("eval_resnet18.safetensors") + " " + refs_path("predict.png") + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    std::string out;
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    const int status = pclose(p);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 1);
-    CHECK_MESSAGE(out.find("holds resnet18 weights, not vgg19") != std::string::npos, out);
+    const CommandResult r = run_command(build_dir() + "/skinnet predict --arch vgg19 --weights " +
+                                            refs_path("eval_resnet18.safetensors") + " " + refs_path("predict.png"),
+                                        Capture::stdout_and_stderr);
+    CHECK(r.status == 1);  // an exit, not a crash: a signal gives -1
+    CHECK_MESSAGE(r.output.find("holds resnet18 weights, not vgg19") != std::string::npos, r.output);
   }
 
   TEST_CASE("image: a file declaring zero pixels is refused, not returned empty (found by make fuzz)") {
@@ -203,13 +188,12 @@ TEST_SUITE("errors") {
 
   TEST_CASE("image: missing, non-image, truncated and oversized files name the file and the problem") {
     CHECK_THROWS_WITH_AS(decode_image("/nonexistent/lesion.jpg"), doctest::Contains("/nonexistent/lesion.jpg"), Error);
-    const std::string path = fmt::format("/tmp/skinnet-test-{}-bad.png", getpid());
-    std::ofstream(path) << "this is not an image";
+    const TempDir t("image");
+    const std::string path = t.write("bad.png", "this is not an image");
     const std::string not_image = path + ": cannot read as an image";
     CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains(not_image.c_str()), Error);
     // A real PNG cut short: the header parses, the data does not.
-    std::ifstream src(refs_path("rgb.png"), std::ios::binary);
-    std::string png((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
+    const std::string png = read_file(refs_path("rgb.png"));
     std::ofstream(path, std::ios::binary) << png.substr(0, png.size() / 2);
     CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains(path.c_str()), Error);
     // The same PNG claiming 10000 x 10000 pixels in its header: refused before decoding.
@@ -218,7 +202,6 @@ TEST_SUITE("errors") {
     big.replace(16, 8, reinterpret_cast<const char*>(dims), 8);
     std::ofstream(path, std::ios::binary) << big;
     CHECK_THROWS_WITH_AS(decode_image(path), doctest::Contains("megapixel limit"), Error);
-    std::remove(path.c_str());
   }
 }
 

@@ -1,21 +1,16 @@
 // Loading weights into models: strict and finetune modes, the report of skipped keys, the error listing
 // every mismatch, bad files, and peak memory while loading.
-#include <unistd.h>
-
 #include <fstream>
 
 #include "layers/linear.h"
 #include "models/network.h"
 #include "tests/check.h"
+#include "tests/support.h"
 #include "weights/load.h"
 
 namespace nn::test {
 
 namespace {
-
-std::string temp_path(const std::string& name) {
-  return fmt::format("/tmp/skinnet-test-{}-{}.safetensors", getpid(), name);
-}
 
 // Resident-set peak of this process in KiB since the last reset (Linux /proc/self/status VmHWM).
 int64_t peak_rss_kib() {
@@ -77,7 +72,8 @@ TEST_SUITE("weights") {
     state[0].second = zeros({64, 3, 5, 5});                  // conv1.weight wrong shape
     state.emplace_back("extra.weight", zeros({2}));          // unexpected
     state.emplace_back("layer1.0.bn1.running_mean.x", zeros({1}));
-    const std::string path = temp_path("mismatch");
+    const TempDir dir("load");
+    const std::string path = dir / "mismatch.safetensors";
     save_safetensors(path, state);
     try {
       load_weights(*model, SafetensorsFile::open(path));
@@ -91,7 +87,6 @@ TEST_SUITE("weights") {
       CHECK(m.find("extra.weight") != std::string::npos);
       CHECK(m.find("conv1.weight: file f32 [64, 3, 5, 5], model f32 [64, 3, 7, 7]") != std::string::npos);
     }
-    std::remove(path.c_str());
   }
 
   TEST_CASE("load: a weights file without a head loads in finetune mode (Keras notop layout)") {
@@ -99,7 +94,8 @@ TEST_SUITE("weights") {
     std::vector<std::pair<std::string, Tensor>> features;
     for (auto& [k, t] : source->state_dict())
       if (k.rfind("features.", 0) == 0) features.emplace_back(k, t);
-    const std::string path = temp_path("notop");
+    const TempDir dir("load");
+    const std::string path = dir / "notop.safetensors";
     save_safetensors(path, features);
     auto model = make_model("vgg11", {.num_classes = 4, .seed = 3});
     const LoadReport r = load_weights(*model, SafetensorsFile::open(path), LoadMode::finetune);
@@ -107,7 +103,6 @@ TEST_SUITE("weights") {
                                                 "classifier.3.bias"});
     CHECK(r.loaded == static_cast<int64_t>(features.size()));
     CHECK_THROWS_WITH_AS(load_weights(*model, SafetensorsFile::open(path)), doctest::Contains("6 missing keys"), Error);
-    std::remove(path.c_str());
   }
 
   TEST_CASE("load: a 256 MiB file is copied into the model without keeping a second copy resident") {
@@ -118,7 +113,8 @@ TEST_SUITE("weights") {
       NoGradGuard no_grad;
       for (auto& t : model.parameters()) t.fill_(0.5);  // touch every page: the model is resident
     }
-    const std::string path = temp_path("big");
+    const TempDir dir("load");
+    const std::string path = dir / "big.safetensors";
     save_safetensors(path, model.state_dict());
     const int64_t file_kib = 4 * 2048 * 8192 * 4 / 1024;
     {
@@ -132,7 +128,6 @@ TEST_SUITE("weights") {
     MESSAGE("loading " << file_kib / 1024 << " MiB: peak resident growth " << growth / 1024 << " MiB");
     CHECK(growth < file_kib / 2);  // at most about one tensor of the file resident beside the model
     CHECK(model.parameters()[3].to_vector<float>()[12345] == 0.5f);
-    std::remove(path.c_str());
   }
 }
 
@@ -142,7 +137,8 @@ TEST_SUITE("errors") {
     CHECK_THROWS_WITH_AS(make_model("resnet51"), doctest::Contains("resnet50"), Error);
     CHECK_THROWS_WITH_AS(SafetensorsFile::open("/nonexistent/w.safetensors"),
                          doctest::Contains("/nonexistent/w.safetensors: cannot open"), Error);
-    const std::string path = temp_path("notst");
+    const TempDir dir("load");
+    const std::string path = dir / "notst.safetensors";
     std::ofstream(path) << "PK\x03\x04 this is a zip, not safetensors";
     CHECK_THROWS_WITH_AS(SafetensorsFile::open(path), doctest::Contains("not a safetensors file"), Error);
     auto model = make_model("resnet18", {.init = false});
@@ -151,11 +147,9 @@ TEST_SUITE("errors") {
     save_safetensors(path, state);
     CHECK_THROWS_WITH_AS(load_weights(*model, SafetensorsFile::open(path)),
                          doctest::Contains("conv1.weight: file f64 [64, 3, 7, 7], model f32 [64, 3, 7, 7]"), Error);
-    std::remove(path.c_str());
     save_safetensors(path, model->state_dict());
     CHECK_THROWS_WITH_AS(weights_preprocessing(SafetensorsFile::open(path)), doctest::Contains("no preprocessing recorded"),
                          Error);
-    std::remove(path.c_str());
   }
 }
 

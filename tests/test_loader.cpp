@@ -1,14 +1,12 @@
 // The data loader (train/data/loader.h): epoch coverage and order, determinism whatever the thread count, the
 // memory and disk caches, early exits, and unreadable images.
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/loader.h"
 
 namespace nn {
@@ -16,18 +14,7 @@ namespace nn {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh folder under the build directory, removed when the test ends.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    const char* build = std::getenv("NN_TEST_BUILD");
-    path = fs::path(build ? build : fs::temp_directory_path().string()) / "test-tmp" / (name + "-" + std::to_string(getpid()));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 // An image whose pixels depend on `seed`, so every sample is different.
 Image test_image(int64_t h, int64_t w, int seed) {
@@ -95,7 +82,7 @@ bool same_batches(const std::vector<Batch>& a, const std::vector<Batch>& b) {
 TEST_SUITE("data") {
   TEST_CASE("loader: an epoch visits every sample once in batches of the asked size; eval images are preprocess_image's") {
     TempDir tmp("loader-cover");
-    const Dataset d = make_dataset(tmp.path, 11);
+    const Dataset d = make_dataset(tmp.path(), 11);
     const Preprocessing prep = small_prep();
     LoaderOptions o;
     o.batch_size = 4;
@@ -126,7 +113,7 @@ TEST_SUITE("data") {
 
   TEST_CASE("loader: batches are identical with 1 and 3 workers; epochs reshuffle; the same epoch repeats exactly") {
     TempDir tmp("loader-determinism");
-    const Dataset d = make_dataset(tmp.path, 13);
+    const Dataset d = make_dataset(tmp.path(), 13);
     LoaderOptions o;
     o.batch_size = 3;
     o.seed = 5;
@@ -163,7 +150,7 @@ TEST_SUITE("data") {
 
   TEST_CASE("loader: drop_last drops the partial batch; a loader can be stopped early and restarted") {
     TempDir tmp("loader-droplast");
-    const Dataset d = make_dataset(tmp.path, 10);
+    const Dataset d = make_dataset(tmp.path(), 10);
     LoaderOptions o;
     o.batch_size = 4;
     o.drop_last = true;
@@ -184,7 +171,7 @@ TEST_SUITE("data") {
 
   TEST_CASE("loader: the memory cache serves later epochs without the files; eval output is unchanged by it") {
     TempDir tmp("loader-memory");
-    const Dataset d = make_dataset(tmp.path, 6);
+    const Dataset d = make_dataset(tmp.path(), 6);
     LoaderOptions o;
     o.batch_size = 4;
     o.augment = false;
@@ -202,14 +189,14 @@ TEST_SUITE("data") {
 
   TEST_CASE("loader: the disk cache writes one entry per image, re-decodes a damaged entry, keys on the file's state") {
     TempDir tmp("loader-disk");
-    const Dataset d = make_dataset(tmp.path, 5);
+    const Dataset d = make_dataset(tmp.path(), 5);
     LoaderOptions o;
     o.batch_size = 2;
     o.augment = false;
     o.shuffle = false;
     o.cache = CacheMode::disk;
     o.cache_shorter = 20;
-    o.cache_dir = (tmp.path / "cache").string();
+    o.cache_dir = (tmp.path() / "cache").string();
     DataLoader loader(d, iota(5), small_prep(), o);
     const auto want = epoch(loader, 0);
     auto entries = [&] {
@@ -240,7 +227,7 @@ TEST_SUITE("data") {
 TEST_SUITE("errors") {
   TEST_CASE("loader: an unreadable image is an error naming the file, or with skip_bad_images a counted warning") {
     TempDir tmp("loader-bad");
-    Dataset d = make_dataset(tmp.path, 8);
+    Dataset d = make_dataset(tmp.path(), 8);
     {
       std::ofstream bad(d.samples[5].image, std::ios::trunc);
       bad << "not an image";
@@ -265,7 +252,7 @@ TEST_SUITE("errors") {
 
   TEST_CASE("loader: options out of range are refused with the reason") {
     TempDir tmp("loader-options");
-    const Dataset d = make_dataset(tmp.path, 3);
+    const Dataset d = make_dataset(tmp.path(), 3);
     auto make = [&](LoaderOptions o, std::vector<int64_t> idx = {0, 1, 2}) { DataLoader l(d, idx, small_prep(), o); };
     LoaderOptions o;
     o.batch_size = 0;

@@ -2,15 +2,13 @@
 // torch.optim (tests/torch_cases_optim.py) with parameters and state compared after every step, frozen
 // parameters holding no state, 30-epoch lr sequences against torch's schedulers, checkpoint round trips
 // that continue bit for bit, and every bad option or checkpoint named in its error.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 
 #include "layers/linear.h"
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/optim/optim.h"
 #include "train/optim/schedule.h"
 
@@ -79,14 +77,6 @@ std::unique_ptr<Optimizer> tiny(const OptimizerOptions& o, const std::vector<dou
   Tensor t = leaf(from_vector(p, {static_cast<int64_t>(p.size())}));
   t.set_grad(from_vector(g, {static_cast<int64_t>(g.size())}));
   return make_optimizer(o, {{.name = "all", .params = {{"p", t}}, .lr = lr, .weight_decay = wd}});
-}
-
-std::string temp_dir() {
-  const char* build = std::getenv("NN_TEST_BUILD");
-  const auto dir = (build ? std::filesystem::path(build) : std::filesystem::temp_directory_path()) /
-                   fmt::format("skinnet-optim-{}", getpid());
-  std::filesystem::create_directories(dir);
-  return dir.string();
 }
 
 // Seeded parameters w [3, 4], b [4] (f32) and a gradient for step k, the same on every call.
@@ -292,7 +282,7 @@ TEST_SUITE("torch") {
 
 TEST_SUITE("known") {
   TEST_CASE("optim: 3 steps, save to a file, load into a fresh optimiser, 3 steps == 6 steps, bit for bit") {
-    const std::string dir = temp_dir();
+    const TempDir dir("optim");
     for (const std::string type : {"sgd", "adam", "adamw"}) {
       CAPTURE(type);
       const OptimizerOptions o{.type = type, .nesterov = type == "sgd"};
@@ -311,7 +301,7 @@ TEST_SUITE("known") {
       Named tensors = first;  // the model's weights and the optimiser state in one file, as a checkpoint
       nlohmann::json meta;
       a.save_state(tensors, meta);
-      const std::string path = dir + "/" + type + ".safetensors";
+      const std::string path = dir / (type + ".safetensors");
       save_safetensors(path, tensors, {{"optim", meta.dump()}});
 
       const SafetensorsFile file = SafetensorsFile::open(path);
@@ -336,7 +326,6 @@ TEST_SUITE("known") {
         }
       }
     }
-    std::filesystem::remove_all(dir);
   }
 
   TEST_CASE("optim: a plateau schedule saved after 12 epochs continues as the uninterrupted one") {

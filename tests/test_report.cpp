@@ -3,15 +3,13 @@
 // unreadable files); empty and malformed inputs still give a page; then headless Chromium renders the page: the
 // screenshot must not be blank, and the page's script must finish without errors (with a control page whose
 // script fails, so the check can fail).
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
 
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/image.h"
 #include "train/report/report.h"
 
@@ -21,22 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// A fresh folder under the build directory (or the system's temp folder), removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    const char* build = std::getenv("NN_TEST_BUILD");
-    const fs::path base = build ? fs::path(build) / "tmp" : fs::temp_directory_path();
-    path = fs::absolute(base / fmt::format("report-{}-{}", getpid(), name));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 const std::string kOddClass = "<b>&\"x";  // must reach the page escaped, never as markup
 const std::string kOddEscaped = "&lt;b&gt;&amp;&quot;x";
@@ -129,27 +111,21 @@ Image solid(int64_t h, int64_t w, int r, int g, int b) {
 }
 
 ReportInput full_input(const TempDir& t) {
-  encode_image(solid(150, 200, 200, 40, 40), (t.path / "red lesion.png").string());  // landscape PNG
-  encode_image(solid(300, 100, 40, 40, 200), (t.path / "blue.jpg").string(), 95);    // tall JPEG
-  std::ofstream(t.path / "notes.jpg") << "not an image";
+  encode_image(solid(150, 200, 200, 40, 40), (t.path() / "red lesion.png").string());  // landscape PNG
+  encode_image(solid(300, 100, 40, 40, 200), (t.path() / "blue.jpg").string(), 95);    // tall JPEG
+  std::ofstream(t.path() / "notes.jpg") << "not an image";
   ReportInput in;
   in.title = "resnet50 on HAM10000 <fold 1> & friends";
-  in.run_dir = (t.path / "run").string();
+  in.run_dir = (t.path() / "run").string();
   in.config_text = "arch = \"resnet50\"\nweights_url = \"https://example.org/w?a=1&b=<2>\"\nepochs = 3\n";
   in.history = history_json();
   in.test_metrics = metrics_json();
-  in.mistakes = {{(t.path / "red lesion.png").string(), "mel", kOddClass, 0.95},
-                 {(t.path / "blue.jpg").string(), "bcc", "nv", 0.7},
-                 {(t.path / "missing.jpg").string(), "nv", "mel", 0.99},
-                 {(t.path / "notes.jpg").string(), "bkl", "nv", 0.5}};
+  in.mistakes = {{(t.path() / "red lesion.png").string(), "mel", kOddClass, 0.95},
+                 {(t.path() / "blue.jpg").string(), "bcc", "nv", 0.7},
+                 {(t.path() / "missing.jpg").string(), "nv", "mel", 0.99},
+                 {(t.path() / "notes.jpg").string(), "bkl", "nv", 0.5}};
   in.notes = {"trained on SYNTHETIC data (skinnet synth), not dermoscopy"};
   return in;
-}
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  REQUIRE_MESSAGE(in.good(), file.string());
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 size_t count(const std::string& text, const std::string& what) {
@@ -196,46 +172,34 @@ std::array<double, 3> mean_rgb(const Image& img) {
   return m;
 }
 
-// Runs a shell command; returns its exit status and fills `out` with stdout (stderr too when asked).
-int run(const std::string& cmd, std::string& out) {
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE_MESSAGE(p, cmd);
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 // Debian's chromium in headless mode. A private profile folder keeps concurrent runs apart; `timeout` bounds a
 // hung browser. Missing chromium fails the test: it is a dependency (`make deps`), never a reason to skip.
 std::string chromium(const TempDir& t, const std::string& args, const fs::path& page) {
-  std::string found;
-  REQUIRE_MESSAGE(run("command -v chromium", found) == 0,
+  REQUIRE_MESSAGE(run_command("command -v chromium").status == 0,
                   "chromium is not installed; run `make deps` (it installs Debian's chromium for the report test)");
-  const fs::path log = t.path / "chromium.log";
+  const fs::path log = t.path() / "chromium.log";
   const std::string cmd = fmt::format(
       "timeout 60 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --user-data-dir='{}' {} "
       "'file://{}' 2>'{}'",
-      (t.path / "profile").string(), args, page.string(), log.string());
-  std::string out;
-  const int status = run(cmd, out);
-  REQUIRE_MESSAGE(status == 0, cmd << "\nexit status " << status << "\n" << read_text(log));
-  return out;
+      (t.path() / "profile").string(), args, page.string(), log.string());
+  const CommandResult r = run_command(cmd);
+  REQUIRE_MESSAGE(r.status == 0, cmd << "\nexit status " << r.status << "\n" << read_file(log));
+  return r.output;
 }
 
 }  // namespace
 
 TEST_SUITE("report") {
   TEST_CASE("report: a 7-class report is self-contained, escapes text and shows the numbers") {
-    TempDir t("full");
+    TempDir t("report-full");
     const ReportInput in = full_input(t);
-    const fs::path file = t.path / "run" / "report.html";
+    const fs::path file = t.path() / "run" / "report.html";
     write_report(file.string(), in);
-    const std::string html = read_text(file);
+    const std::string html = read_file(file);
     CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
     CHECK(html.find("</html>") != std::string::npos);
     // The write went through a temporary file that is gone now.
-    for (const auto& e : fs::directory_iterator(t.path / "run")) CHECK_MESSAGE(e.path() == file, e.path().string());
+    for (const auto& e : fs::directory_iterator(t.path() / "run")) CHECK_MESSAGE(e.path() == file, e.path().string());
 
     // Self-contained: every src/href is a data: URI or an in-page anchor; no stylesheet, import or URL outside the
     // configuration text (whose URL must be there, escaped).
@@ -297,7 +261,7 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("report: mistakes are embedded as ~128 px JPEG thumbnails, most confident first, placeholders otherwise") {
-    TempDir t("mistakes");
+    TempDir t("report-mistakes");
     const ReportInput in = full_input(t);
     const std::string html = render_report(in);
     const std::string section = between(html, "id=\"mistakes\"", "</section>");
@@ -333,7 +297,7 @@ TEST_SUITE("report") {
     // At most 16 tiles: 20 mistakes keep the 16 most probable (25%..100%; 5%..20% are left out).
     ReportInput many;
     for (int i = 1; i <= 20; ++i)
-      many.mistakes.push_back({(t.path / "red lesion.png").string(), "mel", "nv", i / 20.0});
+      many.mistakes.push_back({(t.path() / "red lesion.png").string(), "mel", "nv", i / 20.0});
     const std::string tiles = between(render_report(many), "id=\"mistakes\"", "</section>");
     CHECK(count(tiles, "<figure") == 16);
     CHECK(tiles.find("The 16 wrong predictions made with the highest probability, of 20 mistakes") !=
@@ -390,23 +354,23 @@ TEST_SUITE("report") {
   }
 
   TEST_CASE("report: write_report replaces an existing report and names the path when it cannot write") {
-    TempDir t("write");
-    const fs::path file = t.path / "report.html";
+    TempDir t("report-write");
+    const fs::path file = t.path() / "report.html";
     std::ofstream(file) << "old";
     ReportInput in;
     in.title = "second";
     write_report(file.string(), in);
-    CHECK(read_text(file).find("<title>second</title>") != std::string::npos);
-    std::ofstream(t.path / "plain") << "a file, not a folder";
-    const std::string bad = (t.path / "plain" / "report.html").string();
+    CHECK(read_file(file).find("<title>second</title>") != std::string::npos);
+    std::ofstream(t.path() / "plain") << "a file, not a folder";
+    const std::string bad = (t.path() / "plain" / "report.html").string();
     CHECK_THROWS_WITH_AS(write_report(bad, in), doctest::Contains(bad.c_str()), Error);
   }
 
   TEST_CASE(
       "report: headless Chromium renders the page with its script run and no errors; the screenshot is not blank") {
-    TempDir t("chromium");
+    TempDir t("report-chromium");
     const ReportInput in = full_input(t);
-    const fs::path file = t.path / "run" / "report.html";
+    const fs::path file = t.path() / "run" / "report.html";
     write_report(file.string(), in);
 
     const std::string dom = chromium(t, "--dump-dom", file);
@@ -418,7 +382,7 @@ TEST_SUITE("report") {
     CHECK(dom.find("&lt;b&gt;&amp;\"x") != std::string::npos);
     CHECK(dom.find("<b>&") == std::string::npos);
 
-    const fs::path shot = t.path / "shot.png";
+    const fs::path shot = t.path() / "shot.png";
     chromium(t, fmt::format("--screenshot='{}' --window-size=1280,2000", shot.string()), file);
     REQUIRE(fs::exists(shot));
     const Image img = decode_image(shot.string());
@@ -438,9 +402,9 @@ TEST_SUITE("report") {
     CHECK(banner >= 20000);  // the banner is about 1200 x 45 pixels
 
     // Control: a page whose script throws must be caught by the same check, or the check above proves nothing.
-    std::string broken = read_text(file);
+    std::string broken = read_file(file);
     broken.insert(broken.rfind("</body>"), "<script>no_such_function();</script>");
-    const fs::path broken_file = t.path / "broken.html";
+    const fs::path broken_file = t.path() / "broken.html";
     std::ofstream(broken_file, std::ios::binary) << broken;
     const std::string broken_body = between(chromium(t, "--dump-dom", broken_file), "<body", ">");
     CHECK_MESSAGE(broken_body.find("data-error=\"") != std::string::npos, broken_body);

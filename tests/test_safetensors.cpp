@@ -1,25 +1,19 @@
 // safetensors: round trip, metadata, zero-copy reads, and rejection of malformed or truncated files.
-#include <unistd.h>
-
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/check.h"
+#include "tests/support.h"
 
 namespace nn::test {
 
 namespace {
 
-// A fresh path under the build's temporary folder, removed with its .tmp sibling at scope exit.
+// A path in a fresh folder, removed with the folder (and the writer's .tmp sibling in it) at scope exit.
 struct TempFile {
+  TempDir dir;
   std::string path;
-  explicit TempFile(const std::string& name)
-      : path(fmt::format("/tmp/skinnet-test-{}-{}.safetensors", getpid(), name)) {}
-  ~TempFile() {
-    std::remove(path.c_str());
-    std::remove((path + ".tmp").c_str());
-  }
+  explicit TempFile(const std::string& name) : dir("safetensors"), path(dir / (name + ".safetensors")) {}
 };
 
 // Writes a file with an arbitrary header (as text) followed by `data_bytes` zero bytes.

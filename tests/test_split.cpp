@@ -1,35 +1,21 @@
 // Splits: the invariants of the stratified lesion-grouped split on a generated HAM10000-like dataset
 // (no lesion in two splits, class proportions, seeds), official splits, split.csv and its errors.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
 
 #include "base/random.h"
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/split.h"
 
 namespace nn::test {
 
 namespace {
 
-namespace fs = std::filesystem;
-
 doctest::Contains has(const std::string& s) { return doctest::Contains(doctest::String(s.c_str())); }
-
-std::string temp_path(const std::string& name) {
-  const char* build = std::getenv("NN_TEST_BUILD");
-  const fs::path dir =
-      (build ? fs::path(build) : fs::temp_directory_path()) / fmt::format("skinnet-split-{}", getpid());
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
-
-void remove_temp() { fs::remove_all(fs::path(temp_path("x")).parent_path()); }
 
 // HAM10000's class mix (MEL, NV, BCC, AKIEC, BKL, DF, VASC: 1113, 6705, 514, 327, 1099, 115, 142 of
 // 10,015) over about 2000 images in lesions of 1-4 images (mostly 1, as in HAM10000's 7,470 lesions),
@@ -161,7 +147,8 @@ TEST_SUITE("data") {
   TEST_CASE("split: split.csv round trip gives the same split; the table counts images per class and split") {
     const Dataset d = ham_like(4, 500);
     const Split s = make_split(d, {.seed = 2});
-    const std::string path = temp_path("split.csv");
+    const TempDir t("split");
+    const std::string path = t / "split.csv";
     write_split_csv(path, d, s);
     const Split r = read_split_csv(path, d);
     CHECK(r.train == s.train);
@@ -171,7 +158,6 @@ TEST_SUITE("data") {
     std::string header;
     std::getline(in, header);
     CHECK(header == "image_id,lesion_id,label,split");
-    remove_temp();
 
     const Dataset small = simple(2, 10);
     const std::string table = split_table(small, make_split(small, {.val = 0.2, .test = 0.3, .seed = 1}));
@@ -202,7 +188,8 @@ TEST_SUITE("errors") {
 
   TEST_CASE("split: split.csv with an unknown, repeated or missing image, a bad split name or another label") {
     const Dataset d = simple(2, 2);  // c0_0 c0_1 c1_0 c1_1
-    const std::string path = temp_path("bad.csv");
+    const TempDir t("split");
+    const std::string path = t / "bad.csv";
     auto read = [&](const std::string& text) {
       std::ofstream(path) << "image_id,lesion_id,label,split\n" << text;
       return read_split_csv(path, d);
@@ -225,7 +212,6 @@ TEST_SUITE("errors") {
     CHECK_THROWS_WITH_AS(read(ok + "c1_1,L7,c1,test\n"), has(path + ":5: image 'c1_1' has lesion_id 'L7'"), Error);
     std::ofstream(path) << "image_id,split\nc0_0,train\n";
     CHECK_THROWS_WITH_AS(read_split_csv(path, d), has(path + ": missing column lesion_id"), Error);
-    remove_temp();
   }
 }
 

@@ -3,7 +3,6 @@
 // options, and a learnability check that can fail both ways (colour statistics must separate the classes,
 // but not perfectly).
 #include <omp.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <sstream>
 
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/synth/synth.h"
 
 namespace nn::test {
@@ -20,22 +20,6 @@ namespace nn::test {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under the build directory (or the system's temp folder), removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) {
-    const char* build = std::getenv("NN_TEST_BUILD");
-    const fs::path base = build ? fs::path(build) / "tmp" : fs::temp_directory_path();
-    path = base / fmt::format("synth-{}-{}", getpid(), name);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> fields;
@@ -53,16 +37,11 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& file) {
   return rows;
 }
 
-std::string read_bytes(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // name -> bytes of every file under `dir`.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> files;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = read_bytes(e.path());
+    if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = read_file(e.path());
   return files;
 }
 
@@ -102,8 +81,8 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("synth: a small run writes a HAM10000 folder whose CSV lists every image, of every class") {
-    TempDir tmp("small");
-    const fs::path out = tmp.path / "ham";
+    TempDir tmp("synth-small");
+    const fs::path out = tmp.path() / "ham";
     const SynthOptions o = small(60);
     const int64_t lesions = write_synthetic_ham10000(out.string(), o);
 
@@ -144,21 +123,21 @@ TEST_SUITE("data") {
     CHECK(lesions < 60);
     // Nothing else in the image folder; the README says what this is.
     CHECK(std::distance(fs::directory_iterator(out / "HAM10000_images"), fs::directory_iterator()) == 60);
-    CHECK(read_bytes(out / "README.txt").find("THESE IMAGES ARE SYNTHETIC") != std::string::npos);
+    CHECK(read_file(out / "README.txt").find("THESE IMAGES ARE SYNTHETIC") != std::string::npos);
     CHECK(!fs::exists(out / "HAM10000_metadata.csv.tmp"));
   }
 
   TEST_CASE("synth: the same seed writes byte-identical files with 1 or 2 threads; another seed differs") {
-    TempDir tmp("seeds");
+    TempDir tmp("synth-seeds");
     const SynthOptions o = small(24, 5);
     const int threads = omp_get_max_threads();
     omp_set_num_threads(1);
-    write_synthetic_ham10000((tmp.path / "a").string(), o);
+    write_synthetic_ham10000((tmp.path() / "a").string(), o);
     omp_set_num_threads(2);
-    write_synthetic_ham10000((tmp.path / "b").string(), o);
+    write_synthetic_ham10000((tmp.path() / "b").string(), o);
     omp_set_num_threads(threads);
-    write_synthetic_ham10000((tmp.path / "c").string(), small(24, 6));
-    const auto a = snapshot(tmp.path / "a"), b = snapshot(tmp.path / "b"), c = snapshot(tmp.path / "c");
+    write_synthetic_ham10000((tmp.path() / "c").string(), small(24, 6));
+    const auto a = snapshot(tmp.path() / "a"), b = snapshot(tmp.path() / "b"), c = snapshot(tmp.path() / "c");
     CHECK(a.size() == 26);  // README, CSV, 24 images
     // README.txt names its folder (a, b); everything else must match byte for byte.
     CHECK(a.at("README.txt").size() == b.at("README.txt").size());
@@ -183,8 +162,8 @@ TEST_SUITE("data") {
   }
 
   TEST_CASE("synth: an earlier synthetic output is replaced, leaving no stale images") {
-    TempDir tmp("rewrite");
-    const fs::path out = tmp.path / "ham";
+    TempDir tmp("synth-rewrite");
+    const fs::path out = tmp.path() / "ham";
     write_synthetic_ham10000(out.string(), small(30));
     write_synthetic_ham10000(out.string(), small(10, 3));
     CHECK(read_csv(out / "HAM10000_metadata.csv").size() == 11);
@@ -275,8 +254,8 @@ TEST_SUITE("data") {
 
 TEST_SUITE("errors") {
   TEST_CASE("synth: a non-empty folder that is not synthetic output is refused, by name, and left alone") {
-    TempDir tmp("foreign");
-    const fs::path out = tmp.path / "photos";
+    TempDir tmp("synth-foreign");
+    const fs::path out = tmp.path() / "photos";
     fs::create_directories(out);
     std::ofstream(out / "notes.txt") << "mine\n";
     CHECK_THROWS_WITH_AS(write_synthetic_ham10000(out.string(), small(10)), doctest::Contains(out.string().c_str()),
@@ -285,19 +264,19 @@ TEST_SUITE("errors") {
                          doctest::Contains("not earlier `skinnet synth`"), Error);
     CHECK(snapshot(out).size() == 1);
     // Earlier synthetic output with a foreign file added is refused too, naming the file.
-    const fs::path ours = tmp.path / "ours";
+    const fs::path ours = tmp.path() / "ours";
     write_synthetic_ham10000(ours.string(), small(10));
     std::ofstream(ours / "HAM10000_images" / "keep.png") << "x";
     CHECK_THROWS_WITH_AS(write_synthetic_ham10000(ours.string(), small(10)), doctest::Contains("keep.png"), Error);
     // A file where the folder should be.
-    std::ofstream(tmp.path / "file") << "x";
-    CHECK_THROWS_WITH_AS(write_synthetic_ham10000((tmp.path / "file").string(), small(10)),
+    std::ofstream(tmp.path() / "file") << "x";
+    CHECK_THROWS_WITH_AS(write_synthetic_ham10000((tmp.path() / "file").string(), small(10)),
                          doctest::Contains("is not a folder"), Error);
   }
 
   TEST_CASE("synth: bad options are rejected before anything is written") {
-    TempDir tmp("options");
-    const fs::path out = tmp.path / "never";
+    TempDir tmp("synth-options");
+    const fs::path out = tmp.path() / "never";
     auto with = [](auto change) {
       SynthOptions o = small(20);
       change(o);

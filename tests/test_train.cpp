@@ -2,9 +2,7 @@
 // same result, frozen stages, surviving SIGKILL, stopping on a non-finite loss, and `skinnet eval` /
 // `predict --checkpoint`.
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +10,7 @@
 
 #include "models/network.h"
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/checkpoint.h"
 #include "train/data/csv.h"
 #include "train/data/synth/synth.h"
@@ -23,18 +22,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path test_root() {
-  const char* build = std::getenv("NN_TEST_BUILD");
-  return fs::path(build ? build : fs::temp_directory_path().string()) / "test-tmp" / fmt::format("train-{}", getpid());
-}
+using test::build_dir;
+using test::Capture;
+using test::CommandResult;
+using test::run_command;
 
-// Removes this process's runs and dataset when the test binary exits.
-struct RemoveAtExit {
-  ~RemoveAtExit() {
-    std::error_code ec;
-    fs::remove_all(test_root(), ec);
-  }
-} remove_at_exit;
+// This process's runs and dataset, shared by the tests below (the dataset is written once), removed when the
+// test binary exits.
+const fs::path& test_root() {
+  static const test::TempDir root("train");
+  return root.path();
+}
 
 // 84 synthetic images of 64x48, written once per test binary run.
 std::string small_dataset() {
@@ -83,16 +81,8 @@ nlohmann::json without_timings(nlohmann::json history) {
   return history;
 }
 
-std::pair<int, std::string> run_cli(const std::string& args) {
-  const char* build = std::getenv("NN_TEST_BUILD");
-  const std::string cmd = std::string(build ? build : "build") + "/skinnet " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+CommandResult run_cli(const std::string& args) {
+  return run_command(build_dir() + "/skinnet " + args, Capture::stdout_and_stderr);
 }
 
 bool same_tensors(const std::string& a, const std::string& b, const std::string& skip_prefix = "") {
@@ -146,8 +136,7 @@ TEST_SUITE("model") {
       CHECK(sum == doctest::Approx(1).epsilon(1e-4));
     }
     // The report names the synthetic data.
-    std::ifstream html(dir / "report.html");
-    const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+    const std::string page = test::read_file(dir / "report.html");
     CHECK(page.find("SYNTHETIC") != std::string::npos);
 
     // skinnet eval on the same split gives the same figures; predict --checkpoint names classes.
@@ -220,8 +209,7 @@ TEST_SUITE("model") {
 TEST_SUITE("model") {
   TEST_CASE("train: killing skinnet train at any moment leaves loadable checkpoints, and --resume finishes the run") {
     const fs::path runs = test_root() / "kill-runs";
-    const char* build = std::getenv("NN_TEST_BUILD");
-    const std::string cli = std::string(build ? build : "build") + "/skinnet";
+    const std::string cli = build_dir() + "/skinnet";
     std::string flags;
     for (const std::string& o : quick("killed")) flags += " --" + (o.rfind("runs_dir=", 0) == 0 ? "runs_dir=" + runs.string() : o);
     flags += " --stage.1.epochs=4";
