@@ -49,4 +49,35 @@ void batch_norm_backward_eval_cuda(float* dx, float* dgamma, float* dbeta, const
                                    const float* running_mean, const float* running_var, const float* gamma,
                                    const BatchNormParams& p);
 
+// cuDNN (kernels/cuda/vendor.h): the same signatures and semantics as the _cuda entry points. cuDNN has
+// no eval-mode backward (statistics held constant): that one stays handwritten under the vendor source.
+void batch_norm_forward_train_vendor(float* y, float* mean, float* invstd, float* var, const float* x,
+                                     const float* gamma, const float* beta, const BatchNormParams& p);
+void batch_norm_forward_eval_vendor(float* y, const float* x, const float* running_mean, const float* running_var,
+                                    const float* gamma, const float* beta, const BatchNormParams& p);
+// Training-mode backward; invstd is accepted for symmetry, cuDNN recomputes the statistics from x.
+void batch_norm_backward_train_vendor(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                      const float* invstd, const float* gamma, const BatchNormParams& p);
+
+// The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
+struct BatchNormForwardTrainKernels {
+  template <class T> static constexpr auto cpu = batch_norm_forward_train_cpu<T>;
+  static constexpr auto cuda = batch_norm_forward_train_cuda;
+  static constexpr auto vendor = batch_norm_forward_train_vendor;
+};
+struct BatchNormForwardEvalKernels {
+  template <class T> static constexpr auto cpu = batch_norm_forward_eval_cpu<T>;
+  static constexpr auto cuda = batch_norm_forward_eval_cuda;
+  static constexpr auto vendor = batch_norm_forward_eval_vendor;
+};
+struct BatchNormBackwardTrainKernels {
+  template <class T> static constexpr auto cpu = batch_norm_backward_train_cpu<T>;
+  static constexpr auto cuda = batch_norm_backward_train_cuda;
+  static constexpr auto vendor = batch_norm_backward_train_vendor;
+};
+struct BatchNormBackwardEvalKernels {  // no cuDNN operation
+  template <class T> static constexpr auto cpu = batch_norm_backward_eval_cpu<T>;
+  static constexpr auto cuda = batch_norm_backward_eval_cuda;
+};
+
 }  // namespace nn

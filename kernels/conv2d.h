@@ -100,4 +100,34 @@ void conv2d_forward_cuda(float* y, const float* x, const float* w, const float* 
 void conv2d_backward_data_cuda(float* dx, const float* dy, const float* w, const Conv2dParams& p);
 void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p);
 
+// cuDNN (kernels/cuda/vendor.h): the same signatures and semantics as the _cuda entry points.
+void conv2d_forward_vendor(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p);
+void conv2d_backward_data_vendor(float* dx, const float* dy, const float* w, const Conv2dParams& p);
+void conv2d_backward_weight_vendor(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p);
+
+// The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
+// conv2d_forward_cpu is overloaded (bias or epilogue), hence the spelled-out pointer types.
+struct Conv2dForwardKernels {
+  template <class T>
+  static constexpr void (*cpu)(T*, const T*, const T*, const T*, const Conv2dParams&) = conv2d_forward_cpu<T>;
+  static constexpr auto cuda = conv2d_forward_cuda;
+  static constexpr auto vendor = conv2d_forward_vendor;
+};
+// CPU only: the epilogue exists where the CPU GEMM writes its output (tensor/ops.h, conv2d_fused_eval).
+struct Conv2dForwardEpilogueKernels {
+  template <class T>
+  static constexpr void (*cpu)(T*, const T*, const T*, const ConvEpilogue<T>&, const Conv2dParams&) =
+      conv2d_forward_cpu<T>;
+};
+struct Conv2dBackwardDataKernels {
+  template <class T> static constexpr auto cpu = conv2d_backward_data_cpu<T>;
+  static constexpr auto cuda = conv2d_backward_data_cuda;
+  static constexpr auto vendor = conv2d_backward_data_vendor;
+};
+struct Conv2dBackwardWeightKernels {
+  template <class T> static constexpr auto cpu = conv2d_backward_weight_cpu<T>;
+  static constexpr auto cuda = conv2d_backward_weight_cuda;
+  static constexpr auto vendor = conv2d_backward_weight_vendor;
+};
+
 }  // namespace nn

@@ -37,4 +37,14 @@ void nll_loss_forward_cuda(float* loss, float* denom, const float* logp, const i
 void nll_loss_backward_cuda(float* dlogp, const float* dloss, const float* denom, const int64_t* target,
                             const float* weight, const NllParams& p);
 
+// The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
+struct NllLossForwardKernels {
+  template <class T> static constexpr auto cpu = nll_loss_forward_cpu<T>;
+  static constexpr auto cuda = nll_loss_forward_cuda;
+};
+struct NllLossBackwardKernels {
+  template <class T> static constexpr auto cpu = nll_loss_backward_cpu<T>;
+  static constexpr auto cuda = nll_loss_backward_cuda;
+};
+
 }  // namespace nn

@@ -14,4 +14,10 @@ void dropout_forward_cpu(T* y, T* mask, const T* x, int64_t n, double p, uint64_
 
 void dropout_forward_cuda(float* y, float* mask, const float* x, int64_t n, double p, uint64_t seed, uint64_t offset);
 
+// The kernel table tensor/dispatch.h runs (kernels/README.md): one kernel per backend.
+struct DropoutForwardKernels {
+  template <class T> static constexpr auto cpu = dropout_forward_cpu<T>;
+  static constexpr auto cuda = dropout_forward_cuda;
+};
+
 }  // namespace nn

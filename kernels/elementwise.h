@@ -43,4 +43,18 @@ void unary_backward_cuda(UnaryOp op, float* dx, const float* dy, const float* x,
                          const Loop& L);
 void binary_forward_cuda(BinaryOp op, float* out, const float* a, const float* b, const Loop& L);
 
+// The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
+struct UnaryForwardKernels {
+  template <class T> static constexpr auto cpu = unary_forward_cpu<T>;
+  static constexpr auto cuda = unary_forward_cuda;
+};
+struct UnaryBackwardKernels {
+  template <class T> static constexpr auto cpu = unary_backward_cpu<T>;
+  static constexpr auto cuda = unary_backward_cuda;
+};
+struct BinaryForwardKernels {
+  template <class T> static constexpr auto cpu = binary_forward_cpu<T>;
+  static constexpr auto cuda = binary_forward_cuda;
+};
+
 }  // namespace nn

@@ -22,6 +22,16 @@ void gemm_reference_cpu(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T a
 
 void gemm_cuda(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+// cuBLAS (kernels/cuda/vendor.h): the same signature and semantics as gemm_cuda.
+void gemm_vendor(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// The kernel table tensor/dispatch.h runs (kernels/README.md): one kernel per backend.
+struct GemmKernels {
+  template <class T> static constexpr auto cpu = gemm_cpu<T>;
+  static constexpr auto cuda = gemm_cuda;
+  static constexpr auto vendor = gemm_vendor;
+};
 
 // Makes sure OpenBLAS runs the best kernels this CPU supports, restarting the program (execv of
 // /proc/self/exe with the same argv) with OPENBLAS_CORETYPE set when OpenBLAS picked slower ones

@@ -42,4 +42,68 @@ void avg_pool2d_backward_cuda(float* dx, const float* dy, const Pool2dParams& p)
 void adaptive_avg_pool2d_forward_cuda(float* y, const float* x, const Pool2dParams& p);
 void adaptive_avg_pool2d_backward_cuda(float* dx, const float* dy, const Pool2dParams& p);
 
+// cuDNN (kernels/cuda/vendor.h). It keeps no argmax: the max backward finds each window's maximum again
+// from x and y, so these take x and y where the handwritten kernels take the indices.
+void max_pool2d_forward_vendor(float* y, const float* x, const Pool2dParams& p);
+void max_pool2d_backward_vendor(float* dx, const float* dy, const float* x, const float* y, const Pool2dParams& p);
+void avg_pool2d_forward_vendor(float* y, const float* x, const Pool2dParams& p);
+void avg_pool2d_backward_vendor(float* dx, const float* dy, const float* x, const float* y, const Pool2dParams& p);
+namespace cuda {
+// Pooling cuDNN computes with skinnet's (PyTorch's) semantics: no dilation, and no extra ceil_mode
+// output row or column (cuDNN sizes outputs with floor). Others stay on the handwritten kernels.
+bool pool2d_vendor_supports(const Pool2dParams& p);
+}  // namespace cuda
+
+// The kernel tables tensor/dispatch.h runs (kernels/README.md). A pooling op calls every backend with
+// one argument list holding what any of them reads: argmax for the handwritten max kernels, x and y for
+// cuDNN's backward (null where the backend in use does not read it). The adapters below drop the rest.
+struct MaxPool2dForwardKernels {
+  template <class T> static constexpr auto cpu = max_pool2d_forward_cpu<T>;
+  static constexpr auto cuda = max_pool2d_forward_cuda;
+  static void vendor(float* y, int64_t* /*argmax: none*/, const float* x, const Pool2dParams& p) {
+    max_pool2d_forward_vendor(y, x, p);
+  }
+  static bool vendor_supports(const Pool2dParams& p) { return cuda::pool2d_vendor_supports(p); }
+};
+struct MaxPool2dBackwardKernels {  // (dx, dy, argmax, x, y, p)
+  template <class T>
+  static void cpu(T* dx, const T* dy, const int64_t* argmax, const T* /*x*/, const T* /*y*/, const Pool2dParams& p) {
+    max_pool2d_backward_cpu<T>(dx, dy, argmax, p);
+  }
+  static void cuda(float* dx, const float* dy, const int64_t* argmax, const float* /*x*/, const float* /*y*/,
+                   const Pool2dParams& p) {
+    max_pool2d_backward_cuda(dx, dy, argmax, p);
+  }
+  static void vendor(float* dx, const float* dy, const int64_t* /*argmax*/, const float* x, const float* y,
+                     const Pool2dParams& p) {
+    max_pool2d_backward_vendor(dx, dy, x, y, p);
+  }
+};
+struct AvgPool2dForwardKernels {
+  template <class T> static constexpr auto cpu = avg_pool2d_forward_cpu<T>;
+  static constexpr auto cuda = avg_pool2d_forward_cuda;
+  static constexpr auto vendor = avg_pool2d_forward_vendor;
+  static bool vendor_supports(const Pool2dParams& p) { return cuda::pool2d_vendor_supports(p); }
+};
+struct AvgPool2dBackwardKernels {  // (dx, dy, x, y, p)
+  template <class T>
+  static void cpu(T* dx, const T* dy, const T* /*x*/, const T* /*y*/, const Pool2dParams& p) {
+    avg_pool2d_backward_cpu<T>(dx, dy, p);
+  }
+  static void cuda(float* dx, const float* dy, const float* /*x*/, const float* /*y*/, const Pool2dParams& p) {
+    avg_pool2d_backward_cuda(dx, dy, p);
+  }
+  static void vendor(float* dx, const float* dy, const float* x, const float* y, const Pool2dParams& p) {
+    avg_pool2d_backward_vendor(dx, dy, x, y, p);
+  }
+};
+struct AdaptiveAvgPool2dForwardKernels {  // no cuDNN operation
+  template <class T> static constexpr auto cpu = adaptive_avg_pool2d_forward_cpu<T>;
+  static constexpr auto cuda = adaptive_avg_pool2d_forward_cuda;
+};
+struct AdaptiveAvgPool2dBackwardKernels {
+  template <class T> static constexpr auto cpu = adaptive_avg_pool2d_backward_cpu<T>;
+  static constexpr auto cuda = adaptive_avg_pool2d_backward_cuda;
+};
+
 }  // namespace nn

@@ -30,4 +30,18 @@ void max_dim_cuda(float* values, int64_t* indices, const float* x, int64_t outer
 void max_dim_backward_cuda(float* dx, const float* dy, const int64_t* indices, int64_t outer, int64_t D,
                            int64_t inner);
 
+// The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
+struct SumKernels {
+  template <class T> static constexpr auto cpu = sum_cpu<T>;
+  static constexpr auto cuda = sum_cuda;
+};
+struct MaxDimKernels {
+  template <class T> static constexpr auto cpu = max_dim_cpu<T>;
+  static constexpr auto cuda = max_dim_cuda;
+};
+struct MaxDimBackwardKernels {
+  template <class T> static constexpr auto cpu = max_dim_backward_cpu<T>;
+  static constexpr auto cuda = max_dim_backward_cuda;
+};
+
 }  // namespace nn

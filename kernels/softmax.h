@@ -24,4 +24,14 @@ void softmax_forward_cuda(SoftmaxKind kind, float* y, const float* x, int64_t ou
 void softmax_backward_cuda(SoftmaxKind kind, float* dx, const float* dy, const float* y, int64_t outer, int64_t D,
                            int64_t inner);
 
+// The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
+struct SoftmaxForwardKernels {
+  template <class T> static constexpr auto cpu = softmax_forward_cpu<T>;
+  static constexpr auto cuda = softmax_forward_cuda;
+};
+struct SoftmaxBackwardKernels {
+  template <class T> static constexpr auto cpu = softmax_backward_cpu<T>;
+  static constexpr auto cuda = softmax_backward_cuda;
+};
+
 }  // namespace nn

@@ -1,6 +1,5 @@
 // batch_norm: checks, running-statistics update and the backward node. Kernels: kernels/batch_norm.h.
 #include "kernels/batch_norm.h"
-#include "kernels/cuda/vendor.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
 #include "tensor/ops.h"
@@ -8,15 +7,6 @@
 namespace nn {
 
 namespace {
-
-// The CUDA kernels of this run: handwritten or cuDNN (kernels/cuda/vendor.h). cuDNN has no eval-mode
-// backward, so that one is always handwritten.
-bool vendor() { return cuda::kernel_source() == cuda::KernelSource::vendor; }
-
-template <class T>
-T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
 
 struct BatchNormBackward final : Node {
   BatchNormParams p;
@@ -35,30 +25,19 @@ struct BatchNormBackward final : Node {
     Tensor dbeta = needs_input_grad(2) ? empty({p.C}, dy.dtype(), dy.device()) : Tensor();
     const Tensor s0 = training ? invstd.get(*this) : running_mean.get(*this);
     const Tensor s1 = training ? Tensor() : running_var.get(*this);
-    dispatch(name(), dy,
-             [&](auto t) {
-               using T = decltype(t);
-               if (training) {
-                 batch_norm_backward_train_cpu<T>(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
-                                                  dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), ptr_or_null<T>(g), p);
-               } else {
-                 batch_norm_backward_eval_cpu<T>(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
-                                                 dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), s1.data<T>(),
-                                                 ptr_or_null<T>(g), p);
-               }
-             },
-             [&] {
-               using T = float;
-               if (training) {
-                 const auto kernel = vendor() ? batch_norm_backward_train_vendor : batch_norm_backward_train_cuda;
-                 kernel(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta), dy.data<T>(),
-                        ptr_or_null<T>(xs), s0.data<T>(), ptr_or_null<T>(g), p);
-               } else {
-                 batch_norm_backward_eval_cuda(ptr_or_null<T>(dx), ptr_or_null<T>(dgamma), ptr_or_null<T>(dbeta),
-                                               dy.data<T>(), ptr_or_null<T>(xs), s0.data<T>(), s1.data<T>(),
-                                               ptr_or_null<T>(g), p);
-               }
-             });
+    if (training) {
+      dispatch<BatchNormBackwardTrainKernels>(name(), dy, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(data_or_null<T>(dx), data_or_null<T>(dgamma), data_or_null<T>(dbeta), dy.data<T>(), data_or_null<T>(xs),
+               s0.data<T>(), data_or_null<T>(g), p);
+      });
+    } else {  // cuDNN has no eval-mode backward: the table has no vendor kernel
+      dispatch<BatchNormBackwardEvalKernels>(name(), dy, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(data_or_null<T>(dx), data_or_null<T>(dgamma), data_or_null<T>(dbeta), dy.data<T>(), data_or_null<T>(xs),
+               s0.data<T>(), s1.data<T>(), data_or_null<T>(g), p);
+      });
+    }
     return {dx, dgamma, dbeta};
   }
   void release() override {
@@ -111,29 +90,19 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     invstd = empty({C}, x.dtype(), x.device());
     var = empty({C}, x.dtype(), x.device());
   }
-  dispatch("batch_norm", x,
-           [&](auto t) {
-             using T = decltype(t);
-             if (o.training) {
-               batch_norm_forward_train_cpu<T>(y.data<T>(), mean.data<T>(), invstd.data<T>(), var.data<T>(),
-                                               x.data<T>(), ptr_or_null<T>(weight), ptr_or_null<T>(bias), p);
-             } else {
-               batch_norm_forward_eval_cpu<T>(y.data<T>(), x.data<T>(), running_mean.data<T>(),
-                                              running_var.data<T>(), ptr_or_null<T>(weight), ptr_or_null<T>(bias), p);
-             }
-           },
-           [&] {
-             using T = float;
-             if (o.training) {
-               const auto kernel = vendor() ? batch_norm_forward_train_vendor : batch_norm_forward_train_cuda;
-               kernel(y.data<T>(), mean.data<T>(), invstd.data<T>(), var.data<T>(), x.data<T>(),
-                      ptr_or_null<T>(weight), ptr_or_null<T>(bias), p);
-             } else {
-               const auto kernel = vendor() ? batch_norm_forward_eval_vendor : batch_norm_forward_eval_cuda;
-               kernel(y.data<T>(), x.data<T>(), running_mean.data<T>(), running_var.data<T>(), ptr_or_null<T>(weight),
-                      ptr_or_null<T>(bias), p);
-             }
-           });
+  if (o.training) {
+    dispatch<BatchNormForwardTrainKernels>("batch_norm", x, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(y.data<T>(), mean.data<T>(), invstd.data<T>(), var.data<T>(), x.data<T>(), data_or_null<T>(weight),
+             data_or_null<T>(bias), p);
+    });
+  } else {
+    dispatch<BatchNormForwardEvalKernels>("batch_norm", x, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(y.data<T>(), x.data<T>(), running_mean.data<T>(), running_var.data<T>(), data_or_null<T>(weight),
+             data_or_null<T>(bias), p);
+    });
+  }
 
   if (o.training && running_mean.defined()) {
     NoGradGuard no_grad;

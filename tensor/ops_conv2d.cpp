@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "kernels/conv2d.h"
-#include "kernels/cuda/vendor.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
 #include "tensor/ops.h"
@@ -13,9 +12,6 @@
 namespace nn {
 
 namespace {
-
-// The CUDA kernels of this run: handwritten or cuBLAS/cuDNN (kernels/cuda/vendor.h).
-bool vendor() { return cuda::kernel_source() == cuda::KernelSource::vendor; }
 
 Conv2dParams conv2d_params(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   NN_CHECK(x.ndim() == 4, "conv2d: input must be [N, C, H, W], got {}", x.describe());
@@ -51,32 +47,19 @@ struct Conv2dBackward final : Node {
     if (needs_input_grad(0)) {
       const Tensor w = weight.get(*this);
       dx = empty({p.N, p.C, p.H, p.W}, dy.dtype(), dy.device());
-      dispatch("conv2d_backward_data", dy,
-               [&](auto t) {
-                 using T = decltype(t);
-                 conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
-               },
-               [&] {
-                 const auto kernel = vendor() ? conv2d_backward_data_vendor : conv2d_backward_data_cuda;
-                 kernel(dx.data<float>(), dy.data<float>(), w.data<float>(), p);
-               });
+      dispatch<Conv2dBackwardDataKernels>("conv2d_backward_data", dy, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
+      });
     }
     if (needs_input_grad(1) || needs_input_grad(2)) {
       const Tensor xs = needs_input_grad(1) ? x.get(*this) : Tensor();
       if (needs_input_grad(1)) dw = empty({p.K, p.C, p.R, p.S}, dy.dtype(), dy.device());
       if (needs_input_grad(2)) db = empty({p.K}, dy.dtype(), dy.device());
-      dispatch("conv2d_backward_weight", dy,
-               [&](auto t) {
-                 using T = decltype(t);
-                 conv2d_backward_weight_cpu<T>(dw.defined() ? dw.data<T>() : nullptr,
-                                               db.defined() ? db.data<T>() : nullptr, dy.data<T>(),
-                                               xs.defined() ? xs.data<T>() : nullptr, p);
-               },
-               [&] {
-                 const auto kernel = vendor() ? conv2d_backward_weight_vendor : conv2d_backward_weight_cuda;
-                 kernel(dw.defined() ? dw.data<float>() : nullptr, db.defined() ? db.data<float>() : nullptr,
-                        dy.data<float>(), xs.defined() ? xs.data<float>() : nullptr, p);
-               });
+      dispatch<Conv2dBackwardWeightKernels>("conv2d_backward_weight", dy, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(data_or_null<T>(dw), data_or_null<T>(db), dy.data<T>(), data_or_null<T>(xs), p);
+      });
     }
     return {dx, dw, db};
   }
@@ -103,15 +86,10 @@ Tensor conv2d(const Tensor& input, const Tensor& weight_in, const Tensor& bias_i
   const Tensor x = input.contiguous(), w = weight_in.contiguous();
   const Tensor b = bias_in.defined() ? bias_in.contiguous() : Tensor();
   Tensor y = empty({p.N, p.K, p.P, p.Q}, x.dtype(), x.device());
-  dispatch("conv2d", x,
-           [&](auto t) {
-             using T = decltype(t);
-             conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr, p);
-           },
-           [&] {
-             const auto kernel = vendor() ? conv2d_forward_vendor : conv2d_forward_cuda;
-             kernel(y.data<float>(), x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr, p);
-           });
+  dispatch<Conv2dForwardKernels>("conv2d", x, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(y.data<T>(), x.data<T>(), w.data<T>(), data_or_null<T>(b), p);
+  });
   if (auto node = new_node<Conv2dBackward>({&input, &weight_in, &bias_in})) {
     node->p = p;
     if (node->needs_input_grad(1)) node->x = SavedTensor(x);
@@ -153,19 +131,17 @@ Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bi
   };
   const std::vector<double> mean = column(running_mean, 0), var = column(running_var, 1), g = column(gamma, 1),
                             b = column(beta, 0), cb = column(bias, 0);
-  dispatch("conv2d_fused_eval", xc,
-           [&](auto t) {
-             using T = decltype(t);
-             std::vector<T> scale(static_cast<size_t>(p.K)), shift(static_cast<size_t>(p.K));
-             for (size_t k = 0; k < scale.size(); ++k) {
-               const double a = bn ? g[k] / std::sqrt(var[k] + bn->eps) : 1.0;
-               scale[k] = static_cast<T>(a);
-               shift[k] = static_cast<T>(b[k] + (cb[k] - mean[k]) * a);
-             }
-             const ConvEpilogue<T> epilogue{scale.data(), shift.data(), relu};
-             conv2d_forward_cpu<T>(y.data<T>(), xc.data<T>(), w.data<T>(), epilogue, p);
-           },
-           [&] { NN_INTERNAL_CHECK(false); });
+  dispatch<Conv2dForwardEpilogueKernels>("conv2d_fused_eval", xc, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    std::vector<T> scale(static_cast<size_t>(p.K)), shift(static_cast<size_t>(p.K));
+    for (size_t k = 0; k < scale.size(); ++k) {
+      const double a = bn ? g[k] / std::sqrt(var[k] + bn->eps) : 1.0;
+      scale[k] = static_cast<T>(a);
+      shift[k] = static_cast<T>(b[k] + (cb[k] - mean[k]) * a);
+    }
+    const ConvEpilogue<T> epilogue{scale.data(), shift.data(), relu};
+    kernel(y.data<T>(), xc.data<T>(), w.data<T>(), epilogue, p);
+  });
   return y;
 }
 

@@ -16,16 +16,10 @@ struct NllLossBackward final : Node {
     const Tensor t = target.get(*this), w = weight.defined() ? weight.get(*this) : Tensor(), d = denom.get(*this);
     const Tensor dy = g.contiguous();
     Tensor dlogp = empty({p.N, p.C}, g.dtype(), g.device());
-    dispatch(name(), dy,
-             [&](auto v) {
-               using T = decltype(v);
-               nll_loss_backward_cpu<T>(dlogp.data<T>(), dy.data<T>(), d.data<T>(), t.data<int64_t>(),
-                                        w.defined() ? w.data<T>() : nullptr, p);
-             },
-             [&] {
-               nll_loss_backward_cuda(dlogp.data<float>(), dy.data<float>(), d.data<float>(), t.data<int64_t>(),
-                                      w.defined() ? w.data<float>() : nullptr, p);
-             });
+    dispatch<NllLossBackwardKernels>(name(), dy, [&](auto kernel, auto v) {
+      using T = decltype(v);
+      kernel(dlogp.data<T>(), dy.data<T>(), d.data<T>(), t.data<int64_t>(), data_or_null<T>(w), p);
+    });
     return {dlogp};
   }
   void release() override {
@@ -73,16 +67,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target_in, const CrossE
   const Tensor logp = log_softmax(logits, 1);
   Tensor loss = empty(Shape{}, logits.dtype(), logits.device());
   Tensor denom = empty(Shape{}, logits.dtype(), logits.device());
-  dispatch("cross_entropy", logp,
-           [&](auto v) {
-             using T = decltype(v);
-             nll_loss_forward_cpu<T>(loss.data<T>(), denom.data<T>(), logp.data<T>(), target.data<int64_t>(),
-                                     weight.defined() ? weight.data<T>() : nullptr, p);
-           },
-           [&] {
-             nll_loss_forward_cuda(loss.data<float>(), denom.data<float>(), logp.data<float>(),
-                                   target.data<int64_t>(), weight.defined() ? weight.data<float>() : nullptr, p);
-           });
+  dispatch<NllLossForwardKernels>("cross_entropy", logp, [&](auto kernel, auto v) {
+    using T = decltype(v);
+    kernel(loss.data<T>(), denom.data<T>(), logp.data<T>(), target.data<int64_t>(), data_or_null<T>(weight), p);
+  });
   if (auto node = new_node<NllLossBackward>({&logp})) {
     node->p = p;
     node->target = SavedTensor(target);

@@ -26,15 +26,10 @@ Tensor dropout(const Tensor& input, double p, bool training, Generator& gen) {
   const Tensor x = input.contiguous();
   Tensor y = empty_like(x), mask = empty_like(x);
   const uint64_t offset = gen.reserve(random_counters(RandomKind::uniform, DType::f32, x.numel()));
-  dispatch("dropout", x,
-           [&](auto t) {
-             using T = decltype(t);
-             dropout_forward_cpu<T>(y.data<T>(), mask.data<T>(), x.data<T>(), x.numel(), p, gen.seed(), offset);
-           },
-           [&] {
-             dropout_forward_cuda(y.data<float>(), mask.data<float>(), x.data<float>(), x.numel(), p, gen.seed(),
-                                  offset);
-           });
+  dispatch<DropoutForwardKernels>("dropout", x, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(y.data<T>(), mask.data<T>(), x.data<T>(), x.numel(), p, gen.seed(), offset);
+  });
   if (auto node = new_node<DropoutBackward>({&input})) {
     node->mask = SavedTensor(mask);
     attach(y, node);

@@ -12,12 +12,10 @@ namespace {
 
 void run_unary(UnaryOp op, const Tensor& y, const Tensor& x, double s) {
   const Loop L = make_loop_for(y.shape(), {&y, &x});
-  dispatch(unary_op_name(op), x,
-           [&](auto t) {
-             using T = decltype(t);
-             unary_forward_cpu<T>(op, y.data<T>(), x.data<T>(), s, L);
-           },
-           [&] { unary_forward_cuda(op, y.data<float>(), x.data<float>(), s, L); });
+  dispatch<UnaryForwardKernels>(unary_op_name(op), x, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(op, y.data<T>(), x.data<T>(), s, L);
+  });
 }
 
 Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
@@ -28,12 +26,10 @@ Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_same_dtype(a, b, name);
   Tensor out = empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype(), a.device());
   const Loop L = make_loop_for(out.shape(), {&out, &a, &b});
-  dispatch(name, a,
-           [&](auto t) {
-             using T = decltype(t);
-             binary_forward_cpu<T>(op, out.data<T>(), a.data<T>(), b.data<T>(), L);
-           },
-           [&] { binary_forward_cuda(op, out.data<float>(), a.data<float>(), b.data<float>(), L); });
+  dispatch<BinaryForwardKernels>(name, a, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(op, out.data<T>(), a.data<T>(), b.data<T>(), L);
+  });
   return out;
 }
 
@@ -52,17 +48,10 @@ struct UnaryBackward final : Node {
     const Tensor xs = x.defined() ? x.get(*this) : Tensor(), ys = y.defined() ? y.get(*this) : Tensor();
     Tensor dx = empty_like(g);
     const Loop L = make_loop_for(dx.shape(), {&dx, &g, xs.defined() ? &xs : nullptr, ys.defined() ? &ys : nullptr});
-    dispatch(name(), g,
-             [&](auto t) {
-               using T = decltype(t);
-               unary_backward_cpu<T>(op, dx.data<T>(), g.data<T>(), xs.defined() ? xs.data<T>() : nullptr,
-                                     ys.defined() ? ys.data<T>() : nullptr, scalar, L);
-             },
-             [&] {
-               unary_backward_cuda(op, dx.data<float>(), g.data<float>(),
-                                   xs.defined() ? xs.data<float>() : nullptr,
-                                   ys.defined() ? ys.data<float>() : nullptr, scalar, L);
-             });
+    dispatch<UnaryBackwardKernels>(name(), g, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(op, dx.data<T>(), g.data<T>(), data_or_null<T>(xs), data_or_null<T>(ys), scalar, L);
+    });
     return {dx};
   }
   void release() override {

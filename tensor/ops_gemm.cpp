@@ -2,7 +2,6 @@
 //
 // Transposed views are passed to GEMM as transposed operands instead of being copied, so the backward
 // products (g @ b^T, a^T @ g) cost no extra memory traffic.
-#include "kernels/cuda/vendor.h"
 #include "kernels/gemm.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
@@ -31,17 +30,11 @@ GemmOperand gemm_operand(const Tensor& t) {
 void gemm_into(const Tensor& out, const Tensor& a, const Tensor& b, double beta) {
   const GemmOperand A = gemm_operand(a), B = gemm_operand(b);
   const int64_t M = a.size(0), K = a.size(1), N = b.size(1), ldc = std::max<int64_t>(N, 1);
-  dispatch("matmul", a,
-           [&](auto t) {
-             using T = decltype(t);
-             gemm_cpu<T>(A.trans, B.trans, M, N, K, T(1), A.storage.data<T>(), A.ld, B.storage.data<T>(), B.ld,
-                         static_cast<T>(beta), out.data<T>(), ldc);
-           },
-           [&] {
-             const auto gemm = cuda::kernel_source() == cuda::KernelSource::vendor ? gemm_vendor : gemm_cuda;
-             gemm(A.trans, B.trans, M, N, K, 1.f, A.storage.data<float>(), A.ld, B.storage.data<float>(), B.ld,
-                  static_cast<float>(beta), out.data<float>(), ldc);
-           });
+  dispatch<GemmKernels>("matmul", a, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(A.trans, B.trans, M, N, K, T(1), A.storage.data<T>(), A.ld, B.storage.data<T>(), B.ld,
+           static_cast<T>(beta), out.data<T>(), ldc);
+  });
 }
 
 Tensor matmul_2d(const Tensor& a, const Tensor& b) {

@@ -1,6 +1,5 @@
 // max_pool2d, avg_pool2d, adaptive_avg_pool2d: checks, dispatch and backward nodes.
 // Kernels: kernels/pool2d.h, or cuDNN's (kernels/cuda/vendor.h).
-#include "kernels/cuda/vendor.h"
 #include "kernels/pool2d.h"
 #include "tensor/autograd.h"
 #include "tensor/dispatch.h"
@@ -12,11 +11,16 @@ namespace {
 
 enum class PoolKind { max, avg, adaptive_avg };
 
-// Whether cuDNN pools this CUDA tensor (kernel source vendor, and an operation cuDNN has with skinnet's
-// semantics). cuDNN keeps no argmax: its backward takes x and y, so the node saves those instead.
-bool pool_on_vendor(PoolKind kind, const Tensor& x, const Pool2dParams& p) {
-  return x.device().is_cuda() && cuda::kernel_source() == cuda::KernelSource::vendor &&
-         kind != PoolKind::adaptive_avg && cuda::pool2d_vendor_supports(p);
+// The CUDA kernels that pool x: vendor where the run's source is vendor and cuDNN has the operation with
+// skinnet's semantics (the tables in kernels/pool2d.h). cuDNN keeps no argmax: its backward takes x and
+// y, so the node saves those instead, and the backward runs the forward's source.
+KernelSource pool_source(PoolKind kind, const Tensor& x, const Pool2dParams& p) {
+  switch (kind) {
+    case PoolKind::max: return kernel_source_for<MaxPool2dForwardKernels>(x, p);
+    case PoolKind::avg: return kernel_source_for<AvgPool2dForwardKernels>(x, p);
+    case PoolKind::adaptive_avg: return kernel_source_for<AdaptiveAvgPool2dForwardKernels>(x, p);
+  }
+  NN_INTERNAL_CHECK(false);
 }
 
 Pool2dParams pool_params(const Tensor& x, Pair kernel, Pair stride, Pair pad, Pair dil, bool ceil_mode,
@@ -43,6 +47,7 @@ Pool2dParams pool_params(const Tensor& x, Pair kernel, Pair stride, Pair pad, Pa
 struct Pool2dBackward final : Node {
   PoolKind kind = PoolKind::max;
   Pool2dParams p;
+  KernelSource source = KernelSource::handwritten;  // the forward's, on CUDA
   SavedTensor argmax;  // max only, handwritten kernels
   SavedTensor x, y;    // vendor kernels (cuDNN): input and output instead of indices
   const char* name() const override {
@@ -52,23 +57,24 @@ struct Pool2dBackward final : Node {
   std::vector<Tensor> apply(const Tensor& grad) override {
     const Tensor dy = grad.contiguous();
     const Tensor idx = argmax.defined() ? argmax.get(*this) : Tensor();
+    const Tensor xs = x.defined() ? x.get(*this) : Tensor(), ys = y.defined() ? y.get(*this) : Tensor();
     Tensor dx = empty({p.N, p.C, p.H, p.W}, dy.dtype(), dy.device());
-    dispatch(name(), dy,
-             [&](auto t) {
-               using T = decltype(t);
-               if (kind == PoolKind::max) max_pool2d_backward_cpu<T>(dx.data<T>(), dy.data<T>(), idx.data<int64_t>(), p);
-               else if (kind == PoolKind::avg) avg_pool2d_backward_cpu<T>(dx.data<T>(), dy.data<T>(), p);
-               else adaptive_avg_pool2d_backward_cpu<T>(dx.data<T>(), dy.data<T>(), p);
-             },
-             [&] {
-               if (x.defined()) {
-                 const Tensor xs = x.get(*this), ys = y.get(*this);
-                 const auto kernel = kind == PoolKind::max ? max_pool2d_backward_vendor : avg_pool2d_backward_vendor;
-                 kernel(dx.data<float>(), dy.data<float>(), xs.data<float>(), ys.data<float>(), p);
-               } else if (kind == PoolKind::max) max_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), idx.data<int64_t>(), p);
-               else if (kind == PoolKind::avg) avg_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), p);
-               else adaptive_avg_pool2d_backward_cuda(dx.data<float>(), dy.data<float>(), p);
-             });
+    if (kind == PoolKind::max) {
+      dispatch<MaxPool2dBackwardKernels>(name(), dy, source, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(dx.data<T>(), dy.data<T>(), data_or_null<int64_t>(idx), data_or_null<T>(xs), data_or_null<T>(ys), p);
+      });
+    } else if (kind == PoolKind::avg) {
+      dispatch<AvgPool2dBackwardKernels>(name(), dy, source, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(dx.data<T>(), dy.data<T>(), data_or_null<T>(xs), data_or_null<T>(ys), p);
+      });
+    } else {
+      dispatch<AdaptiveAvgPool2dBackwardKernels>(name(), dy, source, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(dx.data<T>(), dy.data<T>(), p);
+      });
+    }
     return {dx};
   }
   void release() override {
@@ -80,26 +86,28 @@ struct Pool2dBackward final : Node {
 
 Tensor pool(PoolKind kind, const Tensor& input, const Pool2dParams& p) {
   const Tensor x = input.contiguous();
-  const bool vendor = pool_on_vendor(kind, x, p);
+  const KernelSource source = pool_source(kind, x, p);
+  const bool vendor = source == KernelSource::vendor;
   Tensor y = empty({p.N, p.C, p.P, p.Q}, x.dtype(), x.device());
   Tensor idx = kind == PoolKind::max && !vendor ? empty(y.shape(), DType::i64, x.device()) : Tensor();
-  dispatch("pool2d", x,
-           [&](auto t) {
-             using T = decltype(t);
-             if (kind == PoolKind::max) max_pool2d_forward_cpu<T>(y.data<T>(), idx.data<int64_t>(), x.data<T>(), p);
-             else if (kind == PoolKind::avg) avg_pool2d_forward_cpu<T>(y.data<T>(), x.data<T>(), p);
-             else adaptive_avg_pool2d_forward_cpu<T>(y.data<T>(), x.data<T>(), p);
-           },
-           [&] {
-             if (vendor && kind == PoolKind::max) max_pool2d_forward_vendor(y.data<float>(), x.data<float>(), p);
-             else if (vendor) avg_pool2d_forward_vendor(y.data<float>(), x.data<float>(), p);
-             else if (kind == PoolKind::max) max_pool2d_forward_cuda(y.data<float>(), idx.data<int64_t>(), x.data<float>(), p);
-             else if (kind == PoolKind::avg) avg_pool2d_forward_cuda(y.data<float>(), x.data<float>(), p);
-             else adaptive_avg_pool2d_forward_cuda(y.data<float>(), x.data<float>(), p);
-           });
+  const auto plain = [&](auto kernel, auto t) {  // avg and adaptive avg: (y, x, p)
+    using T = decltype(t);
+    kernel(y.data<T>(), x.data<T>(), p);
+  };
+  if (kind == PoolKind::max) {
+    dispatch<MaxPool2dForwardKernels>("pool2d", x, source, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(y.data<T>(), data_or_null<int64_t>(idx), x.data<T>(), p);
+    });
+  } else if (kind == PoolKind::avg) {
+    dispatch<AvgPool2dForwardKernels>("pool2d", x, source, plain);
+  } else {
+    dispatch<AdaptiveAvgPool2dForwardKernels>("pool2d", x, source, plain);
+  }
   if (auto node = new_node<Pool2dBackward>({&input})) {
     node->kind = kind;
     node->p = p;
+    node->source = source;
     if (vendor) {
       node->x = SavedTensor(x);
       node->y = SavedTensor(y);

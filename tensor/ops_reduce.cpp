@@ -49,12 +49,10 @@ Tensor reduce_sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdi
   Tensor out = empty(keep_shape, x.dtype(), x.device());
   ReduceGeometry g{make_loop(outer_shape, {out.strides(), x.strides()}), make_loop(inner_shape, {x.strides()})};
   const double scale = mean ? 1.0 / static_cast<double>(count) : 1.0;
-  dispatch(op, x,
-           [&](auto t) {
-             using T = decltype(t);
-             sum_cpu<T>(out.data<T>(), x.data<T>(), g, scale);
-           },
-           [&] { sum_cuda(out.data<float>(), x.data<float>(), g, scale); });
+  dispatch<SumKernels>(op, x, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(out.data<T>(), x.data<T>(), g, scale);
+  });
   out = make_tensor(out.storage(), out_shape, contiguous_strides(out_shape), 0, out.dtype());
   if (auto node = new_node<SumBackward>({&x})) {
     node->input_shape = x.shape();
@@ -73,12 +71,10 @@ struct MaxDimBackward final : Node {
   std::vector<Tensor> apply(const Tensor& g) override {
     const Tensor idx = indices.get(*this), dy = g.contiguous();
     Tensor dx = empty(input_shape, g.dtype(), g.device());
-    dispatch(name(), g,
-             [&](auto t) {
-               using T = decltype(t);
-               max_dim_backward_cpu<T>(dx.data<T>(), dy.data<T>(), idx.data<int64_t>(), outer, D, inner);
-             },
-             [&] { max_dim_backward_cuda(dx.data<float>(), dy.data<float>(), idx.data<int64_t>(), outer, D, inner); });
+    dispatch<MaxDimBackwardKernels>(name(), g, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(dx.data<T>(), dy.data<T>(), idx.data<int64_t>(), outer, D, inner);
+    });
     return {dx};
   }
   void release() override { indices.reset(); }
@@ -109,12 +105,10 @@ MaxResult max(const Tensor& input, int64_t dim, bool keepdim) {
   else out_shape.erase(d);
   if (input.ndim() == 0) out_shape = Shape{};
   MaxResult r{empty(out_shape, x.dtype(), x.device()), empty(out_shape, DType::i64, x.device())};
-  dispatch("max", x,
-           [&](auto t) {
-             using T = decltype(t);
-             max_dim_cpu<T>(r.values.data<T>(), r.indices.data<int64_t>(), x.data<T>(), outer, D, inner);
-           },
-           [&] { max_dim_cuda(r.values.data<float>(), r.indices.data<int64_t>(), x.data<float>(), outer, D, inner); });
+  dispatch<MaxDimKernels>("max", x, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(r.values.data<T>(), r.indices.data<int64_t>(), x.data<T>(), outer, D, inner);
+  });
   if (auto node = new_node<MaxDimBackward>({&input})) {
     node->input_shape = input.shape();
     node->outer = outer;

@@ -18,12 +18,10 @@ struct SoftmaxBackward final : Node {
   std::vector<Tensor> apply(const Tensor& g) override {
     const Tensor ys = y.get(*this), dy = g.contiguous();
     Tensor dx = empty_like(ys);
-    dispatch(name(), dy,
-             [&](auto t) {
-               using T = decltype(t);
-               softmax_backward_cpu<T>(kind, dx.data<T>(), dy.data<T>(), ys.data<T>(), outer, D, inner);
-             },
-             [&] { softmax_backward_cuda(kind, dx.data<float>(), dy.data<float>(), ys.data<float>(), outer, D, inner); });
+    dispatch<SoftmaxBackwardKernels>(name(), dy, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(kind, dx.data<T>(), dy.data<T>(), ys.data<T>(), outer, D, inner);
+    });
     return {dx};
   }
   void release() override { y.reset(); }
@@ -40,12 +38,10 @@ Tensor softmax_impl(SoftmaxKind kind, const Tensor& input, int64_t dim) {
   const int64_t D = x.size(d);
   Tensor y = empty_like(x);
   if (D > 0) {
-    dispatch(op, x,
-             [&](auto t) {
-               using T = decltype(t);
-               softmax_forward_cpu<T>(kind, y.data<T>(), x.data<T>(), outer, D, inner);
-             },
-             [&] { softmax_forward_cuda(kind, y.data<float>(), x.data<float>(), outer, D, inner); });
+    dispatch<SoftmaxForwardKernels>(op, x, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(kind, y.data<T>(), x.data<T>(), outer, D, inner);
+    });
   }
   if (input.ndim() == 0) y = make_tensor(y.storage(), Shape{}, Strides{}, 0, y.dtype());
   if (auto node = new_node<SoftmaxBackward>({&input})) {

@@ -276,12 +276,10 @@ const Tensor& Tensor::add_(const Tensor& other, double alpha) const {
     update = alpha == 1.0 ? other : mul(other, alpha);
   }
   const Loop L = make_loop_for(shape(), {this, this, &update});
-  dispatch("add_", *this,
-           [&](auto t) {
-             using T = decltype(t);
-             binary_forward_cpu<T>(BinaryOp::add, data<T>(), data<T>(), update.data<T>(), L);
-           },
-           [&] { binary_forward_cuda(BinaryOp::add, data<float>(), data<float>(), update.data<float>(), L); });
+  dispatch<BinaryForwardKernels>("add_", *this, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(BinaryOp::add, data<T>(), data<T>(), update.data<T>(), L);
+  });
   storage()->bump_version();
   return *this;
 }
@@ -291,12 +289,10 @@ namespace {
 void unary_inplace(const Tensor& t, UnaryOp op, double value, const char* name) {
   check_inplace(t, name);
   const Loop L = make_loop_for(t.shape(), {&t, &t});
-  dispatch(name, t,
-           [&](auto v) {
-             using T = decltype(v);
-             unary_forward_cpu<T>(op, t.data<T>(), t.data<T>(), value, L);
-           },
-           [&] { unary_forward_cuda(op, t.data<float>(), t.data<float>(), value, L); });
+  dispatch<UnaryForwardKernels>(name, t, [&](auto kernel, auto v) {
+    using T = decltype(v);
+    kernel(op, t.data<T>(), t.data<T>(), value, L);
+  });
   t.storage()->bump_version();
 }
 
