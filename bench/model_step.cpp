@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "layers/batch_norm.h"
+#include "layers/fused.h"
 #include "layers/summary.h"
 #include "tensor/autograd.h"
 #include "tools/skinnet/flags.h"
@@ -17,6 +18,9 @@ ModelStep::ModelStep(const std::string& arch, const std::string& mode_name, int6
   NN_CHECK(batch > 0 && size >= 32, "benchmark: batch must be positive and the input at least 32x32 (got {}, {})",
            batch, size);
   model = make_model(arch, {.num_classes = 7, .seed = seed});
+  // As the trainer and predict run it: fused where nothing needs a gradient (inference, the frozen
+  // backbone), the separate modules where something does (layers/fused.h).
+  fuse_for_inference(*model);
   Generator gen(seed);
   images = randn({batch, 3, size, size}, gen);
   labels = randint(0, 7, {batch}, gen);

@@ -1,9 +1,6 @@
 // Inference fusion of convolution, batch norm and ReLU (see fused.h).
 #include "layers/fused.h"
 
-#include <atomic>
-#include <chrono>
-
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
 #include "layers/conv2d.h"
@@ -14,31 +11,85 @@
 namespace nn {
 
 namespace {
-std::atomic<bool> g_fusion{true};
+
+// The unfused computation, one statement per module: each reassignment frees the previous activation at
+// once when nothing saved it for backward (see ResNet's forward).
+Tensor run_separately(Conv2d& conv, BatchNorm2d* bn, ReLU* relu, const Tensor& x) {
+  Tensor h = conv(x);
+  if (bn) h = (*bn)(h);
+  if (relu) h = (*relu)(h);
+  return h;
+}
+
 }  // namespace
 
-void set_inference_fusion(bool on) { g_fusion = on; }
-bool inference_fusion() { return g_fusion; }
-
-Tensor conv_bn_relu(Conv2d& conv, BatchNorm2d* bn, ReLU* relu, const Tensor& x) {
-  const Tensor none;
-  const bool fusable = g_fusion && x.device().is_cpu() && !summary_active() && (!bn || !bn->training()) &&
-                       !needs_grad({&x, &conv.weight, &conv.bias, bn ? &bn->weight : &none, bn ? &bn->bias : &none});
-  if (!fusable) {
-    Tensor h = conv(x);
-    if (bn) h = (*bn)(h);
-    if (relu) h = (*relu)(h);
-    return h;
-  }
-  const BatchNormEval stats{bn ? bn->running_mean : none, bn ? bn->running_var : none, bn ? bn->weight : none,
-                            bn ? bn->bias : none, bn ? bn->eps() : 1e-5};
-  LayerProfiler* const profiler = LayerProfiler::active();
-  const int previous = profiler ? profiler->enter(&conv) : -1;
-  const auto t0 = std::chrono::steady_clock::now();
-  Tensor y = conv2d_fused_eval(x, conv.weight, conv.bias, conv.options(), bn ? &stats : nullptr, relu != nullptr);
-  if (profiler)
-    profiler->leave(&conv, previous, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  return y;
+void fuse_for_inference(Module& model) {
+  for (auto& [_, m] : model.named_modules()) m->fuse_runs();
 }
+
+FusedConv2d::FusedConv2d(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, std::shared_ptr<ReLU> relu)
+    : conv_(std::move(conv)), bn_(std::move(bn)), relu_(std::move(relu)) {
+  NN_CHECK(conv_, "FusedConv2d: the convolution is null");
+  // Registration sets a child's mode to its parent's; this module has no mode of its own (the batch
+  // norm's decides), so each child keeps the one it has.
+  auto add = [this](const char* name, const std::shared_ptr<Module>& m) {
+    if (!m) return;
+    const bool training = m->training();
+    register_module(name, m);
+    m->train(training);
+  };
+  add("conv", conv_);
+  add("bn", bn_);
+  add("relu", relu_);
+}
+
+std::string FusedConv2d::describe() const {
+  return fmt::format("FusedConv2d({}{}{})", conv_->describe(), bn_ ? ", " + bn_->describe() : "", relu_ ? ", ReLU" : "");
+}
+
+bool FusedConv2d::fusable(const Tensor& x) const {
+  const Tensor none;
+  return x.device().is_cpu() && !summary_active() && (!bn_ || !bn_->training()) &&
+         !needs_grad({&x, &conv_->weight, &conv_->bias, bn_ ? &bn_->weight : &none, bn_ ? &bn_->bias : &none});
+}
+
+Tensor FusedConv2d::forward(const Tensor& x) {
+  if (!fusable(x)) return run_separately(*conv_, bn_.get(), relu_.get(), x);
+  const Tensor none;
+  const BatchNormEval stats{bn_ ? bn_->running_mean : none, bn_ ? bn_->running_var : none, bn_ ? bn_->weight : none,
+                            bn_ ? bn_->bias : none, bn_ ? bn_->eps() : 1e-5};
+  const LayerProfiler::Scope timed(conv_.get());  // the profiler charges the fused call to the convolution
+  return conv2d_fused_eval(x, conv_->weight, conv_->bias, conv_->options(), bn_ ? &stats : nullptr, relu_ != nullptr);
+}
+
+std::vector<std::shared_ptr<Module>> fused_steps(const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children) {
+  std::vector<std::shared_ptr<Module>> steps;
+  for (size_t i = 0; i < children.size();) {
+    auto conv = std::dynamic_pointer_cast<Conv2d>(children[i].second);
+    if (!conv) {
+      steps.push_back(children[i++].second);
+      continue;
+    }
+    size_t j = i + 1;
+    auto bn = j < children.size() ? std::dynamic_pointer_cast<BatchNorm2d>(children[j].second) : nullptr;
+    if (bn) ++j;
+    auto relu = j < children.size() ? std::dynamic_pointer_cast<ReLU>(children[j].second) : nullptr;
+    if (relu) ++j;
+    steps.push_back(std::make_shared<FusedConv2d>(std::move(conv), std::move(bn), std::move(relu)));
+    i = j;
+  }
+  return steps;
+}
+
+ConvRun::ConvRun(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, std::shared_ptr<ReLU> relu)
+    : conv_(std::move(conv)), bn_(std::move(bn)), relu_(std::move(relu)) {
+  NN_CHECK(conv_, "ConvRun: the convolution is null");
+}
+
+Tensor ConvRun::operator()(const Tensor& x) const {
+  return fused_ ? (*fused_)(x) : run_separately(*conv_, bn_.get(), relu_.get(), x);
+}
+
+void ConvRun::fuse() { fused_ = std::make_shared<FusedConv2d>(conv_, bn_, relu_); }
 
 }  // namespace nn

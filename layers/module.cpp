@@ -1,12 +1,9 @@
 // Module registration, naming, modes and freezing (see module.h).
 #include "layers/module.h"
 
-#include <chrono>
+#include <algorithm>
 
 #include "base/nvtx.h"
-#include "layers/activation.h"
-#include "layers/batch_norm.h"
-#include "layers/conv2d.h"
 #include "layers/fused.h"
 #include "layers/profile.h"
 #include "layers/summary.h"
@@ -15,16 +12,11 @@ namespace nn {
 
 Tensor Module::operator()(const Tensor& x) {
   const NvtxRange range(type_name());
-  LayerProfiler* const profiler = LayerProfiler::active();
-  if (profiler) {  // skinnet profile: time this module and tag the autograd nodes it creates
-    const int previous = profiler->enter(this);
-    const auto t0 = std::chrono::steady_clock::now();
-    Tensor y = forward(x);
-    profiler->leave(this, previous, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    if (summary_active() && children_.empty()) summary_record(*this, x.shape(), y.shape());
-    return y;
+  Tensor y;
+  {
+    const LayerProfiler::Scope timed(this);  // skinnet profile: time this module, tag the autograd nodes it creates
+    y = forward(x);
   }
-  Tensor y = forward(x);
   if (summary_active() && children_.empty()) summary_record(*this, x.shape(), y.shape());
   return y;
 }
@@ -180,27 +172,24 @@ int64_t Module::unfreeze(const std::string& prefix) { return set_requires_grad(p
 
 Sequential& Sequential::add(std::shared_ptr<Module> module) {
   register_module(std::to_string(size()), std::move(module));
+  steps_.push_back(children().back().second);
   return *this;
 }
 
+void Sequential::replace(size_t i, std::shared_ptr<Module> module) {
+  const bool fused = !std::equal(steps_.begin(), steps_.end(), children().begin(), children().end(),
+                                 [](const auto& step, const auto& child) { return step == child.second; });
+  replace_module(std::to_string(i), std::move(module));
+  steps_.clear();
+  for (const auto& [_, child] : children()) steps_.push_back(child);
+  if (fused) fuse_runs();
+}
+
+void Sequential::fuse_runs() { steps_ = fused_steps(children()); }
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  const auto& kids = children();
-  for (size_t i = 0; i < kids.size();) {
-    // A Conv2d [BatchNorm2d] [ReLU] run goes through conv_bn_relu, which fuses it in inference (fused.h).
-    if (auto* conv = dynamic_cast<Conv2d*>(kids[i].second.get())) {
-      size_t j = i + 1;
-      auto* bn = j < kids.size() ? dynamic_cast<BatchNorm2d*>(kids[j].second.get()) : nullptr;
-      if (bn) ++j;
-      auto* relu = j < kids.size() ? dynamic_cast<ReLU*>(kids[j].second.get()) : nullptr;
-      if (relu) ++j;
-      h = conv_bn_relu(*conv, bn, relu, h);
-      i = j;
-      continue;
-    }
-    h = (*kids[i].second)(h);
-    ++i;
-  }
+  for (const auto& step : steps_) h = (*step)(h);
   return h;
 }
 

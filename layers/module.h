@@ -68,6 +68,12 @@ class Module {
   int64_t unfreeze(const std::string& prefix = "");
 
  protected:
+  // Inference fusion (layers/fused.h): fuse_for_inference calls this on every module of the tree. A module
+  // whose forward() runs Conv2d [BatchNorm2d] [ReLU] children one after another overrides it to run each
+  // such run through one FusedConv2d; its children stay registered as they are.
+  virtual void fuse_runs() {}
+  friend void fuse_for_inference(Module& model);
+
   // Registration: `tensor` must be a member of the derived module (it is kept by address).
   void register_parameter(std::string name, Tensor* tensor);
   void register_buffer(std::string name, Tensor* tensor);
@@ -88,7 +94,9 @@ class Module {
   bool training_ = true;
 };
 
-// A chain of modules named "0", "1", ... (torch.nn.Sequential).
+// A chain of modules named "0", "1", ... (torch.nn.Sequential). forward() runs its steps in order: the
+// children, or after fuse_for_inference (layers/fused.h) a FusedConv2d in place of each Conv2d
+// [BatchNorm2d] [ReLU] run of them.
 class Sequential final : public Module {
  public:
   Sequential() = default;
@@ -99,10 +107,17 @@ class Sequential final : public Module {
   }
   size_t size() const { return children().size(); }
   Module& operator[](size_t i) const { return *children()[i].second; }
-  void replace(size_t i, std::shared_ptr<Module> module) { replace_module(std::to_string(i), std::move(module)); }
+  // Replaces child i; a fused Sequential fuses its runs again (the old child may have run inside one).
+  void replace(size_t i, std::shared_ptr<Module> module);
 
   Tensor forward(const Tensor& x) override;
   const char* type_name() const override { return "Sequential"; }
+
+ protected:
+  void fuse_runs() override;
+
+ private:
+  std::vector<std::shared_ptr<Module>> steps_;  // what forward() runs (see above)
 };
 
 }  // namespace nn

@@ -35,6 +35,17 @@ LayerProfiler::~LayerProfiler() { stop(); }
 
 LayerProfiler* LayerProfiler::active() { return t_active; }
 
+LayerProfiler::Scope::Scope(const Module* m) : profiler_(t_active), module_(m) {
+  if (!profiler_) return;
+  previous_ = profiler_->enter(m);
+  start_ = std::chrono::steady_clock::now();
+}
+
+LayerProfiler::Scope::~Scope() {
+  if (profiler_)
+    profiler_->leave(module_, previous_, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count());
+}
+
 void LayerProfiler::start() {
   NN_CHECK(!t_active || t_active == this, "LayerProfiler: another profiler is already active on this thread");
   t_active = this;

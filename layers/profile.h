@@ -4,7 +4,8 @@
 //   profiler.start();  ... forward, backward, step ...  profiler.stop();
 //   std::puts(profiler.table(steps).c_str());
 //
-// Forward: Module::operator() times every module while a profiler is active; a leaf's row is its time,
+// Forward: Module::operator() times every module while a profiler is active (LayerProfiler::Scope), and a
+// fused convolution (layers/fused.h) is charged to its Conv2d's row; a leaf's row is its time,
 // a container's row is its "self" time (what it computes itself, e.g. a residual block's addition and
 // ReLU: its total minus its children's). Backward: each autograd node is charged to the module whose
 // forward created it (tensor/profile.h). Nodes made outside any module (the loss) form the row "(loss)".
@@ -46,13 +47,30 @@ class LayerProfiler final : public profile::Sink {
   // The printable table: per-step ms (times divided by `steps`) and GFLOP/s, with totals.
   std::string table(int64_t steps) const;
 
-  // Module::operator() calls these around forward() while a profiler is active.
+  // Times one forward call and charges it to `m`'s row while a profiler is active on this thread (else
+  // does nothing): Module::operator() around every forward(), and a fused convolution for its Conv2d's row
+  // (layers/fused.h). Nodes autograd creates meanwhile are tagged with `m`.
+  class Scope {
+   public:
+    explicit Scope(const Module* m);
+    ~Scope();
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    LayerProfiler* profiler_;
+    const Module* module_;
+    int previous_ = -1;
+    std::chrono::steady_clock::time_point start_;
+  };
+
   static LayerProfiler* active();
-  int enter(const Module* m);  // returns the previous layer, for leave()
-  void leave(const Module* m, int previous, double ms);
   void backward(int layer, double ms) override;
 
  private:
+  int enter(const Module* m);  // returns the previous layer, for leave()
+  void leave(const Module* m, int previous, double ms);
+
   std::vector<Row> rows_;                           // by module index; the last is "(loss)"
   std::unordered_map<const Module*, int> index_;
   std::vector<int64_t> first_call_;                 // order of first forward call (-1: not yet)

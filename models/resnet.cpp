@@ -3,11 +3,11 @@
 #include "models/resnet.h"
 
 #include <map>
+#include <optional>
 
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
 #include "layers/conv2d.h"
-#include "layers/fused.h"
 #include "layers/init.h"
 #include "layers/linear.h"
 #include "layers/pool2d.h"
@@ -31,20 +31,25 @@ class ResidualBlock final : public Module {
   ResidualBlock(ResNet::Block kind, int64_t in, int64_t planes, int64_t stride, Generator& gen, bool init) {
     const bool bottleneck = kind == ResNet::Block::bottleneck;
     const int64_t out = bottleneck ? planes * 4 : planes;
+    std::shared_ptr<Conv2d> conv1, conv2, conv3;
+    std::shared_ptr<BatchNorm2d> bn1, bn2, bn3;
     if (bottleneck) {
-      conv1_ = register_module("conv1", conv(in, planes, 1, 1, gen, init));
-      bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
-      conv2_ = register_module("conv2", conv(planes, planes, 3, stride, gen, init));
-      bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
-      conv3_ = register_module("conv3", conv(planes, out, 1, 1, gen, init));
-      bn3_ = register_module("bn3", std::make_shared<BatchNorm2d>(out));
+      conv1 = register_module("conv1", conv(in, planes, 1, 1, gen, init));
+      bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
+      conv2 = register_module("conv2", conv(planes, planes, 3, stride, gen, init));
+      bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
+      conv3 = register_module("conv3", conv(planes, out, 1, 1, gen, init));
+      bn3 = register_module("bn3", std::make_shared<BatchNorm2d>(out));
     } else {
-      conv1_ = register_module("conv1", conv(in, planes, 3, stride, gen, init));
-      bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
-      conv2_ = register_module("conv2", conv(planes, planes, 3, 1, gen, init));
-      bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
+      conv1 = register_module("conv1", conv(in, planes, 3, stride, gen, init));
+      bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(planes));
+      conv2 = register_module("conv2", conv(planes, planes, 3, 1, gen, init));
+      bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
     }
     relu_ = register_module("relu", std::make_shared<ReLU>());
+    run1_ = ConvRun(conv1, bn1, relu_);
+    run2_ = ConvRun(conv2, bn2, bottleneck ? relu_ : nullptr);
+    if (bottleneck) run3_.emplace(conv3, bn3, nullptr);
     if (stride != 1 || in != out) {
       auto down = std::make_shared<Sequential>();
       down->add(conv(in, out, 1, stride, gen, init)).emplace<BatchNorm2d>(out);
@@ -54,21 +59,28 @@ class ResidualBlock final : public Module {
 
   // One statement per layer: each reassignment frees the previous activation at once when nothing saved
   // it for backward (inference), where nested calls would keep every temporary alive to the end of the
-  // expression (four 103 MB tensors at once after ResNet's first convolution at batch 32).
-  // conv_bn_relu runs each conv -> bn (-> relu) as one fused convolution in inference (layers/fused.h).
+  // expression (four 103 MB tensors at once after ResNet's first convolution at batch 32). Each ConvRun
+  // is conv -> bn (-> relu), one fused convolution after fuse_for_inference (layers/fused.h).
   Tensor forward(const Tensor& x) override {
-    Tensor h = conv_bn_relu(*conv1_, bn1_.get(), relu_.get(), x);
-    h = conv_bn_relu(*conv2_, bn2_.get(), conv3_ ? relu_.get() : nullptr, h);
-    if (conv3_) h = conv_bn_relu(*conv3_, bn3_.get(), nullptr, h);
+    Tensor h = run1_(x);
+    h = run2_(h);
+    if (run3_) h = (*run3_)(h);
     h = add(h, downsample_ ? (*downsample_)(x) : x);
     return (*relu_)(h);
   }
-  const char* type_name() const override { return conv3_ ? "Bottleneck" : "BasicBlock"; }
+  const char* type_name() const override { return run3_ ? "Bottleneck" : "BasicBlock"; }
+
+ protected:
+  void fuse_runs() override {  // the downsample, a Sequential, fuses its own
+    run1_.fuse();
+    run2_.fuse();
+    if (run3_) run3_->fuse();
+  }
 
  private:
-  std::shared_ptr<Conv2d> conv1_, conv2_, conv3_;
-  std::shared_ptr<BatchNorm2d> bn1_, bn2_, bn3_;
   std::shared_ptr<ReLU> relu_;
+  ConvRun run1_, run2_;          // conv1 -> bn1 -> relu, conv2 -> bn2 (-> relu in a bottleneck)
+  std::optional<ConvRun> run3_;  // conv3 -> bn3 (bottleneck)
   std::shared_ptr<Module> downsample_;
 };
 
@@ -78,9 +90,9 @@ ResNet::ResNet(std::string arch, Block block, const std::vector<int>& blocks, co
     : arch_(std::move(arch)) {
   NN_CHECK(o.num_classes > 0, "{}: num_classes must be positive, got {}", arch_, o.num_classes);
   Generator gen(o.seed);
-  conv1 = register_module("conv1", conv(3, 64, 7, 2, gen, o.init));
-  bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(64));
-  relu = register_module("relu", std::make_shared<ReLU>());
+  auto conv1 = register_module("conv1", conv(3, 64, 7, 2, gen, o.init));
+  auto bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(64));
+  stem_ = ConvRun(conv1, bn1, register_module("relu", std::make_shared<ReLU>()));
   maxpool = register_module("maxpool", std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = 3, .stride = Pair(2), .padding = 1}));
   const int64_t expansion = block == Block::bottleneck ? 4 : 1;
   int64_t in = 64;
@@ -102,9 +114,8 @@ ResNet::ResNet(std::string arch, Block block, const std::vector<int>& blocks, co
 
 Tensor ResNet::forward(const Tensor& x) {
   NN_CHECK(x.ndim() == 4 && x.size(1) == 3, "{}: input must be [N, 3, H, W], got {}", arch_, x.describe());
-  // One statement per layer (see ResidualBlock::forward); conv1 -> bn1 -> relu fused in inference.
-  Tensor h = conv_bn_relu(static_cast<Conv2d&>(*conv1), static_cast<BatchNorm2d*>(bn1.get()),
-                          static_cast<ReLU*>(relu.get()), x);
+  // One statement per layer (see ResidualBlock::forward).
+  Tensor h = stem_(x);
   h = (*maxpool)(h);
   h = (*layer1)(h);
   h = (*layer2)(h);

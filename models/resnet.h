@@ -4,6 +4,7 @@
 // resnet50/101/152); a block whose shape changes adds `downsample` (1x1 conv with stride, batch norm).
 #pragma once
 
+#include "layers/fused.h"
 #include "layers/module.h"
 #include "models/network.h"
 
@@ -25,10 +26,14 @@ class ResNet final : public Network {
   int64_t head_in_features() const override { return features_; }
   void reset_head(int64_t num_classes, Generator& gen) override;
 
+ protected:
+  void fuse_runs() override { stem_.fuse(); }  // the blocks fuse their own (layers/fused.h)
+
  private:
   std::string arch_;
   int64_t features_ = 0;  // channels into fc: 512 or 2048
-  std::shared_ptr<Module> conv1, bn1, relu, maxpool, layer1, layer2, layer3, layer4, avgpool;
+  ConvRun stem_;          // conv1 -> bn1 -> relu
+  std::shared_ptr<Module> maxpool, layer1, layer2, layer3, layer4, avgpool;
   std::shared_ptr<Linear> fc;
 };
 

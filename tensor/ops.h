@@ -127,8 +127,9 @@ struct BatchNormEval {
 };
 // Inference: relu?(batch_norm_eval?(conv2d(x, weight, bias))) in one pass over the output (CPU): the batch
 // norm's per-channel scale gamma/sqrt(var + eps) and shift beta + (bias - mean) * scale, or just the bias,
-// and the ReLU are applied in the convolution's epilogue instead of by two more ops. On CUDA, or when an
-// input needs a gradient, it runs the separate ops. `bn` may be null (conv + bias + ReLU, as in VGG).
+// and the ReLU are applied in the convolution's epilogue instead of by two more ops. Requires CPU tensors
+// and nothing needing a gradient (it records no backward): FusedConv2d (layers/fused.h) decides when it
+// applies. `bn` may be null (conv + bias + ReLU, as in VGG).
 Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
                          const BatchNormEval* bn, bool relu);
 

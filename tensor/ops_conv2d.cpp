@@ -104,11 +104,11 @@ Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bi
   const Tensor none;
   const Tensor& gamma = bn ? bn->gamma : none;
   const Tensor& beta = bn ? bn->beta : none;
-  if (!x.device().is_cpu() || needs_grad({&x, &weight, &bias, &gamma, &beta})) {
-    Tensor y = conv2d(x, weight, bias, options);
-    if (bn) y = batch_norm(y, bn->running_mean, bn->running_var, gamma, beta, {.training = false, .eps = bn->eps});
-    return relu ? nn::relu(y) : y;
-  }
+  NN_CHECK(x.device().is_cpu(), "conv2d_fused_eval: input {} is on {}; the fused op is CPU only (FusedConv2d, "
+           "layers/fused.h, runs the separate ops elsewhere)", x.describe(), x.device().str());
+  NN_CHECK(!needs_grad({&x, &weight, &bias, &gamma, &beta}),
+           "conv2d_fused_eval: input {} or weight {} needs a gradient, which the fused op does not record; run "
+           "conv2d, batch_norm and relu (as FusedConv2d, layers/fused.h, does)", x.describe(), weight.describe());
   check_floating(x, "conv2d_fused_eval");
   check_same_dtype(x, weight, "conv2d_fused_eval");
   const Conv2dParams p = conv2d_params(x, weight, options);

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "kernels/cuda/vendor.h"
 #include "layers/batch_norm.h"
+#include "layers/fused.h"
 #include "tensor/autograd.h"
 #include "train/checkpoint.h"
 #include "train/data/dataset.h"
@@ -238,6 +239,9 @@ void Trainer::setup() {
   mo.seed = c_.seed;
   mo.dropout = c_.dropout;
   model_ = make_model(c_.arch, mo);
+  // Validation, test and the frozen backbone run conv -> batch norm -> ReLU as one convolution; passes that
+  // need gradients run the modules one by one (layers/fused.h). Weights loaded below reach the fused modules.
+  fuse_for_inference(*model_);
   if (!c_.weights.empty()) {
     const SafetensorsFile weights = SafetensorsFile::open(c_.weights);
     const LoadReport r = load_weights(*model_, weights, LoadMode::finetune);

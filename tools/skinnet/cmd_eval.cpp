@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "base/error.h"
+#include "layers/fused.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
 #include "train/checkpoint.h"
@@ -37,6 +38,7 @@ int eval_main(int argc, char** argv) {
   const Device device = parse_device(flags.str("device"), "--device");
   const TrainedModel trained = load_trained_model(flags.str("checkpoint"));
   trained.model->to(device);
+  fuse_for_inference(*trained.model);  // conv -> batch norm -> ReLU as one convolution on the CPU (layers/fused.h)
   const Dataset data = open_dataset(flags.str("data"), flags.str("format") == "auto" ? "" : flags.str("format"));
   NN_CHECK(data.classes == trained.classes, "{}: the dataset's classes ({}) are not the model's ({})", data.root,
            fmt::format("{}", fmt::join(data.classes, ", ")), fmt::format("{}", fmt::join(trained.classes, ", ")));

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "layers/fused.h"
 #include "models/network.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
@@ -60,6 +61,7 @@ int predict_main(int argc, char** argv) {
     model = make_model(flags.str("arch"), {.num_classes = n, .init = false});  // weights come next
     load_weights(*model, file, LoadMode::strict);
   }
+  fuse_for_inference(*model);  // conv -> batch norm -> ReLU as one convolution (layers/fused.h)
   const int64_t classes = model->num_classes();
   auto name_of = [&](int64_t c) { return names.empty() ? fmt::format("class {}", c) : names[c]; };
   model->eval();
