@@ -144,11 +144,6 @@ void CpuAllocator::deallocate(void* ptr, size_t nbytes) {
   std::free(ptr);
 }
 
-void CpuAllocator::empty_cache() {
-  std::lock_guard lock(state_->mutex);
-  release_cached(*state_, state_->stats.cached_bytes);
-}
-
 AllocatorStats CpuAllocator::stats() const {
   std::lock_guard lock(state_->mutex);
   return state_->stats;
