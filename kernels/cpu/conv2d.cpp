@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/allocator.h"
+#include "base/math.h"
 #include "base/parallel.h"
 #include "kernels/conv2d.h"
 #include "kernels/gemm.h"
@@ -37,7 +38,7 @@ int64_t group_size(const Conv2dParams& p, int workers) {
   if (p.images_per_gemm > 0) return std::min(p.images_per_gemm, std::max<int64_t>(p.N, 1));  // tests
   if (p.P * p.Q >= kWideEnough) return 1;
   const int64_t per_image = std::max<int64_t>(1, std::max(p.C * p.R * p.S, p.K) * p.P * p.Q);
-  const int64_t per_worker = (std::max<int64_t>(p.N, 1) + workers - 1) / workers;  // every worker gets a group
+  const int64_t per_worker = ceil_div<int64_t>(std::max<int64_t>(p.N, 1), workers);  // every worker gets a group
   return std::clamp<int64_t>(kColumnBudget / workers / per_image, 1, per_worker);
 }
 
@@ -47,7 +48,7 @@ bool is_pointwise(const Conv2dParams& p) {
 
 // The outputs oq in [q0, q1) whose input column oq*stride + w0 lies in [0, W) (q0 <= q1, both in [0, Q]).
 std::pair<int64_t, int64_t> valid_range(int64_t w0, int64_t stride, int64_t W, int64_t Q) {
-  const int64_t q0 = w0 >= 0 ? 0 : (-w0 + stride - 1) / stride;
+  const int64_t q0 = w0 >= 0 ? 0 : ceil_div(-w0, stride);
   const int64_t q1 = W - w0 <= 0 ? 0 : (W - w0 - 1) / stride + 1;
   return {std::min(q0, Q), std::clamp(q1, std::min(q0, Q), Q)};
 }
