@@ -19,6 +19,7 @@
 #include "base/math.h"
 #include "base/parallel.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/lane_sum.h"
 #include "kernels/gemm.h"
 
 namespace nn {
@@ -434,17 +435,9 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
   if (dbias) {
     parallel_for(0, p.K, 1, [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) {
-        // 8 independent double sums: one chain of dependent adds would take 4 cycles per element
-        double lanes[8] = {}, acc = 0;
-        for (int64_t n = 0; n < p.N; ++n) {
-          const T* g = dy + (n * p.K + k) * PQ;
-          int64_t q = 0;
-          for (; q + 8 <= PQ; q += 8)
-            for (int l = 0; l < 8; ++l) lanes[l] += g[q + l];
-          for (; q < PQ; ++q) acc += g[q];
-        }
-        for (double l : lanes) acc += l;
-        dbias[k] = static_cast<T>(acc);
+        LaneSum sum;  // the N planes of channel k as one sequence
+        for (int64_t n = 0; n < p.N; ++n) sum.add(dy + (n * p.K + k) * PQ, PQ);
+        dbias[k] = static_cast<T>(sum.total());
       }
     });
   }
