@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/math.h"
 
 namespace nn {
 
@@ -74,10 +75,10 @@ CpuAllocator& CpuAllocator::instance() {
 
 size_t CpuAllocator::round_size(size_t nbytes) {
   if (nbytes == 0) nbytes = 1;
-  if (nbytes < kCacheMinBytes) return (nbytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (nbytes < kCacheMinBytes) return ceil_div(nbytes, kAlignment) * kAlignment;
   size_t power = size_t{1} << (63 - __builtin_clzll(nbytes));  // largest power of two <= nbytes
   size_t step = power / 4;
-  return (nbytes + step - 1) / step * step;
+  return ceil_div(nbytes, step) * step;
 }
 
 void* CpuAllocator::allocate(size_t nbytes) {
@@ -142,11 +143,6 @@ void CpuAllocator::deallocate(void* ptr, size_t nbytes) {
   }
   s.stats.allocated_bytes -= static_cast<int64_t>(size);
   std::free(ptr);
-}
-
-void CpuAllocator::empty_cache() {
-  std::lock_guard lock(state_->mutex);
-  release_cached(*state_, state_->stats.cached_bytes);
 }
 
 AllocatorStats CpuAllocator::stats() const {

@@ -46,7 +46,6 @@ class CpuAllocator final : public Allocator {
   void* allocate(size_t nbytes) override;
   void deallocate(void* ptr, size_t nbytes) override;
 
-  void empty_cache();  // returns every cached block to the OS
   AllocatorStats stats() const;
   void reset_peak();
   bool caching() const { return caching_; }

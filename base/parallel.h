@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "base/math.h"
+
 namespace nn {
 
 inline int num_threads() { return omp_get_max_threads(); }
@@ -21,11 +23,11 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, F&& f) {
     f(begin, end);
     return;
   }
-  const int64_t max_chunks = (n + grain - 1) / grain;
+  const int64_t max_chunks = ceil_div(n, grain);
 #pragma omp parallel num_threads(static_cast<int>(std::min<int64_t>(omp_get_max_threads(), max_chunks)))
   {
     const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int64_t chunk = (n + nt - 1) / nt;
+    const int64_t chunk = ceil_div(n, nt);
     const int64_t b = begin + t * chunk, e = std::min(end, b + chunk);
     if (b < e) f(b, e);
   }

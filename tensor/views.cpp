@@ -6,6 +6,7 @@
 #include <numeric>
 #include <optional>
 
+#include "base/math.h"
 #include "kernels/copy.h"
 #include "kernels/cuda/device.h"
 #include "tensor/autograd.h"
@@ -181,7 +182,7 @@ Tensor Tensor::slice(int64_t dim, int64_t start, int64_t end, int64_t step) cons
   end = std::clamp<int64_t>(end, start, n);
   Shape shape_out = shape();
   Strides strides_out = strides();
-  shape_out[d] = (end - start + step - 1) / step;
+  shape_out[d] = ceil_div(end - start, step);
   strides_out[d] = strides()[d] * step;
   Tensor out = view_of(*this, shape_out, strides_out, offset() + start * strides()[d]);
   if (auto node = new_node<SliceBackward>({this})) {

@@ -6,7 +6,7 @@
 #   train/report < train < tools, bench < tests
 # A file may include headers of its own layer and of lower ones; tools/ and bench/ form one layer (the CLI).
 # Second rule, for nvcc: CUDA sources (.cu, .cuh) and the kernel headers they include (kernels/**/*.h)
-# may include only the nvcc-safe part of base/ (no fmt: dtype.h, shape.h, random.h, check.h).
+# may include only the nvcc-safe part of base/ (no fmt: dtype.h, shape.h, random.h, check.h, math.h).
 #
 #   tools/check_layers.sh              prints every violation as FILE:LINE: message; exits 1 if there is one
 #   tools/check_layers.sh --self-test  checks the checker: planted violations must all be reported
@@ -44,7 +44,7 @@ function nvcc(p) {
   if (p ~ /^kernels\/cuda\/emu\// || p == "kernels/cuda/device.h" || p == "kernels/cuda/vendor.h") return 0
   return p ~ /\.(cu|cuh)$/ || p ~ /^kernels\/.*\.h$/
 }
-BEGIN { safe["base/dtype.h"]; safe["base/shape.h"]; safe["base/random.h"]; safe["base/check.h"] }
+BEGIN { safe["base/dtype.h"]; safe["base/shape.h"]; safe["base/random.h"]; safe["base/check.h"]; safe["base/math.h"] }
 {
   file = $1; line = $2; inc = $0; sub(/^[^:]*:[0-9]+:/, "", inc)
   from = rank(file)
@@ -57,7 +57,7 @@ BEGIN { safe["base/dtype.h"]; safe["base/shape.h"]; safe["base/random.h"]; safe[
   if (to > from) { print file ":" line ": includes \"" target "\" from a higher layer (" group(target) " above " group(file) ")"; bad++ }
   else if (to == from && group(target) != group(file)) { print file ":" line ": includes \"" target "\" from a sibling layer (" group(target) " beside " group(file) ")"; bad++ }
   if (nvcc(file) && target ~ /^base\// && !(target in safe)) {
-    print file ":" line ": includes \"" target "\", which nvcc cannot compile (CUDA code may include base/dtype.h, shape.h, random.h, check.h)"; bad++
+    print file ":" line ": includes \"" target "\", which nvcc cannot compile (CUDA code may include base/dtype.h, shape.h, random.h, check.h, math.h)"; bad++
   }
 }
 END {

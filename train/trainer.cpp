@@ -158,6 +158,23 @@ std::string jsonl(const nlohmann::json& history) {
   return out;
 }
 
+// The optimiser and schedule of the stage being trained; each stage builds its own. Declared in this
+// order so that the schedule, which refers to the optimiser, is destroyed first.
+struct StageRun {
+  size_t stage;  // index into TrainConfig::stages; stages.size() before the first
+  std::unique_ptr<Optimizer> optimizer;
+  std::unique_ptr<LrSchedule> schedule;
+};
+
+// One epoch's running training figures, and its time.
+struct EpochStats {
+  double loss_sum = 0;  // batch loss x batch size, summed
+  int64_t seen = 0, correct = 0;
+  double seconds = 0, images_per_second = 0;
+};
+
+enum class AfterEpoch { go_on, stop_early };
+
 class Trainer {
  public:
   Trainer(const TrainConfig& config, bool resume)
@@ -182,6 +199,12 @@ class Trainer {
 
   void setup();
   void train_epochs(RunSummary& summary);
+  std::unique_ptr<DataLoader> make_train_loader() const;
+  void enter_stage(StageRun& current, size_t stage, int64_t in_stage);
+  EpochStats train_epoch(DataLoader& loader, Optimizer& optimizer, int64_t epoch, int64_t total);
+  void train_step(const Batch& batch, const std::vector<Tensor>& params, const CrossEntropyOptions& loss_options,
+                  Optimizer& optimizer, int64_t epoch, EpochStats& stats);
+  AfterEpoch end_of_epoch(const StageRun& current, int64_t epoch, int64_t total, const EpochStats& stats);
   nlohmann::json validate(int64_t epoch, size_t stage, double lr, double train_loss, double train_acc, double seconds,
                           double ips);
   nlohmann::json checkpoint_meta_json(size_t stage) const;
@@ -324,7 +347,8 @@ nlohmann::json Trainer::validate(int64_t epoch, size_t stage, double lr, double 
           {"images_per_second", ips}};
 }
 
-void Trainer::train_epochs(RunSummary& summary) {
+// The loader of the training split: augmented, cached as configured, oversampled when asked.
+std::unique_ptr<DataLoader> Trainer::make_train_loader() const {
   LoaderOptions lo;
   lo.batch_size = c_.batch_size;
   lo.workers = static_cast<int>(c_.workers);
@@ -338,109 +362,139 @@ void Trainer::train_epochs(RunSummary& summary) {
   lo.skip_bad_images = c_.skip_bad_images;
   std::vector<int64_t> train = split_.train;
   if (c_.sampling == "oversample") train = oversample(data_, split_.train, c_.seed);
-  DataLoader loader(data_, train, prep_, lo);
+  return std::make_unique<DataLoader>(data_, train, prep_, lo);
+}
+
+void Trainer::train_epochs(RunSummary& summary) {
+  const std::unique_ptr<DataLoader> loader = make_train_loader();
   const std::vector<double> sample_weights =
       c_.sampling == "weighted" ? inverse_frequency_weights(data_, split_.train) : std::vector<double>{};
 
   const int64_t total = total_epochs(c_);
   const int64_t stop_at = c_.stop_after_epochs > 0 ? std::min(total, c_.stop_after_epochs) : total;
-  std::unique_ptr<Optimizer> optimizer;
-  std::unique_ptr<LrSchedule> schedule;
-  size_t current_stage = c_.stages.size();
+  StageRun current{c_.stages.size(), nullptr, nullptr};
   for (int64_t epoch = state_.epochs_done; epoch < stop_at; ++epoch) {
     const auto [stage, in_stage] = stage_of(c_, epoch);
-    const StageConfig& s = c_.stages[stage];
-    if (stage != current_stage) {
-      current_stage = stage;
-      const int64_t trainable = configure_trainable(*model_, s);
-      optimizer = make_optimizer(optimizer_options(c_), param_groups(*model_, s, c_.weight_decay));
-      schedule = std::make_unique<LrSchedule>(schedule_options(c_, s), *optimizer);
-      std::printf("stage %zu: %lld epochs, %lld of %zu parameter tensors train (%s), lr %g head / %g backbone\n",
-                  stage + 1, static_cast<long long>(s.epochs), static_cast<long long>(trainable),
-                  model_->parameters().size(), fmt::format("{}", fmt::join(s.train, ", ")).c_str(), s.lr,
-                  s.backbone_lr > 0 ? s.backbone_lr : s.lr);
-      if (resume_file_ && in_stage > 0 && resume_meta_.value("stage", size_t{0}) == stage) {
-        optimizer->load_state(checkpoint_optimizer_tensors(*resume_file_), resume_meta_.at("optimizer"));
-        schedule->load(resume_meta_.at("schedule"));
-      }
-    }
-    schedule->begin_epoch(in_stage);
-    set_train_mode(*model_, s);
+    if (stage != current.stage) enter_stage(current, stage, in_stage);
+    current.schedule->begin_epoch(in_stage);
+    set_train_mode(*model_, c_.stages[stage]);
     if (!sample_weights.empty())
-      loader.set_indices(weighted_epoch(split_.train, sample_weights, static_cast<int64_t>(split_.train.size()),
-                                        sample_seed(c_.seed, epoch, -2)));
-
-    const std::vector<Tensor> params = model_->parameters(Trainable::only);
-    CrossEntropyOptions loss_options;
-    loss_options.weight = class_weight_;
-    loss_options.label_smoothing = c_.label_smoothing;
-    Progress progress(fmt::format("epoch {}/{}", epoch + 1, total), loader.batches_per_epoch());
-    double loss_sum = 0;
-    int64_t seen = 0, correct = 0;
-    loader.start_epoch(epoch);
-    Batch batch;
-    while (loader.next(batch)) {
-      // The loader assembles batches on the host; they cross to the model's device here, and only the
-      // loss (one float) and the predicted labels come back.
-      const Tensor logits = (*model_)(batch.images.to(device_));
-      const Tensor loss = cross_entropy(logits, batch.labels.to(device_), loss_options);
-      const double value = loss.item<float>();
-      NN_CHECK(std::isfinite(value),
-               "the training loss became {} at epoch {}; stopping. Last good checkpoint: {}. Lower the learning rate "
-               "or clip gradients (optimizer.clip_grad_norm)", value, epoch + 1, last_good());
-      optimizer->zero_grad();
-      loss.backward();
-      if (c_.clip_grad_norm > 0) {
-        const double norm = clip_grad_norm(params, c_.clip_grad_norm);
-        NN_CHECK(std::isfinite(norm), "the gradient norm became {} at epoch {}; stopping. Last good checkpoint: {}",
-                 norm, epoch + 1, last_good());
-      }
-      optimizer->step();
-      const int64_t n = batch.labels.numel();
-      const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
-      for (int64_t i = 0; i < n; ++i) correct += predicted.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
-      loss_sum += value * static_cast<double>(n);
-      seen += n;
-      progress.update(n, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen));
-    }
-    const double ips = progress.finish();
-    const double seconds = progress.seconds();
-
-    nlohmann::json line = validate(epoch, stage, optimizer->lr(0), loss_sum / std::max<int64_t>(seen, 1),
-                                   static_cast<double>(correct) / std::max<int64_t>(seen, 1), seconds, ips);
-    const double score = select_score(c_, line);
-    schedule->end_epoch(score);
-    state_.history.push_back(line);
-    state_.epochs_done = epoch + 1;
-    const bool best = improved(c_, score, state_.best);
-    if (best) {
-      state_.best = score;
-      state_.best_epoch = epoch + 1;
-      state_.since_best = 0;
-    } else {
-      ++state_.since_best;
-    }
-    std::ofstream(path("metrics.jsonl"), std::ios::app) << line.dump() << "\n";
-    std::printf("epoch %lld/%lld  train loss %.4f acc %.3f | val loss %.4f acc %.3f bacc %.3f | %.0f s, %.1f img/s%s\n",
-                static_cast<long long>(epoch + 1), static_cast<long long>(total), line["train_loss"].get<double>(),
-                line["train_accuracy"].get<double>(), line["val_loss"].get<double>(), json_number(line, "val_accuracy"),
-                json_number(line, "val_balanced_accuracy"), seconds, ips, best ? "  [best]" : "");
-    std::fflush(stdout);
-
-    nlohmann::json meta = checkpoint_meta_json(stage);
-    meta["schedule"] = schedule->save();
-    const std::map<std::string, std::string> md{{"arch", c_.arch}, {"preprocessing", prep_.to_json()}};
-    if (best) save_checkpoint(path("checkpoint-best.safetensors"), *model_, nullptr, meta, md);
-    save_checkpoint(path("checkpoint-last.safetensors"), *model_, optimizer.get(), meta, md);
-
-    if (c_.early_stopping > 0 && state_.since_best >= c_.early_stopping) {
-      std::printf("early stopping: no improvement of %s for %lld epochs\n", c_.select.c_str(),
-                  static_cast<long long>(state_.since_best));
+      loader->set_indices(weighted_epoch(split_.train, sample_weights, static_cast<int64_t>(split_.train.size()),
+                                         sample_seed(c_.seed, epoch, -2)));
+    const EpochStats stats = train_epoch(*loader, *current.optimizer, epoch, total);
+    if (end_of_epoch(current, epoch, total, stats) == AfterEpoch::stop_early) {
       summary.stopped_early = true;
       break;
     }
   }
   summary.epochs = state_.epochs_done;
+}
+
+// Starts stage `stage` at its epoch `in_stage`: what trains, a fresh optimiser and schedule, and, when
+// resuming inside the stage the checkpoint was written in, their saved state.
+void Trainer::enter_stage(StageRun& current, size_t stage, int64_t in_stage) {
+  const StageConfig& s = c_.stages[stage];
+  current.stage = stage;
+  const int64_t trainable = configure_trainable(*model_, s);
+  current.optimizer = make_optimizer(optimizer_options(c_), param_groups(*model_, s, c_.weight_decay));
+  current.schedule = std::make_unique<LrSchedule>(schedule_options(c_, s), *current.optimizer);
+  std::printf("stage %zu: %lld epochs, %lld of %zu parameter tensors train (%s), lr %g head / %g backbone\n",
+              stage + 1, static_cast<long long>(s.epochs), static_cast<long long>(trainable),
+              model_->parameters().size(), fmt::format("{}", fmt::join(s.train, ", ")).c_str(), s.lr,
+              s.backbone_lr > 0 ? s.backbone_lr : s.lr);
+  if (resume_file_ && in_stage > 0 && resume_meta_.value("stage", size_t{0}) == stage) {
+    current.optimizer->load_state(checkpoint_optimizer_tensors(*resume_file_), resume_meta_.at("optimizer"));
+    current.schedule->load(resume_meta_.at("schedule"));
+  }
+}
+
+// One pass over the training split, with a progress line.
+EpochStats Trainer::train_epoch(DataLoader& loader, Optimizer& optimizer, int64_t epoch, int64_t total) {
+  const std::vector<Tensor> params = model_->parameters(Trainable::only);
+  CrossEntropyOptions loss_options;
+  loss_options.weight = class_weight_;
+  loss_options.label_smoothing = c_.label_smoothing;
+  Progress progress(fmt::format("epoch {}/{}", epoch + 1, total), loader.batches_per_epoch());
+  EpochStats stats;
+  loader.start_epoch(epoch);
+  Batch batch;
+  while (loader.next(batch)) {
+    train_step(batch, params, loss_options, optimizer, epoch, stats);
+    progress.update(batch.labels.numel(), stats.loss_sum / static_cast<double>(stats.seen),
+                    static_cast<double>(stats.correct) / static_cast<double>(stats.seen));
+  }
+  stats.images_per_second = progress.finish();
+  stats.seconds = progress.seconds();
+  return stats;
+}
+
+// One batch: forward, loss, backward, gradient clipping, optimiser step; adds the batch to `stats`.
+void Trainer::train_step(const Batch& batch, const std::vector<Tensor>& params,
+                         const CrossEntropyOptions& loss_options, Optimizer& optimizer, int64_t epoch,
+                         EpochStats& stats) {
+  // The loader assembles batches on the host; they cross to the model's device here, and only the
+  // loss (one float) and the predicted labels come back.
+  const Tensor logits = (*model_)(batch.images.to(device_));
+  const Tensor loss = cross_entropy(logits, batch.labels.to(device_), loss_options);
+  const double value = loss.item<float>();
+  NN_CHECK(std::isfinite(value),
+           "the training loss became {} at epoch {}; stopping. Last good checkpoint: {}. Lower the learning rate "
+           "or clip gradients (optimizer.clip_grad_norm)", value, epoch + 1, last_good());
+  optimizer.zero_grad();
+  loss.backward();
+  if (c_.clip_grad_norm > 0) {
+    const double norm = clip_grad_norm(params, c_.clip_grad_norm);
+    NN_CHECK(std::isfinite(norm), "the gradient norm became {} at epoch {}; stopping. Last good checkpoint: {}",
+             norm, epoch + 1, last_good());
+  }
+  optimizer.step();
+  const int64_t n = batch.labels.numel();
+  const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
+  for (int64_t i = 0; i < n; ++i)
+    stats.correct += predicted.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
+  stats.loss_sum += value * static_cast<double>(n);
+  stats.seen += n;
+}
+
+// Validation, the schedule's epoch step, the best score, metrics.jsonl, the log line, the checkpoints, and
+// the early-stopping decision.
+AfterEpoch Trainer::end_of_epoch(const StageRun& current, int64_t epoch, int64_t total, const EpochStats& stats) {
+  nlohmann::json line =
+      validate(epoch, current.stage, current.optimizer->lr(0), stats.loss_sum / std::max<int64_t>(stats.seen, 1),
+               static_cast<double>(stats.correct) / std::max<int64_t>(stats.seen, 1), stats.seconds,
+               stats.images_per_second);
+  const double score = select_score(c_, line);
+  current.schedule->end_epoch(score);
+  state_.history.push_back(line);
+  state_.epochs_done = epoch + 1;
+  const bool best = improved(c_, score, state_.best);
+  if (best) {
+    state_.best = score;
+    state_.best_epoch = epoch + 1;
+    state_.since_best = 0;
+  } else {
+    ++state_.since_best;
+  }
+  std::ofstream(path("metrics.jsonl"), std::ios::app) << line.dump() << "\n";
+  std::printf("epoch %lld/%lld  train loss %.4f acc %.3f | val loss %.4f acc %.3f bacc %.3f | %.0f s, %.1f img/s%s\n",
+              static_cast<long long>(epoch + 1), static_cast<long long>(total), line["train_loss"].get<double>(),
+              line["train_accuracy"].get<double>(), line["val_loss"].get<double>(), json_number(line, "val_accuracy"),
+              json_number(line, "val_balanced_accuracy"), stats.seconds, stats.images_per_second,
+              best ? "  [best]" : "");
+  std::fflush(stdout);
+
+  nlohmann::json meta = checkpoint_meta_json(current.stage);
+  meta["schedule"] = current.schedule->save();
+  const std::map<std::string, std::string> md{{"arch", c_.arch}, {"preprocessing", prep_.to_json()}};
+  if (best) save_checkpoint(path("checkpoint-best.safetensors"), *model_, nullptr, meta, md);
+  save_checkpoint(path("checkpoint-last.safetensors"), *model_, current.optimizer.get(), meta, md);
+
+  if (c_.early_stopping > 0 && state_.since_best >= c_.early_stopping) {
+    std::printf("early stopping: no improvement of %s for %lld epochs\n", c_.select.c_str(),
+                static_cast<long long>(state_.since_best));
+    return AfterEpoch::stop_early;
+  }
+  return AfterEpoch::go_on;
 }
 
 void Trainer::finish(RunSummary& summary) {

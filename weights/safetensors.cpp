@@ -11,6 +11,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "base/math.h"
+
 namespace nn {
 
 namespace {
@@ -155,7 +157,7 @@ void SafetensorsFile::release_pages(const std::string& name) const {
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const uintptr_t begin = reinterpret_cast<uintptr_t>(data_ + it->second.begin);
   const uintptr_t end = reinterpret_cast<uintptr_t>(data_ + it->second.end);
-  const uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;  // whole pages only
+  const uintptr_t first = ceil_div(begin, page) * page, last = end / page * page;  // whole pages only
   if (first < last) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 

@@ -1,61 +1,16 @@
 // CPU batch norm (see kernels/batch_norm.h for the math). Parallel over channels; each channel's
-// statistics are summed in double, two-pass (mean first, then squared deviations) for accuracy.
+// statistics are summed in double (8 lanes, kernels/cpu/lane_sum.h), two-pass (mean first, then squared
+// deviations) for accuracy.
 #include "kernels/batch_norm.h"
 
 #include <cmath>
 
 #include "base/parallel.h"
+#include "kernels/cpu/lane_sum.h"
 
 namespace nn {
 
 namespace {
-
-// Channel sums in double with kLanes independent accumulators: a single accumulator is a chain of
-// dependent adds that the compiler may not reorder (no -ffast-math), 4 cycles per element; lanes let it
-// vectorise. Only the order of the double additions changes.
-constexpr int kLanes = 8;
-
-template <class T>
-double lane_sum(const T* v, int64_t n) {
-  double acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += v[i + l];
-  double s = 0;
-  for (; i < n; ++i) s += v[i];
-  for (int l = 0; l < kLanes; ++l) s += acc[l];
-  return s;
-}
-
-// sum of (v - mu)^2
-template <class T>
-double lane_sum_sq(const T* v, int64_t n, double mu) {
-  double acc[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) acc[l] += (v[i + l] - mu) * (v[i + l] - mu);
-  double s = 0;
-  for (; i < n; ++i) s += (v[i] - mu) * (v[i] - mu);
-  for (int l = 0; l < kLanes; ++l) s += acc[l];
-  return s;
-}
-
-// sum of g, and of g * (v - mu) (mu = 0: of g * v)
-template <class T>
-void lane_sum_dot(const T* g, const T* v, int64_t n, double mu, double& sum_g, double& sum_gv) {
-  double a[kLanes] = {}, b[kLanes] = {};
-  int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      a[l] += g[i + l];
-      b[l] += static_cast<double>(g[i + l]) * (v[i + l] - mu);
-    }
-  for (; i < n; ++i) {
-    sum_g += g[i];
-    sum_gv += static_cast<double>(g[i]) * (v[i] - mu);
-  }
-  for (int l = 0; l < kLanes; ++l) sum_g += a[l], sum_gv += b[l];
-}
 
 // Calls f(pointer to the HW values of (n, c)) for every n.
 template <class T, class F>

@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "base/allocator.h"
+#include "base/math.h"
 #include "base/parallel.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/lane_sum.h"
 #include "kernels/gemm.h"
 
 namespace nn {
@@ -37,7 +39,7 @@ int64_t group_size(const Conv2dParams& p, const Conv2dCpuTuning& tuning, int wor
   if (tuning.images_per_gemm > 0) return std::min(tuning.images_per_gemm, std::max<int64_t>(p.N, 1));  // tests
   if (p.P * p.Q >= kWideEnough) return 1;
   const int64_t per_image = std::max<int64_t>(1, std::max(p.C * p.R * p.S, p.K) * p.P * p.Q);
-  const int64_t per_worker = (std::max<int64_t>(p.N, 1) + workers - 1) / workers;  // every worker gets a group
+  const int64_t per_worker = ceil_div<int64_t>(std::max<int64_t>(p.N, 1), workers);  // every worker gets a group
   return std::clamp<int64_t>(kColumnBudget / workers / per_image, 1, per_worker);
 }
 
@@ -47,7 +49,7 @@ bool is_pointwise(const Conv2dParams& p) {
 
 // The outputs oq in [q0, q1) whose input column oq*stride + w0 lies in [0, W) (q0 <= q1, both in [0, Q]).
 std::pair<int64_t, int64_t> valid_range(int64_t w0, int64_t stride, int64_t W, int64_t Q) {
-  const int64_t q0 = w0 >= 0 ? 0 : (-w0 + stride - 1) / stride;
+  const int64_t q0 = w0 >= 0 ? 0 : ceil_div(-w0, stride);
   const int64_t q1 = W - w0 <= 0 ? 0 : (W - w0 - 1) / stride + 1;
   return {std::min(q0, Q), std::clamp(q1, std::min(q0, Q), Q)};
 }
@@ -443,17 +445,9 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
   if (dbias) {
     parallel_for(0, p.K, 1, [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) {
-        // 8 independent double sums: one chain of dependent adds would take 4 cycles per element
-        double lanes[8] = {}, acc = 0;
-        for (int64_t n = 0; n < p.N; ++n) {
-          const T* g = dy + (n * p.K + k) * PQ;
-          int64_t q = 0;
-          for (; q + 8 <= PQ; q += 8)
-            for (int l = 0; l < 8; ++l) lanes[l] += g[q + l];
-          for (; q < PQ; ++q) acc += g[q];
-        }
-        for (double l : lanes) acc += l;
-        dbias[k] = static_cast<T>(acc);
+        LaneSum sum;  // the N planes of channel k as one sequence
+        for (int64_t n = 0; n < p.N; ++n) sum.add(dy + (n * p.K + k) * PQ, PQ);
+        dbias[k] = static_cast<T>(sum.total());
       }
     });
   }

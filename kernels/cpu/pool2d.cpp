@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "base/math.h"
 #include "base/parallel.h"
 
 namespace nn {
@@ -12,7 +13,7 @@ namespace nn {
 int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation, bool ceil_mode) {
   const int64_t numerator = in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
   // floor division, also for a negative numerator (an input smaller than the window)
-  int64_t out = (numerator >= 0 ? numerator / stride : -((-numerator + stride - 1) / stride)) + 1;
+  int64_t out = (numerator >= 0 ? numerator / stride : -ceil_div(-numerator, stride)) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
   return out;
 }
@@ -43,7 +44,7 @@ AvgWindow avg_window(const Pool2dParams& p, int64_t op, int64_t oq) {
 }
 
 int64_t adaptive_start(int64_t i, int64_t in, int64_t out) { return (i * in) / out; }
-int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ((i + 1) * in + out - 1) / out; }
+int64_t adaptive_end(int64_t i, int64_t in, int64_t out) { return ceil_div((i + 1) * in, out); }
 
 }  // namespace
 

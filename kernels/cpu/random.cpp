@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "base/math.h"
 #include "base/parallel.h"
 #include "base/random.h"
 
@@ -15,8 +16,8 @@ constexpr int64_t kGrain = 16384;
 
 uint64_t random_counters(RandomKind kind, DType dtype, int64_t n) {
   const uint64_t un = static_cast<uint64_t>(n);
-  if (kind != RandomKind::randint && dtype == DType::f32) return (un + 3) / 4;
-  return (un + 1) / 2;
+  if (kind != RandomKind::randint && dtype == DType::f32) return ceil_div<uint64_t>(un, 4);
+  return ceil_div<uint64_t>(un, 2);
 }
 
 template <class T>
@@ -37,7 +38,7 @@ template <class T>
 void normal_fill_cpu(T* y, int64_t n, uint64_t seed, uint64_t offset) {
   if constexpr (std::is_same_v<T, float>) {
     // float: two Box-Muller pairs per Philox block from 24-bit uniforms, in float arithmetic.
-    const int64_t blocks = (n + 3) / 4;
+    const int64_t blocks = ceil_div<int64_t>(n, 4);
     parallel_for(0, blocks, kGrain / 4, [&](int64_t begin, int64_t end) {
       for (int64_t j = begin; j < end; ++j) {
         const auto r = philox4x32(offset + static_cast<uint64_t>(j), seed);
@@ -53,7 +54,7 @@ void normal_fill_cpu(T* y, int64_t n, uint64_t seed, uint64_t offset) {
     });
   } else {
     // double: one pair per block from 53-bit uniforms.
-    const int64_t pairs = (n + 1) / 2;
+    const int64_t pairs = ceil_div<int64_t>(n, 2);
     parallel_for(0, pairs, kGrain / 2, [&](int64_t begin, int64_t end) {
       for (int64_t j = begin; j < end; ++j) {
         const auto r = philox4x32(offset + static_cast<uint64_t>(j), seed);

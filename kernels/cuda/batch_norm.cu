@@ -41,10 +41,10 @@ Geometry make_geometry(const BatchNormParams& p) {
   g.C = p.C;
   g.HW = p.HW;
   g.M = p.N * p.HW;
-  g.S = (g.M + kChunk - 1) / kChunk;
+  g.S = ceil_div(g.M, kChunk);
   g.S = g.S < 1 ? 1 : (g.S > kMaxSplits ? kMaxSplits : g.S);
-  g.chunk = (g.M + g.S - 1) / g.S;
-  const int64_t warps = ((g.chunk + 3) / 4 + 31) / 32;
+  g.chunk = ceil_div(g.M, g.S);
+  const int64_t warps = ceil_div<int64_t>(ceil_div<int64_t>(g.chunk, 4), 32);
   g.threads = 32 * (warps < 1 ? 1 : (warps > kMaxThreads / 32 ? kMaxThreads / 32 : warps));
   g.step_n = g.HW > 0 ? g.threads / g.HW : 0;
   g.step_i = g.HW > 0 ? g.threads % g.HW : 0;

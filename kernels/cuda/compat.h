@@ -7,7 +7,8 @@
 // Kernel code therefore uses only what both sides provide:
 //   - __global__/__device__ functions, threadIdx/blockIdx/blockDim/gridDim, __syncthreads, __syncwarp,
 //     __shfl_*_sync, __ballot_sync, atomics, static __shared__ arrays declared in the kernel body
-//     (never `static __shared__`), and NN_DYNAMIC_SHARED(T, name) for dynamic shared memory;
+//     (never `static __shared__`), NN_DYNAMIC_SHARED(T, name) for dynamic shared memory, and ceil_div
+//     (base/math.h, included here);
 //   - launches through NN_CUDA_LAUNCH (checked: the kernel's name, file and line on failure), and runtime
 //     calls through NN_CUDA_CHECK.
 // Not emulated (and so not allowed outside a guarded fast path with a tested generic twin): tensor-core
@@ -17,6 +18,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <utility>
+
+#include "base/math.h"  // ceil_div, in launchers and kernels
 
 // Host-only files of a real CUDA build that call libraries rather than launch kernels (the cuBLAS/cuDNN
 // entry points, kernels/cuda/vendor/cublas_cudnn.cpp, compiled by g++) define NN_CUDA_HOST_ONLY first:
@@ -85,7 +88,7 @@ class Scratch {
 // Grid size for a 1-D grid of `block` threads covering n items (at least 1 block; grid-stride loops
 // cover the rest when n exceeds the cap).
 inline unsigned blocks_for(int64_t n, unsigned block, unsigned cap = 65535u * 8u) {
-  const int64_t b = (n + block - 1) / block;
+  const int64_t b = ceil_div<int64_t>(n, block);
   return b < 1 ? 1u : (b > cap ? cap : static_cast<unsigned>(b));
 }
 

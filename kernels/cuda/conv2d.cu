@@ -292,7 +292,7 @@ ConvGeometry dims_of(const Conv2dParams& p) {
           i(p.Q),  i(p.stride_h), i(p.stride_w), i(p.pad_h), i(p.pad_w), i(p.dil_h), i(p.dil_w)};
 }
 
-unsigned tiles(int64_t n, int tile) { return static_cast<unsigned>((n + tile - 1) / tile); }
+unsigned tiles(int64_t n, int tile) { return static_cast<unsigned>(ceil_div<int64_t>(n, tile)); }
 
 }  // namespace
 
@@ -325,10 +325,10 @@ void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const
   if (dw && count > 0) {
     const int64_t output_tiles = int64_t{tiles(crs, BN)} * tiles(p.K, BM);
     constexpr int64_t kTargetBlocks = 528, kMinChunk = 64;
-    int64_t slices = (kTargetBlocks + output_tiles - 1) / output_tiles;
+    int64_t slices = ceil_div(kTargetBlocks, output_tiles);
     slices = std::max<int64_t>(1, std::min(slices, npq / kMinChunk));
-    const int64_t chunk = ((npq + slices - 1) / slices + BK - 1) / BK * BK;
-    slices = (npq + chunk - 1) / chunk;  // no empty slice
+    const int64_t chunk = ceil_div<int64_t>(ceil_div(npq, slices), BK) * BK;
+    slices = ceil_div(npq, chunk);  // no empty slice
     const dim3 grid(tiles(crs, BN), tiles(p.K, BM), static_cast<unsigned>(slices));
     if (slices == 1) {
       NN_CUDA_LAUNCH(conv2d_bwd_weight_implicit_gemm, grid, dim3(kThreads), 0, dw, dy, x, d, static_cast<int>(chunk));

@@ -21,7 +21,7 @@ constexpr unsigned kThreads = 256;
 // No shared memory. Memory-bound: reads 4 bytes, writes 8 bytes (mask, y) per element.
 __global__ void dropout_forward_philox(float* y, float* mask, const float* x, int64_t n, float keep, float scale,
                                        uint64_t seed, uint64_t offset) {
-  const int64_t groups = (n + 3) / 4;
+  const int64_t groups = ceil_div<int64_t>(n, 4);
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; g < groups; g += stride) {
     const PhiloxWords r = philox4x32(offset + static_cast<uint64_t>(g), seed);
@@ -41,7 +41,7 @@ void dropout_forward_cuda(float* y, float* mask, const float* x, int64_t n, doub
   if (n == 0) return;
   const float keep = static_cast<float>(1.0 - p);          // as dropout_forward_cpu<float>
   const float scale = static_cast<float>(1.0 / (1.0 - p));
-  NN_CUDA_LAUNCH(dropout_forward_philox, dim3(cuda::blocks_for((n + 3) / 4, kThreads)), dim3(kThreads), 0, y, mask,
+  NN_CUDA_LAUNCH(dropout_forward_philox, dim3(cuda::blocks_for(ceil_div<int64_t>(n, 4), kThreads)), dim3(kThreads), 0, y, mask,
                  x, n, keep, scale, seed, offset);
 }
 

@@ -107,7 +107,7 @@ void adam_update_cuda(float* p, float* exp_avg, float* exp_avg_sq, const float* 
 int64_t sum_squares_cuda(double* partials, const float* x, int64_t n) {
   // At least 16 elements per thread before another block is added: small gradients (biases) get one block.
   const int64_t per_block = static_cast<int64_t>(kThreads) * 16;
-  int64_t blocks = (n + per_block - 1) / per_block;
+  int64_t blocks = ceil_div(n, per_block);
   blocks = blocks < 1 ? 1 : (blocks > kSumSquaresMaxPartials ? kSumSquaresMaxPartials : blocks);
   NN_CUDA_LAUNCH(sum_squares_partial, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, partials, x, n);
   return blocks;

@@ -157,9 +157,9 @@ void sum_cuda(float* out, const float* x, const ReduceGeometry& g, double scale)
     return;
   }
   // Enough blocks in all to fill the GPU, but no slice shorter than kMinSlice.
-  const int64_t by_occupancy = (kTargetBlocks + outputs - 1) / outputs, by_length = (R + kMinSlice - 1) / kMinSlice;
+  const int64_t by_occupancy = ceil_div(kTargetBlocks, outputs), by_length = ceil_div(R, kMinSlice);
   const int64_t S = by_occupancy < by_length ? by_occupancy : by_length;
-  const int64_t slice = (R + S - 1) / S;
+  const int64_t slice = ceil_div(R, S);
   const dim3 grid(static_cast<unsigned>(outputs), static_cast<unsigned>(S));
   if (S == 1) {
     NN_CUDA_LAUNCH(sum_block_per_slice, grid, dim3(kThreads), 0, out, static_cast<double*>(nullptr), x, g, scale,

@@ -24,6 +24,7 @@
 #include <set>
 
 #include "base/error.h"
+#include "base/math.h"
 
 namespace nn {
 
@@ -86,7 +87,7 @@ struct DataLoader::State {
 
   int64_t batch_count() const {
     const int64_t n = static_cast<int64_t>(indices.size()), b = options.batch_size;
-    return options.drop_last ? n / b : (n + b - 1) / b;
+    return options.drop_last ? n / b : ceil_div(n, b);
   }
 
   void stop() {

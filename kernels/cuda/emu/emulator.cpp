@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/math.h"
 #include "kernels/cuda/emulation.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -99,7 +100,7 @@ struct Stack {
 
 Stack map_stack(size_t size) {
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  size = (size + page - 1) / page * page;
+  size = ceil_div(size, page) * page;
   void* p = mmap(nullptr, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) fatal("cannot map a fiber stack");
   mprotect(p, page, PROT_NONE);
@@ -196,7 +197,7 @@ class BlockRunner {
     arrived_ = 0;
     order_ = schedule.order;
     rng_.seed(schedule.seed * 0x9E3779B97F4A7C15ull + linear_block);  // reproducible per block
-    warps_.assign((n_ + 31) / 32, Warp{});
+    warps_.assign(ceil_div(n_, 32u), Warp{});
     for (unsigned w = 0; w < warps_.size(); ++w) {
       const unsigned lanes = std::min(32u, n_ - w * 32);
       warps_[w].exists = lanes == 32 ? 0xFFFFFFFFu : (1u << lanes) - 1;

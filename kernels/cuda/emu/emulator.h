@@ -1,9 +1,10 @@
 // The CUDA emulator: the kernel language on the CPU, so the unchanged .cu sources run without a GPU.
 //
-// kernels/cuda/compat.h includes this header when the compiler is not nvcc. It provides what kernels use
-// (built-in variables, dim3 and vector types, __syncthreads, warp shuffles and votes, atomics, shared
-// memory, math intrinsics) and a small runtime API (cudaMalloc, cudaMemcpy, ...); the scheduler lives in
-// emulator.cpp. How it works (docs/emulator.md):
+// kernels/cuda/compat.h includes this header when the compiler is not nvcc. It provides what kernels and
+// the emulator's tests use, and nothing more (built-in variables, dim3 and float4, __syncthreads, warp
+// shuffles and votes, atomicAdd, shared memory, __int_as_float) and a small runtime API (cudaMalloc,
+// cudaMemcpy, ...); the scheduler lives in emulator.cpp. An intrinsic a new kernel needs is added here
+// with it. How it works (docs/emulator.md):
 //   - every CUDA thread of a block is a fiber (Boost.Context); all fibers of a block run on one OS thread,
 //     switching only at barriers (__syncthreads, __syncwarp, shuffles, votes) and at exit;
 //   - blocks of a grid are spread over worker threads (NN_EMU_WORKERS, default: the core count);
@@ -72,25 +73,10 @@ struct dim3 {
   constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}
   constexpr operator uint3() const { return {x, y, z}; }
 };
-struct __attribute__((aligned(8))) float2 {
-  float x, y;
-};
 struct __attribute__((aligned(16))) float4 {
   float x, y, z, w;
 };
-struct __attribute__((aligned(8))) int2 {
-  int x, y;
-};
-struct __attribute__((aligned(16))) int4 {
-  int x, y, z, w;
-};
-struct __attribute__((aligned(4))) uchar4 {
-  unsigned char x, y, z, w;
-};
-inline float2 make_float2(float x, float y) { return {x, y}; }
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
-inline int2 make_int2(int x, int y) { return {x, y}; }
-inline int4 make_int4(int x, int y, int z, int w) { return {x, y, z, w}; }
 
 // Set by the scheduler before it resumes a fiber; all fibers of a block share one OS thread.
 inline thread_local uint3 threadIdx{0, 0, 0};
@@ -164,7 +150,7 @@ cudaError_t launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t smem
   return run_grid(nullptr, grid, block, smem, NN_EMU_SERIAL_BLOCKS != 0, &Call::run, &call);
 }
 
-enum class Shuffle { idx, up, down, bfly };
+enum class Shuffle { idx, down, bfly };
 
 template <class T>
 T shuffle(unsigned mask, T v, int arg, int width, Shuffle kind) {
@@ -181,7 +167,6 @@ T shuffle(unsigned mask, T v, int arg, int width, Shuffle kind) {
   int src = lane;
   switch (kind) {
     case Shuffle::idx: src = base + (arg & (width - 1)); break;
-    case Shuffle::up: src = sub >= arg ? lane - arg : lane; break;
     case Shuffle::down: src = sub + arg < width ? lane + arg : lane; break;
     case Shuffle::bfly: src = base + ((sub ^ arg) & (width - 1)); break;
   }
@@ -204,20 +189,10 @@ inline void __syncthreads(const char* file = __builtin_FILE(), unsigned line = _
   nn::emu::syncthreads(file, line);
 }
 inline void __syncwarp(unsigned mask = 0xffffffffu) { nn::emu::syncwarp(mask); }
-inline void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
-inline void __threadfence_block() { std::atomic_thread_fence(std::memory_order_seq_cst); }
-template <class T>
-inline T __ldg(const T* p) {
-  return *p;
-}
 
 template <class T>
 inline T __shfl_sync(unsigned mask, T v, int src, int width = warpSize) {
   return nn::emu::shuffle(mask, v, src, width, nn::emu::Shuffle::idx);
-}
-template <class T>
-inline T __shfl_up_sync(unsigned mask, T v, unsigned delta, int width = warpSize) {
-  return nn::emu::shuffle(mask, v, static_cast<int>(delta), width, nn::emu::Shuffle::up);
 }
 template <class T>
 inline T __shfl_down_sync(unsigned mask, T v, unsigned delta, int width = warpSize) {
@@ -245,55 +220,14 @@ inline int __all_sync(unsigned mask, int predicate) {
   return (__ballot_sync(mask, predicate) & live) == live;
 }
 
-// Atomics: blocks run concurrently on several OS threads, so these are real atomic operations (relaxed,
-// as CUDA's are).
+// Atomics: blocks run concurrently on several OS threads, so this is a real atomic operation (relaxed,
+// as CUDA's is).
 template <class T>
 inline T atomicAdd(T* p, T v) {
   return std::atomic_ref<T>(*p).fetch_add(v, std::memory_order_relaxed);
 }
-template <class T>
-inline T atomicExch(T* p, T v) {
-  return std::atomic_ref<T>(*p).exchange(v, std::memory_order_relaxed);
-}
-template <class T>
-inline T atomicCAS(T* p, T expected, T desired) {
-  std::atomic_ref<T>(*p).compare_exchange_strong(expected, desired, std::memory_order_relaxed);
-  return expected;
-}
-template <class T>
-inline T atomicMax(T* p, T v) {
-  std::atomic_ref<T> a(*p);
-  T old = a.load(std::memory_order_relaxed);
-  while (old < v && !a.compare_exchange_weak(old, v, std::memory_order_relaxed)) {
-  }
-  return old;
-}
-template <class T>
-inline T atomicMin(T* p, T v) {
-  std::atomic_ref<T> a(*p);
-  T old = a.load(std::memory_order_relaxed);
-  while (v < old && !a.compare_exchange_weak(old, v, std::memory_order_relaxed)) {
-  }
-  return old;
-}
 
-// Math: the CPU's full-precision functions stand in for the fast approximate ones.
-inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
-inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
-inline float __expf(float x) { return std::exp(x); }
-inline float __logf(float x) { return std::log(x); }
-inline float __fdividef(float a, float b) { return a / b; }
-inline float __saturatef(float x) { return x < 0.f ? 0.f : (x > 1.f ? 1.f : x); }
 inline float __int_as_float(int x) { return std::bit_cast<float>(x); }
-inline int __float_as_int(float x) { return std::bit_cast<int>(x); }
-inline unsigned __float_as_uint(float x) { return std::bit_cast<unsigned>(x); }
-inline float __uint_as_float(unsigned x) { return std::bit_cast<float>(x); }
-inline int __popc(unsigned x) { return __builtin_popcount(x); }
-inline int __clz(int x) { return x ? __builtin_clz(static_cast<unsigned>(x)) : 32; }
-inline int __ffs(int x) { return __builtin_ffs(x); }
-inline unsigned __umulhi(unsigned a, unsigned b) {
-  return static_cast<unsigned>((static_cast<uint64_t>(a) * b) >> 32);
-}
 using std::max;
 using std::min;
 
@@ -321,7 +255,6 @@ inline cudaError_t cudaMemsetAsync(void* dst, int value, size_t n, cudaStream_t 
 inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }  // launches are synchronous
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
-inline cudaError_t cudaPeekAtLastError() { return cudaSuccess; }
 inline const char* cudaGetErrorName(cudaError_t e) {
   switch (e) {
     case cudaSuccess: return "cudaSuccess";

@@ -39,7 +39,7 @@ inline GemmArgs gemm_args(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, f
   return {i(M), i(N), i(K), ta, tb, alpha, beta, A, lda, B, ldb, C, ldc};
 }
 
-inline unsigned gemm_tiles(int n, int tile) { return static_cast<unsigned>((int64_t{n} + tile - 1) / tile); }
+inline unsigned gemm_tiles(int n, int tile) { return static_cast<unsigned>(ceil_div<int64_t>(n, tile)); }
 
 // A grid of x_tiles x y_tiles blocks; CUDA allows at most 65535 in y.
 inline dim3 gemm_grid(unsigned x_tiles, unsigned y_tiles) {

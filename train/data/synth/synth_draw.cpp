@@ -6,6 +6,7 @@
 // mirrored, divided by zoom and radius, deformed by a small smooth warp and stretched by the ellipse aspect,
 // so the lesion's own features (noise patterns, globules, vessels) stay attached to it in every view.
 #include "base/error.h"
+#include "base/math.h"
 #include "train/data/synth/synth.h"
 #include "train/data/synth/synth_draw.h"
 
@@ -164,7 +165,7 @@ Image synthetic_lesion_image(int64_t cls, uint64_t lesion_seed, int64_t view, in
 
   // The smooth content (skin, lesion) is drawn at half resolution and enlarged bilinearly: four times fewer
   // noise evaluations, and dermoscopy is soft anyway. Vessels, hairs and sensor noise are drawn at full size.
-  const int64_t f = std::min(width, height) >= 180 ? 2 : 1, w2 = (width + f - 1) / f, h2 = (height + f - 1) / f;
+  const int64_t f = std::min(width, height) >= 180 ? 2 : 1, w2 = ceil_div(width, f), h2 = ceil_div(height, f);
   std::vector<float> low(static_cast<size_t>(w2 * h2 * 3));
   const float half_w = 0.5f * static_cast<float>(width), half_h = 0.5f * static_cast<float>(height), inv_s = 1 / c.s;
   const float pore_freq = 150 * inv_s;  // pores about S/150 pixels apart
