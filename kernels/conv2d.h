@@ -106,26 +106,34 @@ void conv2d_backward_data_vendor(float* dx, const float* dy, const float* w, con
 void conv2d_backward_weight_vendor(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p);
 
 // The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
-// conv2d_forward_cpu is overloaded (bias or epilogue), hence the spelled-out pointer types.
+// The CPU entries run the fast path with its default Conv2dCpuTuning (only tests force other choices).
 struct Conv2dForwardKernels {
   template <class T>
-  static constexpr void (*cpu)(T*, const T*, const T*, const T*, const Conv2dParams&) = conv2d_forward_cpu<T>;
+  static constexpr auto cpu = [](T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p) {
+    conv2d_forward_cpu<T>(y, x, w, bias, p);
+  };
   static constexpr auto cuda = conv2d_forward_cuda;
   static constexpr auto vendor = conv2d_forward_vendor;
 };
 // CPU only: the epilogue exists where the CPU GEMM writes its output (tensor/ops.h, conv2d_fused_eval).
 struct Conv2dForwardEpilogueKernels {
   template <class T>
-  static constexpr void (*cpu)(T*, const T*, const T*, const ConvEpilogue<T>&, const Conv2dParams&) =
-      conv2d_forward_cpu<T>;
+  static constexpr auto cpu = [](T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue,
+                                 const Conv2dParams& p) { conv2d_forward_cpu<T>(y, x, w, epilogue, p); };
 };
 struct Conv2dBackwardDataKernels {
-  template <class T> static constexpr auto cpu = conv2d_backward_data_cpu<T>;
+  template <class T>
+  static constexpr auto cpu = [](T* dx, const T* dy, const T* w, const Conv2dParams& p) {
+    conv2d_backward_data_cpu<T>(dx, dy, w, p);
+  };
   static constexpr auto cuda = conv2d_backward_data_cuda;
   static constexpr auto vendor = conv2d_backward_data_vendor;
 };
 struct Conv2dBackwardWeightKernels {
-  template <class T> static constexpr auto cpu = conv2d_backward_weight_cpu<T>;
+  template <class T>
+  static constexpr auto cpu = [](T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p) {
+    conv2d_backward_weight_cpu<T>(dw, dbias, dy, x, p);
+  };
   static constexpr auto cuda = conv2d_backward_weight_cuda;
   static constexpr auto vendor = conv2d_backward_weight_vendor;
 };
