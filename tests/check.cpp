@@ -186,6 +186,27 @@ void check_torch_one_input(const std::string& family, const std::string& op,
   CHECK_MESSAGE(n >= min_cases, family << ": " << n << " PyTorch cases for " << op << ", expected at least " << min_cases);
 }
 
+void check_torch_weighted(const std::string& family, const std::string& op,
+                          const std::function<Tensor(const TorchCase&, const Tensor&, const Tensor&, const Tensor&)>& f,
+                          int min_cases) {
+  int n = 0;
+  for (const TorchCase& c : torch_cases(family)) {
+    if (!op.empty() && c.params["op"] != op) continue;
+    CAPTURE(c.name);
+    ++n;
+    const bool has_bias = c.params["bias"];
+    Tensor x = leaf(c["x"]), w = leaf(c["w"]), b = has_bias ? leaf(c["b"]) : Tensor();
+    Tensor y = f(c, x, w, b);
+    check_close(c.name + " y", y, c["y"]);
+    y.backward(c["dy"]);
+    check_close(c.name + " dx", x.grad(), c["dx"]);
+    check_close(c.name + " dw", w.grad(), c["dw"]);
+    if (has_bias) check_close(c.name + " db", b.grad(), c["db"]);
+  }
+  CHECK_MESSAGE(n >= min_cases, family << ": " << n << " PyTorch cases for " << (op.empty() ? family : op)
+                                       << ", expected at least " << min_cases);
+}
+
 std::string refs_path(const std::string& file) {
   const char* dir = std::getenv("NN_TEST_REFS");
   NN_CHECK(dir && *dir, "NN_TEST_REFS is not set: run the tests with `make test`");

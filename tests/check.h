@@ -71,6 +71,13 @@ void check_torch_one_input(const std::string& family, const std::string& op,
                            const std::function<Tensor(const TorchCase&, const Tensor&)>& f,
                            const std::string& input = "x", int min_cases = 1);
 
+// The same for a layer-like op of an input, a weight and an optional bias (conv2d, linear): for every case
+// of `family` (whose params["op"] is `op`, when `op` is not empty), x, w and, when params["bias"], b are
+// leaves; y = f(case, x, w, b) is checked against case["y"], and dx, dw (and db) after y.backward(case["dy"]).
+void check_torch_weighted(const std::string& family, const std::string& op,
+                          const std::function<Tensor(const TorchCase&, const Tensor&, const Tensor&, const Tensor&)>& f,
+                          int min_cases = 1);
+
 // A file the reference generator wrote next to the references ($NN_TEST_REFS/file).
 std::string refs_path(const std::string& file);
 

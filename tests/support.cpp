@@ -64,6 +64,16 @@ CommandResult run_command(const std::string& cmd, Capture capture) {
   return r;
 }
 
+// ---- images ----
+
+Image image_from_tensor(const Tensor& t) {
+  Image img;
+  img.height = t.size(0);
+  img.width = t.size(1);
+  img.rgb = t.to_vector<uint8_t>();
+  return img;
+}
+
 // ---- convolution parameters ----
 
 Conv2dParams conv_params(const ConvSpec& s) {

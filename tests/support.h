@@ -6,6 +6,8 @@
 #include <string>
 
 #include "kernels/conv2d.h"
+#include "tensor/tensor.h"
+#include "train/data/image.h"
 
 namespace nn::test {
 
@@ -48,6 +50,11 @@ struct CommandResult {
 enum class Capture { stdout_only, stdout_and_stderr };
 // Runs `cmd` with /bin/sh and waits for it. The test fails (REQUIRE) when the shell cannot be started.
 CommandResult run_command(const std::string& cmd, Capture capture = Capture::stdout_only);
+
+// ---- images ----
+
+// The image a PyTorch reference holds as a u8 tensor [H, W, 3] (tests/torch_cases_image.py, _transforms.py).
+Image image_from_tensor(const Tensor& t);
 
 // ---- convolution parameters ----
 

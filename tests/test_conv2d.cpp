@@ -52,17 +52,9 @@ TEST_SUITE("gradcheck") {
 
 TEST_SUITE("torch") {
   TEST_CASE("conv2d: forward and gradients match PyTorch") {
-    for (const TorchCase& c : torch_cases("conv2d")) {
-      CAPTURE(c.name);
-      const bool has_bias = c.params["bias"];
-      Tensor x = leaf(c["x"]), w = leaf(c["w"]), b = has_bias ? leaf(c["b"]) : Tensor();
-      Tensor y = conv2d(x, w, b, conv_options(c.params));
-      check_close(c.name + " y", y, c["y"]);
-      y.backward(c["dy"]);
-      check_close(c.name + " dx", x.grad(), c["dx"]);
-      check_close(c.name + " dw", w.grad(), c["dw"]);
-      if (has_bias) check_close(c.name + " db", b.grad(), c["db"]);
-    }
+    check_torch_weighted("conv2d", "", [](const TorchCase& c, const Tensor& x, const Tensor& w, const Tensor& b) {
+      return conv2d(x, w, b, conv_options(c.params));
+    });
   }
 }
 

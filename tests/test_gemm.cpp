@@ -121,18 +121,9 @@ TEST_SUITE("torch") {
     }
   }
   TEST_CASE("linear: forward and gradients match PyTorch") {
-    for (const TorchCase& c : torch_cases("gemm")) {
-      if (c.params["op"] != "linear") continue;
-      CAPTURE(c.name);
-      const bool has_bias = c.params["bias"];
-      Tensor x = leaf(c["x"]), w = leaf(c["w"]), b = has_bias ? leaf(c["b"]) : Tensor();
-      Tensor y = linear(x, w, b);
-      check_close(c.name + " y", y, c["y"]);
-      y.backward(c["dy"]);
-      check_close(c.name + " dx", x.grad(), c["dx"]);
-      check_close(c.name + " dw", w.grad(), c["dw"]);
-      if (has_bias) check_close(c.name + " db", b.grad(), c["db"]);
-    }
+    check_torch_weighted("gemm", "linear", [](const TorchCase&, const Tensor& x, const Tensor& w, const Tensor& b) {
+      return linear(x, w, b);
+    });
   }
 }
 

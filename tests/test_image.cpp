@@ -15,14 +15,6 @@ Tensor as_tensor(const Image& img) {
   return from_vector(img.rgb, {img.height, img.width, 3});
 }
 
-Image from_tensor(const Tensor& t) {
-  Image img;
-  img.height = t.size(0);
-  img.width = t.size(1);
-  img.rgb = t.to_vector<uint8_t>();
-  return img;
-}
-
 Image ramp(int64_t h, int64_t w) {
   Image img;
   img.height = h;
@@ -122,7 +114,7 @@ TEST_SUITE("torch") {
       if (c.name.rfind("resize_", 0) != 0) continue;
       CAPTURE(c.name);
       ++n;
-      const Image out = resize(from_tensor(c["src"]), c.params["height"], c.params["width"]);
+      const Image out = resize(image_from_tensor(c["src"]), c.params["height"], c.params["width"]);
       const std::vector<double> ours = as_tensor(out).to_vector<double>(), pil = c["pil"].to_vector<double>();
       REQUIRE(ours.size() == pil.size());
       double worst = 0;

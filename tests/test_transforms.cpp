@@ -7,19 +7,12 @@
 #include <set>
 
 #include "tests/check.h"
+#include "tests/support.h"
 #include "train/data/transforms.h"
 
 namespace nn::test {
 
 namespace {
-
-Image from_tensor(const Tensor& t) {
-  Image img;
-  img.height = t.size(0);
-  img.width = t.size(1);
-  img.rgb = t.to_vector<uint8_t>();
-  return img;
-}
 
 Image noise_image(int64_t h, int64_t w, uint64_t seed, int lo = 0, int hi = 256) {
   Generator gen(seed);
@@ -159,7 +152,7 @@ TEST_SUITE("torch") {
       if (op == "resized_crop" || op == "rotate" || op == "affine") continue;
       CAPTURE(c.name);
       ++runs[op];
-      const Diff d = compare(apply(c, from_tensor(c["src"])), c["out"]);
+      const Diff d = compare(apply(c, image_from_tensor(c["src"])), c["out"]);
       CHECK_MESSAGE(d.differ == 0, c.name << ": " << d.differ << " values differ, by at most " << d.worst);
     }
     CHECK(runs["crop"] == 3);
@@ -177,7 +170,7 @@ TEST_SUITE("torch") {
       if (c.params["op"] != "resized_crop") continue;
       CAPTURE(c.name);
       ++n;
-      const Diff d = compare(apply(c, from_tensor(c["src"])), c["out"]);
+      const Diff d = compare(apply(c, image_from_tensor(c["src"])), c["out"]);
       MESSAGE(c.name << ": " << d.differ << " values differ, by at most " << d.worst);
       CHECK(d.worst <= 1);  // PIL rounds its fixed-point filter after each pass; we round once (image.h)
     }
@@ -195,7 +188,7 @@ TEST_SUITE("torch") {
       if (op != "rotate" && op != "affine") continue;
       CAPTURE(c.name);
       ++n;
-      const Image got = apply(c, from_tensor(c["src"]));
+      const Image got = apply(c, image_from_tensor(c["src"]));
       const Diff d = compare(got, c["out"]);
       if (d.differ) MESSAGE(c.name << ": " << d.differ << " of " << got.rgb.size() << " values differ, "
                                    << d.over_one << " by more than 1, worst " << d.worst);
