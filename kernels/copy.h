@@ -16,4 +16,15 @@ void fill_cpu(void* dst, DType dtype, double value, const Loop& L);  // Loop ope
 void copy_cuda(void* dst, DType dst_dtype, const void* src, DType src_dtype, const Loop& L);
 void fill_cuda(void* dst, DType dtype, double value, const Loop& L);
 
+// The kernel tables tensor/dispatch.h runs (kernels/README.md). These take any dtype (the element types
+// travel with the pointers), so dispatch_any_dtype picks the backend by device alone.
+struct CopyKernels {
+  static constexpr auto cpu = copy_cpu;
+  static constexpr auto cuda = copy_cuda;
+};
+struct FillKernels {
+  static constexpr auto cpu = fill_cpu;
+  static constexpr auto cuda = fill_cuda;
+};
+
 }  // namespace nn

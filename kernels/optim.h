@@ -72,6 +72,16 @@ void adam_update_cpu(T* p, T* exp_avg, T* exp_avg_sq, const T* grad, int64_t n, 
 void sgd_update_cuda(float* p, float* momentum_buffer, const float* grad, int64_t n, const SgdArgs& a);
 void adam_update_cuda(float* p, float* exp_avg, float* exp_avg_sq, const float* grad, int64_t n, const AdamArgs& a);
 
+// The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
+struct SgdUpdateKernels {
+  template <class T> static constexpr auto cpu = sgd_update_cpu<T>;
+  static constexpr auto cuda = sgd_update_cuda;
+};
+struct AdamUpdateKernels {
+  template <class T> static constexpr auto cpu = adam_update_cpu<T>;
+  static constexpr auto cuda = adam_update_cuda;
+};
+
 // Sum of squares of x[n] in double, for clip_grad_norm: writes partial sums to partials[0, count) and
 // returns count (<= kSumSquaresMaxPartials); the caller adds them (after copying them to the host).
 // Deterministic: the split into partials depends on n only.

@@ -105,6 +105,15 @@ void dispatch(const char* op, const Tensor& like, Call&& call) {
   dispatch<Table>(op, like, source, std::forward<Call>(call));
 }
 
+// Kernels that take any dtype (copy, fill: the element types travel with the pointers): `like`'s device
+// alone picks Table::cpu or Table::cuda, and call(kernel) runs it. No NVTX range: these run inside the
+// ops and views that call them (contiguous, to, cat, copy_, fill_).
+template <class Table, class Call>
+void dispatch_any_dtype(const Tensor& like, Call&& call) {
+  if (like.device().is_cpu()) call(Table::cpu);
+  else call(Table::cuda);
+}
+
 // t's data, or null for an undefined (optional) tensor.
 template <class T>
 T* data_or_null(const Tensor& t) {

@@ -51,8 +51,9 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     const Tensor dst = out.slice(d, offset, offset + t.size(d));
     offset += t.size(d);
     const Loop L = make_loop_for(dst.shape(), {&dst, &t});
-    if (dst.device().is_cpu()) copy_cpu(dst.raw_data(), dst.dtype(), t.raw_data(), t.dtype(), L);
-    else copy_cuda(dst.raw_data(), dst.dtype(), t.raw_data(), t.dtype(), L);
+    dispatch_any_dtype<CopyKernels>(dst, [&](auto kernel) {
+      kernel(dst.raw_data(), dst.dtype(), t.raw_data(), t.dtype(), L);
+    });
   }
   std::vector<const Tensor*> inputs;
   for (const Tensor& t : tensors) inputs.push_back(&t);

@@ -227,11 +227,9 @@ void check_inplace(const Tensor& t, const char* op) {
 
 void run_copy(const Tensor& dst, const Tensor& src) {
   const Loop L = make_loop_for(dst.shape(), {&dst, &src});
-  if (dst.device().is_cpu() && src.device().is_cpu()) {
-    copy_cpu(dst.raw_data(), dst.dtype(), src.raw_data(), src.dtype(), L);
-  } else {
-    copy_cuda(dst.raw_data(), dst.dtype(), src.raw_data(), src.dtype(), L);
-  }
+  dispatch_any_dtype<CopyKernels>(dst, [&](auto kernel) {  // copy_ checked that src is on dst's device
+    kernel(dst.raw_data(), dst.dtype(), src.raw_data(), src.dtype(), L);
+  });
 }
 
 }  // namespace
@@ -239,8 +237,7 @@ void run_copy(const Tensor& dst, const Tensor& src) {
 const Tensor& Tensor::fill_(double value) const {
   check_inplace(*this, "fill_");
   const Loop L = make_loop_for(shape(), {this});
-  if (device().is_cpu()) fill_cpu(raw_data(), dtype(), value, L);
-  else fill_cuda(raw_data(), dtype(), value, L);
+  dispatch_any_dtype<FillKernels>(*this, [&](auto kernel) { kernel(raw_data(), dtype(), value, L); });
   storage()->bump_version();
   return *this;
 }

@@ -267,8 +267,7 @@ Tensor Tensor::clone() const {
   check_defined(*this, "clone", "self");
   Tensor out = empty(shape(), dtype(), device());
   const Loop L = make_loop_for(shape(), {&out, this});
-  if (device().is_cpu()) copy_cpu(out.raw_data(), dtype(), raw_data(), dtype(), L);
-  else copy_cuda(out.raw_data(), dtype(), raw_data(), dtype(), L);
+  dispatch_any_dtype<CopyKernels>(*this, [&](auto kernel) { kernel(out.raw_data(), dtype(), raw_data(), dtype(), L); });
   if (auto node = new_node<CopyBackward>({this})) attach(out, node);
   return out;
 }
@@ -286,8 +285,7 @@ Tensor Tensor::to(DType target) const {
            dtype_name(target));
   Tensor out = empty(shape(), target, device());
   const Loop L = make_loop_for(shape(), {&out, this});
-  if (device().is_cpu()) copy_cpu(out.raw_data(), target, raw_data(), dtype(), L);
-  else copy_cuda(out.raw_data(), target, raw_data(), dtype(), L);
+  dispatch_any_dtype<CopyKernels>(*this, [&](auto kernel) { kernel(out.raw_data(), target, raw_data(), dtype(), L); });
   if (auto node = new_node<ToDTypeBackward>({this})) {
     node->input_dtype = dtype();
     attach(out, node);

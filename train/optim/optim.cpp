@@ -11,10 +11,10 @@
 
 #include <cmath>
 #include <set>
-#include <type_traits>
 
 #include "kernels/optim.h"
 #include "tensor/autograd.h"
+#include "tensor/dispatch.h"
 
 namespace nn {
 
@@ -73,20 +73,17 @@ Tensor checked_grad(const std::string& name, const Tensor& p) {
 // Updates p from g with the kernels of kernels/optim.h on p's device. New state is allocated
 // uninitialised: the first SGD step writes the momentum buffer without reading it, and Adam's kernels
 // treat the moments as 0 at step 1.
-template <class T>
 void step_one(const OptimizerOptions& o, const ParamGroup& group, const Tensor& p, const Tensor& g,
               Tensor& buf, Tensor& m, Tensor& v, int64_t& step) {
   const int64_t n = p.numel();
-  const bool cuda = p.device().is_cuda();
   if (o.type == "sgd") {
     const bool first = !buf.defined();
     if (o.momentum != 0 && first) buf = empty_like(p);
-    T* b = o.momentum != 0 ? buf.data<T>() : nullptr;
     const SgdArgs a{group.lr, group.weight_decay, o.momentum, o.dampening, o.nesterov, first};
-    if constexpr (std::is_same_v<T, float>) {
-      if (cuda) return sgd_update_cuda(p.data<T>(), b, g.data<T>(), n, a);
-    }
-    sgd_update_cpu<T>(p.data<T>(), b, g.data<T>(), n, a);
+    dispatch<SgdUpdateKernels>("sgd_update", p, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(p.data<T>(), o.momentum != 0 ? buf.data<T>() : nullptr, g.data<T>(), n, a);
+    });
     return;
   }
   if (!m.defined()) {
@@ -95,10 +92,10 @@ void step_one(const OptimizerOptions& o, const ParamGroup& group, const Tensor& 
   }
   ++step;
   const AdamArgs a{group.lr, group.weight_decay, o.beta1, o.beta2, o.eps, o.type == "adamw", step};
-  if constexpr (std::is_same_v<T, float>) {
-    if (cuda) return adam_update_cuda(p.data<T>(), m.data<T>(), v.data<T>(), g.data<T>(), n, a);
-  }
-  adam_update_cpu<T>(p.data<T>(), m.data<T>(), v.data<T>(), g.data<T>(), n, a);
+  dispatch<AdamUpdateKernels>("adam_update", p, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(p.data<T>(), m.data<T>(), v.data<T>(), g.data<T>(), n, a);
+  });
 }
 
 }  // namespace
@@ -122,10 +119,7 @@ void Optimizer::step() {
       if (!p.requires_grad() || !p.grad().defined()) continue;
       const Tensor g = checked_grad(name, p);
       State& s = state_[gi][pi];
-      if (p.dtype() == DType::f64)
-        step_one<double>(options_, group, p, g, s.momentum_buffer, s.exp_avg, s.exp_avg_sq, s.step);
-      else
-        step_one<float>(options_, group, p, g, s.momentum_buffer, s.exp_avg, s.exp_avg_sq, s.step);
+      step_one(options_, group, p, g, s.momentum_buffer, s.exp_avg, s.exp_avg_sq, s.step);
       p.storage()->bump_version();  // an in-place write: a graph that saved p must not run backward on it
     }
   }
