@@ -1,4 +1,4 @@
-// Integer arithmetic shared by host and device code: ceil_div.
+// Integer arithmetic shared by host and device code (ceil_div), and NN_HOST_DEVICE, the marker of such code.
 //
 // nvcc-safe (no fmt): CUDA sources call it in launchers and kernels alike, and under the CUDA emulator it is
 // ordinary host code.
@@ -6,13 +6,12 @@
 
 #include <type_traits>
 
-// As in base/random.h: callable from host and device code under nvcc, empty for g++.
-#ifndef NN_HOST_DEVICE
+// Marks a function callable from host and device code when nvcc compiles it; empty for g++ (where the CUDA
+// emulator runs device code as ordinary host code). base/random.h's Philox uses it too.
 #if defined(__CUDACC__)
 #define NN_HOST_DEVICE __host__ __device__
 #else
 #define NN_HOST_DEVICE
-#endif
 #endif
 
 namespace nn {

@@ -14,13 +14,7 @@
 #include <utility>
 #include <vector>
 
-// Marks a function callable from host and device code when nvcc compiles it; empty for g++ (where the CUDA
-// emulator runs device code as ordinary host code).
-#if defined(__CUDACC__)
-#define NN_HOST_DEVICE __host__ __device__
-#else
-#define NN_HOST_DEVICE
-#endif
+#include "base/math.h"  // NN_HOST_DEVICE
 
 namespace nn {
 
