@@ -94,7 +94,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build emu-test-build emu-tsan train bench-ops bench-loader bench-compare bench-gpu test-gpu profile weights fuzz \
+.PHONY: all deps test test-build emu-test-build emu-tsan train demo-seeds bench-ops bench-loader bench-compare bench-gpu test-gpu profile weights fuzz \
         clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
@@ -192,25 +192,41 @@ test: deps
 test-build: $(TEST_BIN) $(EMU_TEST_BIN) $(EMU_TSAN_BIN) $(CLI) compile_commands.json
 
 # `make train`: the demo. Without DATA, the synthetic HAM10000-format folder (skinnet synth; NOT real
-# dermoscopy) is written once to data/synthetic-ham10000 and used; weights/resnet18.safetensors is
-# fine-tuned when present (make weights ARCH=resnet18), otherwise the network starts from scratch.
+# dermoscopy) is written to data/synthetic-ham10000 (again only when an older skinnet wrote it) and used.
+# With weights/resnet18.safetensors (make weights ARCH=resnet18) the demo fine-tunes from ImageNet
+# (configs/resnet18-synthetic-imagenet.toml); without, ResNet-18 trains from scratch
+# (configs/resnet18-synthetic.toml), and says what would change. docs/results.md has its figures.
 # The real experiment: make train DATA=data/HAM10000 CONFIG=configs/resnet50-ham10000.toml
 #                        WEIGHTS=weights/resnet50.safetensors   (docs/training.md)
 # Each run gets its own folder runs/<config name>-<date-time>; ARGS passes more settings (--key=value).
 SYNTH_DATA := data/synthetic-ham10000
-CONFIG ?= configs/resnet18-synthetic.toml
+DEMO_WEIGHTS := $(if $(ARCH),,$(wildcard weights/resnet18.safetensors))
+CONFIG ?= $(if $(DEMO_WEIGHTS),configs/resnet18-synthetic-imagenet.toml,configs/resnet18-synthetic.toml)
 DATA ?=
 ARCH ?=
 WEIGHTS ?=
 ARGS ?=
 RUN ?= $(basename $(notdir $(CONFIG)))-$(shell date +%Y%m%d-%H%M%S)
-TRAIN_WEIGHTS := $(or $(WEIGHTS),$(if $(filter configs/resnet18-synthetic.toml,$(CONFIG)),$(if $(ARCH),,$(wildcard weights/resnet18.safetensors))))
 
 train: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory all
-	@if [ -z "$(DATA)" ] && [ ! -f $(SYNTH_DATA)/HAM10000_metadata.csv ]; then $(CLI) synth --out $(SYNTH_DATA); fi
+	@if [ -z "$(DATA)" ]; then $(CLI) synth --out $(SYNTH_DATA) --reuse; fi
+	@if [ "$(CONFIG)" = configs/resnet18-synthetic.toml ] && [ -z "$(ARCH)" ]; then \
+	  echo "make train: no weights/resnet18.safetensors, so ResNet-18 trains from scratch ($(CONFIG));"; \
+	  echo "  with ImageNet weights (make weights ARCH=resnet18) make train fine-tunes instead"; \
+	  echo "  (configs/resnet18-synthetic-imagenet.toml: the head first, then every layer, the backbone slower)"; fi
 	$(CLI) train --config $(CONFIG) --name=$(RUN) $(if $(DATA),--data.path=$(DATA)) $(if $(ARCH),--model.arch=$(ARCH)) \
-	  $(if $(TRAIN_WEIGHTS),--model.weights=$(TRAIN_WEIGHTS)) $(ARGS)
+	  $(if $(WEIGHTS),--model.weights=$(WEIGHTS)) $(ARGS)
+
+# `make demo-seeds`: the demo over seeds 0-4, then again on OpenBLAS's AVX2 kernels (another float
+# summation order), with the table of docs/results.md (tools/demo_seeds.py; about 50 minutes on 2 cores).
+# SEEDS="0 1" narrows it; ARGS passes training settings to every run. Runs go to runs/demo-seeds/.
+SEEDS ?= 0 1 2 3 4
+demo-seeds: deps
+	@$(MAKE) -j$(JOBS) --no-print-directory all
+	$(CLI) synth --out $(SYNTH_DATA) --reuse
+	/usr/bin/python3 tools/demo_seeds.py --variant native --seeds $(SEEDS) $(if $(ARGS),-- $(ARGS))
+	/usr/bin/python3 tools/demo_seeds.py --variant avx2 --seeds $(SEEDS) $(if $(ARGS),-- $(ARGS))
 
 bench-ops: all
 	$(CLI) bench-ops

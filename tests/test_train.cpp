@@ -49,6 +49,10 @@ std::string small_dataset() {
   return dir;
 }
 
+// The learning test's dataset and run (TEST_SUITE "learning" below).
+constexpr int64_t kLearnImages = 1000, kLearnEpochs = 10;
+constexpr double kLearnMinBalancedAccuracy = 0.5;
+
 // A quick configuration: ResNet-18 on 32x32 inputs, two stages (head, then all), 3 epochs in all.
 std::vector<std::string> quick(const std::string& name) {
   return {"name=" + name, "runs_dir=" + (test_root() / "runs").string(), "data.path=" + small_dataset(),
@@ -135,9 +139,19 @@ TEST_SUITE("model") {
       for (size_t c = 1; c < row.size(); ++c) sum += std::stod(row[c]);
       CHECK(sum == doctest::Approx(1).epsilon(1e-4));
     }
-    // The report names the synthetic data.
+    // What a model that learned nothing scores, beside the scores: the training split's largest class (NV
+    // on HAM10000's proportions) and its share of the test split; 1/7 balanced accuracy.
+    const nlohmann::json& ref = m["reference"];
+    CHECK(ref["majority_class"] == "NV");
+    int64_t test_nv = 0;
+    for (const auto& row : split.rows) test_nv += row[split.column("split")] == "test" && row[split.column("label")] == "NV";
+    CHECK(ref["majority_accuracy"].get<double>() == doctest::Approx(double(test_nv) / double(test_images)));
+    CHECK(ref["chance_balanced_accuracy"].get<double>() == doctest::Approx(1.0 / 7));
+    // The report names the synthetic data in its title, and shows the reference levels beside the scores.
     const std::string page = test::read_file(dir / "report.html");
-    CHECK(page.find("SYNTHETIC") != std::string::npos);
+    CHECK(page.find("<h1>full: resnet18 on a SYNTHETIC HAM10000-format dataset</h1>") != std::string::npos);
+    CHECK(page.find("always NV: ") != std::string::npos);
+    CHECK(page.find("chance or always one class: 14.3%") != std::string::npos);
 
     // skinnet eval on the same split gives the same figures; predict --checkpoint names classes.
     const fs::path out = dir / "eval";
@@ -240,6 +254,40 @@ TEST_SUITE("model") {
 }
 
 // On the CUDA backend (the emulator in `make test`, the GPU in `make test-gpu`): the same run as on the CPU.
+// The learning signal: a short version of `make train` (its config, on a smaller synthetic dataset and
+// fewer epochs), so that a change that breaks learning fails the suite even when every op still matches
+// PyTorch. One fixed seed; the margins below are wide because float summation differs between machines.
+TEST_SUITE("learning") {
+  TEST_CASE("train: the demo's recipe learns: a short run beats chance and the majority rule by far") {
+    const fs::path data = test_root() / "learn-synthetic";
+    SynthOptions o;
+    o.images = kLearnImages;
+    o.width = 160;
+    o.height = 120;
+    write_synthetic_ham10000(data.string(), o);
+    const TrainConfig c = load_config("configs/resnet18-synthetic.toml",
+                                      {"name=learn", "runs_dir=" + (test_root() / "runs").string(),
+                                       "data.path=" + data.string(), "stage.2.epochs=" + std::to_string(kLearnEpochs)});
+    const RunSummary r = run_training(c, false);
+    const nlohmann::json m = read_json(fs::path(r.run_dir) / "metrics.json");
+    std::vector<nlohmann::json> history;
+    std::ifstream log(fs::path(r.run_dir) / "metrics.jsonl");
+    for (std::string line; std::getline(log, line);) history.push_back(nlohmann::json::parse(line));
+    REQUIRE(history.size() == static_cast<size_t>(1 + kLearnEpochs));
+    const double bacc = m["balanced_accuracy"], acc = m["accuracy"];
+    const double majority = m["reference"]["majority_accuracy"], chance = m["reference"]["chance_balanced_accuracy"];
+    const double val_first = history.front()["val_balanced_accuracy"], val_last = history.back()["val_balanced_accuracy"];
+    MESSAGE(fmt::format("test balanced accuracy {:.3f} (chance {:.3f}), accuracy {:.3f} (majority rule {:.3f}); "
+                        "validation balanced accuracy {:.3f} -> {:.3f}; final training accuracy {:.3f}",
+                        bacc, chance, acc, majority, val_first, val_last,
+                        history.back()["train_accuracy"].get<double>()));
+    CHECK(bacc >= kLearnMinBalancedAccuracy);
+    CHECK(acc > majority);
+    CHECK(val_last >= val_first + 0.25);
+    CHECK(history.back()["train_accuracy"].get<double>() >= 0.6);
+  }
+}
+
 TEST_SUITE("cuda") {
   TEST_CASE("train: device = cuda trains the head like the CPU and writes host files the CPU reads") {
     // Head-only training (frozen backbone, its batch norms in eval mode): the CUDA run must follow the CPU

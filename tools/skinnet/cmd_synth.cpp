@@ -21,7 +21,8 @@ int synth_main(int argc, char** argv) {
       .add("seed", "0", "random seed; the same seed writes byte-identical files")
       .add("width", "600", "image width in pixels")
       .add("height", "450", "image height in pixels")
-      .add("quality", "90", "JPEG quality 1-100");
+      .add("quality", "90", "JPEG quality 1-100")
+      .add_switch("reuse", "keep OUT when it already holds this command's images from this version of the generator");
   if (!flags.parse(argc, argv)) return 0;
   NN_CHECK(flags.positional().empty(), "skinnet synth: unexpected argument '{}'", flags.positional()[0]);
   const std::string out = flags.str("out");
@@ -39,6 +40,11 @@ int synth_main(int argc, char** argv) {
     std::fprintf(stderr, "synth: %lld/%lld images\n", static_cast<long long>(done), static_cast<long long>(total));
   };
   check_synth_options(o);
+  if (flags.on("reuse") && synthetic_output_is_current(out, o)) {
+    std::printf("skinnet synth: %s already holds these SYNTHETIC images (generator %d); kept\n", out.c_str(),
+                kSynthGenerator);
+    return 0;
+  }
   const auto plan = plan_synthetic_ham10000(o);
 
   std::printf("skinnet synth: writing %lld SYNTHETIC images (%lldx%lld, seed %llu) to %s\n",

@@ -82,9 +82,11 @@ struct Page {
   }
 };
 
-std::string card(const std::string& label, const std::string& value, const std::string& extra_class = "") {
-  return fmt::format("<div class=\"card{}\"><div class=\"value\">{}</div><div class=\"label\">{}</div></div>",
-                     extra_class.empty() ? "" : " " + extra_class, escape(value), escape(label));
+std::string card(const std::string& label, const std::string& value, const std::string& extra_class = "",
+                 const std::string& reference = "") {
+  return fmt::format("<div class=\"card{}\"><div class=\"value\">{}</div><div class=\"label\">{}</div>{}</div>",
+                     extra_class.empty() ? "" : " " + extra_class, escape(value), escape(label),
+                     reference.empty() ? "" : "<div class=\"reference\">" + escape(reference) + "</div>");
 }
 
 std::string summary_section(Page& page, const json& m) {
@@ -93,8 +95,18 @@ std::string summary_section(Page& page, const json& m) {
     return s + "<p class=\"empty\">No test metrics were given for this run.</p></section>";
   const double n = page.number(m, "n", "test metrics");
   s += fmt::format("<p>{} test images.</p><div class=\"cards\">", format_number(n, 0));
-  s += card("accuracy", format_percent(page.number(m, "accuracy", "test metrics"), 2), "primary");
-  s += card("balanced accuracy", format_percent(page.number(m, "balanced_accuracy", "test metrics"), 2), "primary");
+  // What a model that learned nothing scores, beside the scores (the trainer adds "reference").
+  std::string majority, chance;
+  if (m.contains("reference") && m["reference"].is_object()) {
+    const json& r = m["reference"];
+    majority = fmt::format("always {}: {}", page.text(r, "majority_class", "test metrics.reference"),
+                           format_percent(page.number(r, "majority_accuracy", "test metrics.reference"), 1));
+    chance = fmt::format("chance or always one class: {}",
+                         format_percent(page.number(r, "chance_balanced_accuracy", "test metrics.reference"), 1));
+  }
+  s += card("accuracy", format_percent(page.number(m, "accuracy", "test metrics"), 2), "primary", majority);
+  s += card("balanced accuracy", format_percent(page.number(m, "balanced_accuracy", "test metrics"), 2), "primary",
+            chance);
   const json macro = m.contains("macro") ? m["macro"] : json();
   s += card("macro F1", format_number(page.number(macro, "f1", "test metrics.macro")));
   s += card("macro ROC AUC", format_number(page.number(macro, "roc_auc", "test metrics.macro")));

@@ -31,6 +31,7 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .card { min-width: 150px; padding: 12px 16px; border: 1px solid var(--line); border-radius: 8px; background: #fafbfc; }
 .card .value { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .card .label { color: var(--muted); font-size: 13px; }
+.card .reference { color: var(--muted); font-size: 12px; margin-top: 4px; border-top: 1px dashed var(--line); padding-top: 4px; }
 .card.primary { border-color: #9dbbd8; background: #eef4fa; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px 24px; }
 svg.chart { max-width: 100%; height: auto; font-size: 12px; }

@@ -206,6 +206,11 @@ void prepare_folder(const fs::path& out) {
     for (const auto& image : fs::directory_iterator(out / "HAM10000_images")) fs::remove(image.path());
 }
 
+std::string made_by_line(const fs::path& out, const SynthOptions& o) {
+  return fmt::format("Made by: skinnet synth --out {} --images {} --seed {} --width {} --height {} --quality {}",
+                     out.string(), o.images, o.seed, o.width, o.height, o.quality);
+}
+
 void write_readme(const fs::path& out, const SynthOptions& o, size_t images, int64_t lesions) {
   std::ofstream f(out / "README.txt");
   NN_CHECK(f.good(), "{}: cannot write README.txt", out.string());
@@ -213,8 +218,8 @@ void write_readme(const fs::path& out, const SynthOptions& o, size_t images, int
     << "THESE IMAGES ARE SYNTHETIC. They are procedurally drawn lesion-like pictures, not photographs of skin, and\n"
     << "not dermoscopy. They exist so that skinnet's training pipeline can run without downloading data. Accuracy,\n"
     << "sensitivity or any other result measured on them says NOTHING about performance on real dermoscopy images.\n\n"
-    << fmt::format("Made by: skinnet synth --out {} --images {} --seed {} --width {} --height {} --quality {}\n",
-                   out.string(), o.images, o.seed, o.width, o.height, o.quality)
+    << made_by_line(out, o) << "\n"
+    << fmt::format("Generator: {}\n", kSynthGenerator)
     << fmt::format("Contents: {} images of {} lesions (1-3 images per lesion), {}x{} JPEG, in HAM10000's layout:\n",
                    images, lesions, o.width, o.height)
     << "  HAM10000_metadata.csv  lesion_id,image_id,dx,dx_type,age,sex,localization,dataset (dataset = synthetic)\n"
@@ -291,6 +296,19 @@ bool is_synthetic_dataset(const std::string& dir) {
   std::ifstream readme(p / "README.txt");
   std::string first;
   return readme && std::getline(readme, first) && first == kReadmeMarker;
+}
+
+bool synthetic_output_is_current(const std::string& out_dir, const SynthOptions& options) {
+  const fs::path out(out_dir);
+  std::ifstream readme(out / "README.txt");
+  std::string line;
+  if (!readme || !std::getline(readme, line) || line != kReadmeMarker) return false;
+  bool made_by = false, generator = false;
+  while (std::getline(readme, line)) {
+    made_by |= line == made_by_line(out, options);
+    generator |= line == fmt::format("Generator: {}", kSynthGenerator);
+  }
+  return made_by && generator && fs::is_regular_file(out / "HAM10000_metadata.csv");
 }
 
 }  // namespace nn
