@@ -31,6 +31,12 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   return batch_norm(x, running_mean, running_var, weight, bias, {.training = training(), .momentum = momentum, .eps = eps_});
 }
 
+void BatchNorm2d::reset_running_stats() {
+  running_mean.fill_(0);
+  running_var.fill_(1);
+  num_batches_tracked.fill_(0);
+}
+
 std::string BatchNorm2d::describe() const {
   return fmt::format("BatchNorm2d({}{})", running_mean.size(0), weight.defined() ? "" : ", affine=False");
 }

@@ -19,6 +19,12 @@ class BatchNorm2d final : public Module {
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
   double eps() const { return eps_; }
+  std::optional<double> momentum() const { return momentum_; }
+  void set_momentum(std::optional<double> momentum) { momentum_ = momentum; }
+  // Forgets the running statistics (mean 0, variance 1, no batches tracked), as torch's reset_running_stats.
+  // With the momentum unset, the next training forwards then average their batch statistics equally: the
+  // trainer's precise BatchNorm (checkpoint.precise_bn_batches, train/trainer.cpp).
+  void reset_running_stats();
 
   Tensor weight, bias;                                  // parameters (when affine)
   Tensor running_mean, running_var, num_batches_tracked;  // buffers

@@ -1,5 +1,7 @@
 // Training configuration (train/config.h): TOML files, flag overrides, stages, validation and the
 // resolved config.toml.
+#include <filesystem>
+
 #include "tests/check.h"
 #include "tests/support.h"
 #include "train/config.h"
@@ -72,6 +74,30 @@ bn_eval = false
     CHECK(again.weights == "w \"quoted\".safetensors");
     CHECK(text.find("[[stage]]") != std::string::npos);
     CHECK(config_help().find("--optimizer.momentum") != std::string::npos);
+  }
+
+  TEST_CASE("config: every recipe in configs/ loads, and the two demos are fine-tunes in two stages") {
+    int files = 0;
+    for (const auto& e : std::filesystem::directory_iterator("configs")) {
+      if (e.path().extension() != ".toml") continue;
+      CAPTURE(e.path().string());
+      const TrainConfig c = load_config(e.path().string(), {});
+      CHECK(c.name == e.path().stem().string());
+      ++files;
+    }
+    CHECK(files >= 4);
+    // The demo `make train` runs, from scratch and from ImageNet: the head alone, then everything; with
+    // ImageNet weights the pretrained backbone learns more slowly than the new head.
+    for (const char* f : {"configs/resnet18-synthetic.toml", "configs/resnet18-synthetic-imagenet.toml"}) {
+      CAPTURE(f);
+      const TrainConfig c = load_config(f, {});
+      REQUIRE(c.stages.size() == 2);
+      CHECK(c.stages[0].train == std::vector<std::string>{"head"});
+      CHECK(c.stages[1].train == std::vector<std::string>{"all"});
+    }
+    const TrainConfig finetune = load_config("configs/resnet18-synthetic-imagenet.toml", {});
+    CHECK(finetune.weights == "weights/resnet18.safetensors");
+    CHECK(finetune.stages[1].backbone_lr < finetune.stages[1].lr);
   }
 }
 

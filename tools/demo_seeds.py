@@ -7,8 +7,9 @@ Each seed is one whole demo run, as `make train` runs it (the same config, the s
 Makefile writes), with `--seed=N`: the seed moves the lesion-grouped split, the initialisation, the data
 order and the augmentation. The dataset stays the same (skinnet synth's own seed).
 
---variant avx2 runs OpenBLAS's AVX2 (Haswell) kernels instead of the ones it picks for this CPU, so that
-every GEMM sums in another order: the outcome must not depend on the last bits (docs/results.md).
+--variant native runs OpenBLAS's own choice of kernels for this CPU, as `make train` does (Cooperlake's on
+an AVX-512 Zen 5); --variant avx2 its AVX2 (Haswell) kernels, so that every GEMM sums in another order: the
+outcome must not depend on the last bits (docs/results.md).
 
 Per seed the table gives the test accuracy and balanced accuracy (with the majority rule's accuracy beside
 them), the last epoch's training accuracy, the validation balanced accuracy of the first and last epoch,
@@ -27,6 +28,26 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def variant_env(variant):
+    """native: OpenBLAS's own choice for this CPU, as `make train` gets it (the Makefile unexports
+    OPENBLAS_CORETYPE); avx2: its Haswell kernels, kept (skinnet would otherwise restart with better ones)."""
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.pop("NN_KEEP_OPENBLAS_CORETYPE", None)
+    if variant == "avx2":
+        env["OPENBLAS_CORETYPE"] = "Haswell"
+        env["NN_KEEP_OPENBLAS_CORETYPE"] = "1"
+    return env
+
+
+def openblas_kernels(variant):
+    """The name of the kernels OpenBLAS loads under the variant's environment (e.g. Cooperlake, Haswell)."""
+    code = ("import ctypes; l = ctypes.CDLL('libopenblas.so.0'); l.openblas_get_corename.restype = ctypes.c_char_p; "
+            "print(l.openblas_get_corename().decode())")
+    r = subprocess.run([sys.executable, "-c", code], env=variant_env(variant), capture_output=True, text=True)
+    return r.stdout.strip() if r.returncode == 0 else "unknown"
+
+
 def run_seed(args, seed):
     name = f"{args.variant}-seed{seed}"
     run_dir = os.path.join(args.out, name)
@@ -36,10 +57,7 @@ def run_seed(args, seed):
             return run_dir, float(f.read())
     if os.path.exists(run_dir):
         subprocess.run(["rm", "-rf", run_dir], check=True)
-    env = dict(os.environ)
-    if args.variant == "avx2":
-        env["OPENBLAS_CORETYPE"] = "Haswell"
-        env["NN_KEEP_OPENBLAS_CORETYPE"] = "1"
+    env = variant_env(args.variant)
     cmd = [os.path.join(args.build, "skinnet"), "train", "--config", args.config, f"--runs_dir={args.out}",
            f"--name={name}", f"--seed={seed}", f"--data.path={args.data}"] + args.extra
     print(f"seed {seed}: {' '.join(cmd)}", file=sys.stderr)
@@ -102,7 +120,8 @@ def main():
             cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    print(f"variant {args.variant}, {cpu}, {os.cpu_count()} cores; config {args.config}, data {args.data}")
+    print(f"variant {args.variant} (OpenBLAS {openblas_kernels(args.variant)} kernels), {cpu}, {os.cpu_count()} cores; "
+          f"config {args.config}, data {args.data}")
     print()
     print("| seed | test bal. acc. | test acc. (majority rule) | final train acc. | val bal. acc. epoch 1 -> last (best) "
           "| largest val drop | best epoch | wall |")

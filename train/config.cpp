@@ -89,6 +89,8 @@ std::vector<Field> config_fields(TrainConfig& c) {
       {"checkpoint.select", Kind::text, &c.select, "val_balanced_accuracy, val_accuracy or val_loss: the best epoch"},
       {"checkpoint.early_stopping", Kind::integer, &c.early_stopping, "stop after this many epochs without improvement (0: never)"},
       {"checkpoint.tta", Kind::flag, &c.tta, "test-time augmentation: average the test predictions over flips"},
+      {"checkpoint.precise_bn_batches", Kind::integer, &c.precise_bn_batches,
+       "before each validation, re-estimate BatchNorm statistics on this many training batches (0: off)"},
       {"checkpoint.stop_after_epochs", Kind::integer, &c.stop_after_epochs,
        "pause after this many epochs in all; --resume continues (0: run to the end)"},
   };
@@ -353,6 +355,8 @@ void validate(const TrainConfig& c) {
            c.label_smoothing);
   NN_CHECK(c.clip_grad_norm >= 0, "config: optimizer.clip_grad_norm must be >= 0, got {}", c.clip_grad_norm);
   NN_CHECK(c.early_stopping >= 0, "config: checkpoint.early_stopping must be >= 0, got {}", c.early_stopping);
+  NN_CHECK(c.precise_bn_batches >= 0, "config: checkpoint.precise_bn_batches must be >= 0, got {}",
+           c.precise_bn_batches);
   NN_CHECK(c.stop_after_epochs >= 0, "config: checkpoint.stop_after_epochs must be >= 0, got {}", c.stop_after_epochs);
   NN_CHECK(!c.stages.empty(), "config: at least one [[stage]] is needed");
   for (size_t i = 0; i < c.stages.size(); ++i) {

@@ -84,6 +84,8 @@ struct TrainConfig {
   std::string select = "val_balanced_accuracy";  // val_balanced_accuracy | val_accuracy | val_loss
   int64_t early_stopping = 0;                    // epochs without improvement before stopping; 0: never
   bool tta = false;                              // test-time augmentation: average over flips
+  int64_t precise_bn_batches = 0;                // BatchNorm statistics re-estimated on this many batches before
+                                                 // each validation (0: the running averages as they are)
   int64_t stop_after_epochs = 0;                 // pause the run after this many epochs in all (resume later)
 
   std::vector<StageConfig> stages{StageConfig{}};

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 #include "base/error.h"
 #include "kernels/cuda/vendor.h"
@@ -233,6 +234,7 @@ class Trainer {
   void train_step(const Batch& batch, const std::vector<Tensor>& params, const CrossEntropyOptions& loss_options,
                   Optimizer& optimizer, int64_t epoch, EpochStats& stats);
   AfterEpoch end_of_epoch(const StageRun& current, int64_t epoch, int64_t total, const EpochStats& stats);
+  void precise_batch_norm(DataLoader& loader, int64_t epoch);
   nlohmann::json validate(int64_t epoch, size_t stage, double lr, double train_loss, double train_acc, double seconds,
                           double ips);
   nlohmann::json checkpoint_meta_json(size_t stage) const;
@@ -416,6 +418,7 @@ void Trainer::train_epochs(RunSummary& summary) {
       loader->set_indices(weighted_epoch(split_.train, sample_weights, static_cast<int64_t>(split_.train.size()),
                                          sample_seed(c_.seed, epoch, -2)));
     const EpochStats stats = train_epoch(*loader, *current.optimizer, epoch, total);
+    precise_batch_norm(*loader, epoch);
     if (end_of_epoch(current, epoch, total, stats) == AfterEpoch::stop_early) {
       summary.stopped_early = true;
       break;
@@ -440,6 +443,32 @@ void Trainer::enter_stage(StageRun& current, size_t stage, int64_t in_stage) {
     current.optimizer->load_state(checkpoint_optimizer_tensors(*resume_file_), resume_meta_.at("optimizer"));
     current.schedule->load(resume_meta_.at("schedule"));
   }
+}
+
+// Precise BatchNorm (checkpoint.precise_bn_batches): the running statistics are an exponential average
+// over the last few dozen batches, taken while the weights moved under them; at a high learning rate they
+// lag the weights, and the model validated in eval mode is not the one that trained (validation accuracy
+// swings between epochs). So before validating, the statistics of every BatchNorm layer that trains are
+// recomputed for the weights as they are: forgotten, then averaged equally over `precise_bn_batches`
+// training batches (no gradients, nothing else changes). The batches are the training loader's, in an
+// order of their own (a loader epoch number no training epoch uses), so a resumed run repeats them.
+void Trainer::precise_batch_norm(DataLoader& loader, int64_t epoch) {
+  if (c_.precise_bn_batches <= 0) return;
+  std::vector<std::pair<BatchNorm2d*, std::optional<double>>> layers;
+  for (auto& [name, m] : model_->named_modules()) {
+    auto* bn = dynamic_cast<BatchNorm2d*>(m);
+    if (!bn || !bn->training()) continue;  // frozen layers in eval mode keep their (pretrained) statistics
+    layers.emplace_back(bn, bn->momentum());
+    bn->reset_running_stats();
+    bn->set_momentum(std::nullopt);
+  }
+  if (layers.empty()) return;
+  constexpr int64_t kPreciseBnEpochs = int64_t{1} << 40;  // loader epochs of their own
+  NoGradGuard no_grad;
+  loader.start_epoch(kPreciseBnEpochs + epoch);
+  Batch batch;
+  for (int64_t k = 0; k < c_.precise_bn_batches && loader.next(batch); ++k) (*model_)(batch.images.to(device_));
+  for (auto& [bn, momentum] : layers) bn->set_momentum(momentum);
 }
 
 // One pass over the training split, with a progress line.

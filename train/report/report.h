@@ -9,7 +9,8 @@
 //   test_metrics: {"classes", "n", "accuracy", "balanced_accuracy", "loss"?, "macro": {precision, recall, f1,
 //     roc_auc}, "weighted": {...}, "per_class": [{class, precision, recall, specificity, f1, support, roc_auc,
 //     average_precision}], "confusion": [[..]] (rows true, columns predicted), "roc": [{class, fpr, tpr}],
-//     "binary"?: {positive_class, sensitivity_at_specificity_80, sensitivity_at_specificity_90, iou, dice}}
+//     "binary"?: {positive_class, sensitivity_at_specificity_80, sensitivity_at_specificity_90, iou, dice},
+//     "reference"?: {majority_class, majority_accuracy, chance_balanced_accuracy}}  (shown under the cards)
 //   history: an array of metrics.jsonl lines {"epoch", "stage", "lr", "train_loss", "train_accuracy",
 //     "val_loss", "val_accuracy", "val_balanced_accuracy", "seconds", "images_per_second"}
 // Any part may be missing or null (an eval-only run has no history): the page says so and stays valid.
