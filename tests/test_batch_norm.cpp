@@ -2,6 +2,7 @@
 // gradcheck (training and eval, frozen weight) and PyTorch parity, including the updated running stats.
 #include <cmath>
 
+#include "layers/batch_norm.h"
 #include "tests/check.h"
 
 namespace nn::test {
@@ -17,6 +18,31 @@ bool wants_grad(const nlohmann::json& p, const std::string& name) {
 }  // namespace
 
 TEST_SUITE("known") {
+  // Precise statistics (the trainer's checkpoint.precise_bn_batches): reset, then with the momentum unset
+  // the running statistics are the plain average of the batches' (1,2,3: mean 2, unbiased var 1; 4,6,8:
+  // mean 6, var 4 -> 4 and 2.5); with the momentum back at 0.1 the exponential update resumes from there.
+  TEST_CASE("batch_norm: reset_running_stats, then the cumulative average of the next batches, then momentum again") {
+    BatchNorm2d bn(1);
+    bn.running_mean.fill_(7);
+    bn.running_var.fill_(9);
+    bn.reset_running_stats();
+    check_values("reset mean", bn.running_mean, {0});
+    check_values("reset var", bn.running_var, {1});
+    CHECK(bn.num_batches_tracked.item<int64_t>() == 0);
+    REQUIRE(bn.momentum() == 0.1);
+    bn.set_momentum(std::nullopt);
+    const Tensor a = from_vector<float>({1, 2, 3}, {1, 1, 1, 3}), b = from_vector<float>({4, 6, 8}, {1, 1, 1, 3});
+    bn(a);
+    bn(b);
+    check_values("averaged mean", bn.running_mean, {4});
+    check_values("averaged var", bn.running_var, {2.5});
+    CHECK(bn.num_batches_tracked.item<int64_t>() == 2);
+    bn.set_momentum(0.1);
+    bn(a);
+    check_values("momentum mean", bn.running_mean, {0.9 * 4 + 0.1 * 2});
+    check_values("momentum var", bn.running_var, {0.9 * 2.5 + 0.1 * 1});
+  }
+
   // x [N=2, C=2, H=1, W=3] = 1..12, so channel 0 holds 1,2,3 (n=0) and 7,8,9 (n=1), channel 1 holds
   // 4,5,6 and 10,11,12. M = 6 values per channel; means 5 and 8; deviations d = -4,-3,-2, 2,3,4 in both;
   // sum d^2 = 58: biased var 58/6 = 29/3, unbiased 58/5 = 11.6. istd = 1/sqrt(29/3 + eps).

@@ -170,6 +170,42 @@ TEST_SUITE("data") {
     CHECK(std::distance(fs::directory_iterator(out / "HAM10000_images"), fs::directory_iterator()) == 10);
   }
 
+  TEST_CASE("synth: --reuse keeps only the same command's output of this generator; anything else is redrawn") {
+    TempDir tmp("synth-reuse");
+    const fs::path out = tmp.path() / "ham";
+    const std::string cli = build_dir() + "/skinnet synth --images 10 --width 64 --height 48 --reuse --out " + out.string();
+    CommandResult r = run_command(cli, Capture::stdout_and_stderr);
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    CHECK(r.output.find("writing 10 SYNTHETIC images") != std::string::npos);
+    CHECK(read_file(out / "README.txt").find(fmt::format("\nGenerator: {}\n", kSynthGenerator)) != std::string::npos);
+    const auto before = snapshot(out);
+    CHECK(synthetic_output_is_current(out.string(), [] {
+      SynthOptions o;
+      o.images = 10, o.width = 64, o.height = 48;
+      return o;
+    }()));
+    // The same command again: kept, byte for byte.
+    r = run_command(cli, Capture::stdout_and_stderr);
+    REQUIRE_MESSAGE(r.status == 0, r.output);
+    CHECK(r.output.find("already holds these SYNTHETIC images") != std::string::npos);
+    CHECK(snapshot(out) == before);
+    // Another command (another seed), or the README of an older generator: drawn again.
+    r = run_command(cli + " --seed 1", Capture::stdout_and_stderr);
+    CHECK(r.output.find("writing 10 SYNTHETIC images") != std::string::npos);
+    r = run_command(cli, Capture::stdout_and_stderr);
+    CHECK(r.output.find("writing 10 SYNTHETIC images") != std::string::npos);
+    std::string readme = read_file(out / "README.txt");
+    readme.replace(readme.find("Generator: "), std::string("Generator: ").size() + 1, "Generator: 1");
+    std::ofstream(out / "README.txt") << readme;
+    r = run_command(cli, Capture::stdout_and_stderr);
+    CHECK(r.output.find("writing 10 SYNTHETIC images") != std::string::npos);
+    CHECK(snapshot(out) == before);  // redrawn: the same images as the first time
+    // Without its CSV (an interrupted run) a folder is not current either.
+    fs::remove(out / "HAM10000_metadata.csv");
+    r = run_command(cli, Capture::stdout_and_stderr);
+    CHECK(r.output.find("writing 10 SYNTHETIC images") != std::string::npos);
+  }
+
   TEST_CASE("synth: mean colours separate the classes above chance on held-out lesions, but not perfectly") {
     // Features per image: the skin colour is the mean of the ring 0.38-0.45 of the shorter side from the
     // centre (inside the dermatoscope's frame); lesion pixels are those within 0.35 whose colour lies more

@@ -60,12 +60,13 @@ constexpr bool kSanitized = true;
 constexpr bool kSanitized = false;
 #endif
 
-// A quick configuration: ResNet-18 on 32x32 inputs, two stages (head, then all), 3 epochs in all.
+// A quick configuration: ResNet-18 on 32x32 inputs, two stages (head, then all), 3 epochs in all, precise
+// BatchNorm on 2 batches (so that pausing, resuming and a killed run cover it too).
 std::vector<std::string> quick(const std::string& name) {
   return {"name=" + name, "runs_dir=" + (test_root() / "runs").string(), "data.path=" + small_dataset(),
           "data.batch_size=8", "data.workers=2", "model.input_size=32", "model.arch=resnet18",
           "optimizer.type=sgd", "optimizer.momentum=0.9", "schedule.type=cosine", "data.class_weights=true",
-          "augment.vflip=0.5", "augment.brightness=0.2"};
+          "augment.vflip=0.5", "augment.brightness=0.2", "checkpoint.precise_bn_batches=2"};
 }
 
 TrainConfig two_stages(const std::vector<std::string>& overrides) {

@@ -13,7 +13,7 @@ outcome must not depend on the last bits (docs/results.md).
 
 Per seed the table gives the test accuracy and balanced accuracy (with the majority rule's accuracy beside
 them), the last epoch's training accuracy, the validation balanced accuracy of the first and last epoch,
-the largest drop of validation balanced accuracy from one epoch to the next, and the wall time of the
+the largest drop of validation balanced accuracy (and of accuracy) from one epoch to the next, and the wall time of the
 training command (training, validation each epoch, the test and the report; not the dataset). A summary
 line gives the mean, the worst seed and the spread. Needs only the Python standard library.
 """
@@ -81,6 +81,8 @@ def row(run_dir, wall):
         history = [json.loads(line) for line in f if line.strip()]
     val = [h["val_balanced_accuracy"] for h in history]
     drop = max([0.0] + [a - b for a, b in zip(val, val[1:])])
+    val_acc = [h["val_accuracy"] for h in history]
+    acc_drop = max([0.0] + [a - b for a, b in zip(val_acc, val_acc[1:])])
     return {
         "accuracy": test["accuracy"],
         "balanced_accuracy": test["balanced_accuracy"],
@@ -90,6 +92,7 @@ def row(run_dir, wall):
         "val_last": val[-1],
         "val_best": max(val),
         "largest_drop": drop,
+        "largest_acc_drop": acc_drop,
         "best_epoch": test["best_epoch"],
         "epochs": len(history),
         "wall": wall,
@@ -124,12 +127,12 @@ def main():
           f"config {args.config}, data {args.data}")
     print()
     print("| seed | test bal. acc. | test acc. (majority rule) | final train acc. | val bal. acc. epoch 1 -> last (best) "
-          "| largest val drop | best epoch | wall |")
+          "| largest val drop: bal. acc. (acc.) | best epoch | wall |")
     print("|---|---|---|---|---|---|---|---|")
     for seed, r in rows.items():
         print(f"| {seed} | **{r['balanced_accuracy']:.3f}** | {r['accuracy']:.3f} ({r['majority']:.3f}) "
               f"| {r['train_accuracy']:.3f} | {r['val_first']:.3f} -> {r['val_last']:.3f} ({r['val_best']:.3f}) "
-              f"| {r['largest_drop']:.3f} | {r['best_epoch']} of {r['epochs']} "
+              f"| {r['largest_drop']:.3f} ({r['largest_acc_drop']:.3f}) | {r['best_epoch']} of {r['epochs']} "
               f"| {int(r['wall']) // 60} min {int(r['wall']) % 60:02d} s |")
     b = [r["balanced_accuracy"] for r in rows.values()]
     a = [r["accuracy"] for r in rows.values()]
@@ -137,7 +140,8 @@ def main():
     print()
     print(f"test balanced accuracy: mean {statistics.mean(b):.3f}, worst {min(b):.3f}, best {max(b):.3f}, "
           f"standard deviation {spread:.3f}; test accuracy: mean {statistics.mean(a):.3f}, worst {min(a):.3f}; "
-          f"largest validation drop {max(r['largest_drop'] for r in rows.values()):.3f}; "
+          f"largest validation drop {max(r['largest_drop'] for r in rows.values()):.3f} in balanced accuracy, "
+          f"{max(r['largest_acc_drop'] for r in rows.values()):.3f} in accuracy; "
           f"longest run {max(r['wall'] for r in rows.values()) / 60:.1f} min")
 
 
