@@ -20,6 +20,7 @@ line gives the mean, the worst seed and the spread. Needs only the Python standa
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,8 +56,7 @@ def run_seed(args, seed):
         print(f"seed {seed}: reusing {run_dir} (--rerun runs it again)", file=sys.stderr)
         with open(os.path.join(run_dir, "wall_seconds")) as f:
             return run_dir, float(f.read())
-    if os.path.exists(run_dir):
-        subprocess.run(["rm", "-rf", run_dir], check=True)
+    shutil.rmtree(run_dir, ignore_errors=True)
     env = variant_env(args.variant)
     cmd = [os.path.join(args.build, "skinnet"), "train", "--config", args.config, f"--runs_dir={args.out}",
            f"--name={name}", f"--seed={seed}", f"--data.path={args.data}"] + args.extra

@@ -66,24 +66,18 @@ int64_t total_epochs(const TrainConfig& c) {
   return n;
 }
 
-// What a classifier that learned nothing scores on the evaluated labels: the majority rule (always the
-// training split's largest class) and chance. Balanced accuracy is 1 / classes for both; plain accuracy
-// rewards the majority rule with the largest class's share, which on HAM10000 is 67%.
-nlohmann::json reference_levels(const Dataset& data, const std::vector<int64_t>& train,
-                                const std::vector<int64_t>& labels) {
-  std::vector<int64_t> count(data.classes.size(), 0);
-  for (int64_t i : train) ++count[static_cast<size_t>(data.samples[static_cast<size_t>(i)].label)];
+// What a classifier that learned nothing scores on the evaluated split: the majority rule (always the
+// training split's largest class) and chance. Balanced accuracy is 1 / (classes present) for both; plain
+// accuracy rewards the majority rule with the largest class's share, which on HAM10000 is 67%.
+nlohmann::json reference_levels(const Dataset& data, const std::vector<int64_t>& train, const Metrics& evaluated) {
+  const std::vector<int64_t> count = data.class_counts(train);
   const size_t majority = static_cast<size_t>(std::max_element(count.begin(), count.end()) - count.begin());
-  int64_t hits = 0;
-  std::vector<bool> present(data.classes.size(), false);
-  for (int64_t l : labels) {
-    hits += static_cast<size_t>(l) == majority;
-    present[static_cast<size_t>(l)] = true;
-  }
-  const double classes_present = static_cast<double>(std::count(present.begin(), present.end(), true));
+  const auto present = std::count_if(evaluated.per_class.begin(), evaluated.per_class.end(),
+                                     [](const ClassMetrics& c) { return c.support > 0; });
   return {{"majority_class", data.classes[majority]},
-          {"majority_accuracy", labels.empty() ? 0.0 : static_cast<double>(hits) / static_cast<double>(labels.size())},
-          {"chance_balanced_accuracy", classes_present > 0 ? 1.0 / classes_present : 0.0}};
+          {"majority_accuracy", static_cast<double>(evaluated.per_class[majority].support) /
+                                    static_cast<double>(evaluated.n)},
+          {"chance_balanced_accuracy", 1.0 / static_cast<double>(present)}};
 }
 
 std::string reference_line(const nlohmann::json& r) {
@@ -589,7 +583,7 @@ void Trainer::finish(RunSummary& summary) {
   const Metrics metrics = compute_metrics(p.labels, p.probs, data_.classes, positive);
   nlohmann::json m = metrics_json(metrics);
   m["loss"] = p.loss;
-  m["reference"] = reference_levels(data_, split_.train, p.labels);
+  m["reference"] = reference_levels(data_, split_.train, metrics);
   m["best_epoch"] = state_.best_epoch;
   m["tta"] = c_.tta;
   write_file_atomically(path("metrics.json"), m.dump(2) + "\n");

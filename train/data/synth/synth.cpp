@@ -211,6 +211,8 @@ std::string made_by_line(const fs::path& out, const SynthOptions& o) {
                      out.string(), o.images, o.seed, o.width, o.height, o.quality);
 }
 
+std::string generator_line() { return fmt::format("Generator: {}", kSynthGenerator); }
+
 void write_readme(const fs::path& out, const SynthOptions& o, size_t images, int64_t lesions) {
   std::ofstream f(out / "README.txt");
   NN_CHECK(f.good(), "{}: cannot write README.txt", out.string());
@@ -219,7 +221,7 @@ void write_readme(const fs::path& out, const SynthOptions& o, size_t images, int
     << "not dermoscopy. They exist so that skinnet's training pipeline can run without downloading data. Accuracy,\n"
     << "sensitivity or any other result measured on them says NOTHING about performance on real dermoscopy images.\n\n"
     << made_by_line(out, o) << "\n"
-    << fmt::format("Generator: {}\n", kSynthGenerator)
+    << generator_line() << "\n"
     << fmt::format("Contents: {} images of {} lesions (1-3 images per lesion), {}x{} JPEG, in HAM10000's layout:\n",
                    images, lesions, o.width, o.height)
     << "  HAM10000_metadata.csv  lesion_id,image_id,dx,dx_type,age,sex,localization,dataset (dataset = synthetic)\n"
@@ -303,10 +305,11 @@ bool synthetic_output_is_current(const std::string& out_dir, const SynthOptions&
   std::ifstream readme(out / "README.txt");
   std::string line;
   if (!readme || !std::getline(readme, line) || line != kReadmeMarker) return false;
+  const std::string want_made_by = made_by_line(out, options), want_generator = generator_line();
   bool made_by = false, generator = false;
   while (std::getline(readme, line)) {
-    made_by |= line == made_by_line(out, options);
-    generator |= line == fmt::format("Generator: {}", kSynthGenerator);
+    made_by |= line == want_made_by;
+    generator |= line == want_generator;
   }
   return made_by && generator && fs::is_regular_file(out / "HAM10000_metadata.csv");
 }
