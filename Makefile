@@ -94,7 +94,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build emu-test-build emu-tsan train demo-seeds bench-ops bench-loader bench-compare bench-gpu test-gpu profile weights fuzz \
+.PHONY: all deps test test-build check-onnx emu-test-build emu-tsan train demo-seeds bench-ops bench-loader bench-compare bench-gpu test-gpu profile weights fuzz \
         clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
@@ -117,6 +117,16 @@ $(BUILD)/obj/%.o: %.cpp $(BUILD)/config
 $(BUILD)/obj/kernels/cpu/%.o: kernels/cpu/%.cpp $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(KERNEL_OPT) -c $< -o $@
+
+# `skinnet version` names the commit it was built from: build/git-commit changes only when the commit (or
+# whether the tree is dirty) does, so only cmd_version.o rebuilds.
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+$(BUILD)/git-commit: FORCE
+	@mkdir -p $(@D)
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
+$(BUILD)/obj/tools/skinnet/cmd_version.o: tools/skinnet/cmd_version.cpp $(BUILD)/config $(BUILD)/git-commit
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -DSKINNET_GIT_COMMIT='"$(GIT_COMMIT)"' -c $< -o $@
 
 # bench-gpu times with CUDA events in CUDA=1 builds; elsewhere it only says that it needs a GPU.
 $(BUILD)/obj/bench/gpu.o: bench/gpu.cpp $(BUILD)/config
@@ -185,11 +195,25 @@ compile_commands.json:
 # `make test`: install what is missing, build, generate the PyTorch references, run every test.
 JOBS ?= $(shell nproc)
 
+# An ONNX consumer not written here, for the export tests: OpenCV DNN loads and runs what `skinnet export`
+# wrote (tests/onnx/opencv_run.cpp). Plain flags: it tests OpenCV's reading of our file, not our code.
+ONNX_OPENCV := $(BUILD)/onnx-opencv
+$(ONNX_OPENCV): tests/onnx/opencv_run.cpp
+	@mkdir -p $(@D)
+	$(CXX) -std=c++20 -O2 -isystem /usr/include/opencv4 $< -o $@ -lopencv_dnn -lopencv_core
+
+# Every architecture through `skinnet export`, the ONNX checker and OpenCV DNN (docs/export.md's table).
+check-onnx: deps
+	@$(MAKE) -j$(JOBS) --no-print-directory $(TEST_BIN) $(CLI) $(ONNX_OPENCV)
+	@NN_TEST_BUILD=$(BUILD) $(TEST_BIN) -ts=onnx-all > $(BUILD)/check-onnx.log 2>&1; status=$$?; \
+	  grep -E "onnx-all:|test cases|ERROR" $(BUILD)/check-onnx.log; echo "(full log: $(BUILD)/check-onnx.log)"; exit $$status
+
 test: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory test-build
 	@tools/run_tests.sh $(BUILD)
 
-test-build: $(TEST_BIN) $(EMU_TEST_BIN) $(EMU_TSAN_BIN) $(CLI) compile_commands.json
+test-build: $(TEST_BIN) $(EMU_TEST_BIN) $(EMU_TSAN_BIN) $(CLI) $(ONNX_OPENCV) compile_commands.json
+
 
 # `make train`: the demo. Without DATA, the synthetic HAM10000-format folder (skinnet synth; NOT real
 # dermoscopy) is written to data/synthetic-ham10000 (again only when an older skinnet wrote it) and used.

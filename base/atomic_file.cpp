@@ -9,12 +9,22 @@
 namespace nn {
 
 void write_file_atomically(const std::string& path, const std::string& text) {
+  write_file_atomically(path, [&](std::ostream& out) { out.write(text.data(), static_cast<std::streamsize>(text.size())); });
+}
+
+void write_file_atomically(const std::string& path, const std::function<void(std::ostream&)>& write) {
   const std::string tmp = path + ".tmp";
   std::error_code ec;
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     NN_CHECK(f.good(), "{}: cannot write (cannot create {}: does the folder exist and is it writable?)", path, tmp);
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
+    try {
+      write(f);
+    } catch (...) {
+      f.close();
+      std::filesystem::remove(tmp, ec);
+      throw;
+    }
     f.close();
     if (!f) {
       std::filesystem::remove(tmp, ec);

@@ -57,20 +57,25 @@ double stage_ms(int64_t n, F&& f) {
 
 }  // namespace
 
-int bench_loader_main(int argc, char** argv) {
+Flags bench_loader_flags() {
   Flags flags("bench-loader", "images/s from 600x450 JPEGs to augmented 224x224 batches, with and without the cache");
   flags.add("images", "512", "images in the synthetic dataset")
       .add("dir", "build/bench-loader", "where the synthetic dataset and the disk cache go (reused when present)")
       .add("workers", "2", "loader threads")
-      .add("batch", "32", "batch size")
+      .add("batch-size", "32", "batch size")
       .add("reps", "3", "timed rounds (median reported)")
       .add("augment", "default", "default: RandomResizedCrop(224) + horizontal flip; heavy: also rotation, "
                                  "shift/shear/zoom and colour jitter")
       .add_switch("torch", "also time torchvision's DataLoader on the same files, interleaved (needs /usr/bin/python3)");
+  return flags;
+}
+
+int bench_loader_main(int argc, char** argv) {
+  Flags flags = bench_loader_flags();
   if (!flags.parse(argc, argv)) return 0;
   const int64_t images = flags.integer("images");
   const std::string dir = flags.str("dir");
-  NN_CHECK(images >= 7, "bench-loader: --images must be at least 7, got {}", images);
+  NN_USAGE_CHECK(images >= 7, "bench-loader: --images must be at least 7, got {}", images);
 
   const std::string data = (fs::path(dir) / "data").string();
   if (!fs::exists(fs::path(data) / "HAM10000_metadata.csv") ||
@@ -87,7 +92,7 @@ int bench_loader_main(int argc, char** argv) {
 
   const Preprocessing prep = Preprocessing::torchvision_imagenet();
   LoaderOptions options;
-  options.batch_size = flags.integer("batch");
+  options.batch_size = flags.integer("batch-size");
   options.workers = static_cast<int>(flags.integer("workers"));
   if (flags.str("augment") == "heavy") {
     options.augmentation.vflip = 0.5;
@@ -98,7 +103,7 @@ int bench_loader_main(int argc, char** argv) {
     options.augmentation.brightness = options.augmentation.contrast = options.augmentation.saturation = 0.2;
     options.augmentation.hue = 0.05;
   } else {
-    NN_CHECK(flags.str("augment") == "default", "bench-loader: --augment is default or heavy, got '{}'", flags.str("augment"));
+    NN_USAGE_CHECK(flags.str("augment") == "default", "bench-loader: --augment is default or heavy, got '{}'", flags.str("augment"));
   }
 
   // Stage costs on one thread: where the time goes.

@@ -15,15 +15,20 @@
 
 namespace nn {
 
-int bench_model_main(int argc, char** argv) {
+Flags bench_model_flags() {
   Flags flags("bench-model",
               "Times whole-network steps on random data and prints images/s and peak memory (JSON on the last line).");
   add_model_step_flags(flags);
   flags.add("warmup", "1", "untimed steps first (allocator, OpenBLAS buffers, page faults)")
       .add("steps", "3", "timed steps; the median is reported");
+  return flags;
+}
+
+int bench_model_main(int argc, char** argv) {
+  Flags flags = bench_model_flags();
   if (!flags.parse(argc, argv)) return 0;
-  const int64_t batch = flags.integer("batch"), warmup = flags.integer("warmup"), steps = flags.integer("steps");
-  NN_CHECK(warmup >= 0 && steps > 0, "skinnet bench-model: --warmup must be >= 0 and --steps > 0");
+  const int64_t batch = flags.integer("batch-size"), warmup = flags.integer("warmup"), steps = flags.integer("steps");
+  NN_USAGE_CHECK(warmup >= 0 && steps > 0, "skinnet bench-model: --warmup must be >= 0 and --steps > 0");
   ModelStep step = model_step_from_flags(flags);
 
   for (int64_t i = 0; i < warmup; ++i) step.run();

@@ -129,16 +129,21 @@ int bench_gemm(int reps, Generator& gen) {
 
 }  // namespace
 
-int bench_ops_main(int argc, char** argv) {
+Flags bench_ops_flags() {
   Flags flags("bench-ops", "Times GEMM and conv2d (forward, backward data, backward weight) on the CPU.");
   flags.add("models", "resnet50,vgg19", "networks whose convolutions to time: resnet50, vgg19 (comma-separated)")
-      .add("batch", "8", "images per batch")
+      .add("batch-size", "8", "images per batch")
       .add("reps", "3", "timed repetitions per pass (median reported)")
       .add("gemm", "1", "also time plain GEMMs (1 or 0)");
+  return flags;
+}
+
+int bench_ops_main(int argc, char** argv) {
+  Flags flags = bench_ops_flags();
   if (!flags.parse(argc, argv)) return 0;
-  const int64_t batch = flags.integer("batch");
+  const int64_t batch = flags.integer("batch-size");
   const int reps = static_cast<int>(flags.integer("reps"));
-  NN_CHECK(batch > 0 && reps > 0, "bench-ops: --batch and --reps must be positive");
+  NN_USAGE_CHECK(batch > 0 && reps > 0, "bench-ops: --batch-size and --reps must be positive");
   std::printf("skinnet bench-ops: %d threads, OPENBLAS_CORETYPE=%s\n", num_threads(),
               std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)");
   Generator gen(1234);

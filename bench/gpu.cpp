@@ -333,13 +333,18 @@ double images_per_second(const std::string& arch, cuda::KernelSource source, int
 
 }  // namespace
 
-int bench_gpu_main(int argc, char** argv) {
+Flags bench_gpu_flags() {
   Flags flags("bench-gpu", "Times skinnet's handwritten CUDA kernels against cuBLAS/cuDNN, and training steps.");
   flags.add("models", "resnet50,vgg19", "networks whose layers to time: resnet50, vgg19 (comma-separated)")
-      .add("batch", "32", "images per batch (e.g. 32 or 64)")
+      .add("batch-size", "32", "images per batch (e.g. 32 or 64)")
       .add("reps", "20", "timed repetitions per kernel (median reported)")
       .add("steps", "5", "timed training steps per network and kernel source")
       .add_switch("quick", "a few shapes of each section, 5 repetitions, 2 steps (for make profile)");
+  return flags;
+}
+
+int bench_gpu_main(int argc, char** argv) {
+  Flags flags = bench_gpu_flags();
   if (!flags.parse(argc, argv)) return 0;
   if (cuda_device_count() == 0) {
     std::fprintf(stderr, "skinnet bench-gpu: no CUDA device is visible; it times kernels on a GPU only\n");
@@ -349,9 +354,9 @@ int bench_gpu_main(int argc, char** argv) {
   Settings s;
   s.quick = flags.on("quick");
   s.reps = s.quick ? 5 : static_cast<int>(flags.integer("reps"));
-  const int64_t N = flags.integer("batch");
+  const int64_t N = flags.integer("batch-size");
   const int steps = s.quick ? 2 : static_cast<int>(flags.integer("steps"));
-  NN_CHECK(N > 0 && s.reps > 0 && steps > 0, "bench-gpu: --batch, --reps and --steps must be positive");
+  NN_USAGE_CHECK(N > 0 && s.reps > 0 && steps > 0, "bench-gpu: --batch-size, --reps and --steps must be positive");
   cudaDeviceProp prop{};
   NN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("skinnet bench-gpu on %s: float32, median of %d after %d warm-up calls; cuX = cuBLAS/cuDNN\n", prop.name,

@@ -62,12 +62,12 @@ void ModelStep::run() {
 void add_model_step_flags(Flags& flags) {
   flags.add("arch", "resnet50", fmt::format("architecture: {}", fmt::join(model_archs(), ", ")))
       .add("mode", "train", "inference | train (every parameter) | frozen (head only, backbone frozen)")
-      .add("batch", "8", "images per step")
-      .add("input", "224", "input height and width");
+      .add("batch-size", "8", "images per step")
+      .add("input-size", "224", "input height and width");
 }
 
 ModelStep model_step_from_flags(const Flags& flags) {
-  return ModelStep(flags.str("arch"), flags.str("mode"), flags.integer("batch"), flags.integer("input"));
+  return ModelStep(flags.str("arch"), flags.str("mode"), flags.integer("batch-size"), flags.integer("input-size"));
 }
 
 }  // namespace nn

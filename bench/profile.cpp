@@ -19,14 +19,19 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 }
 }  // namespace
 
-int profile_main(int argc, char** argv) {
+Flags profile_flags() {
   Flags flags("profile", "Per-layer forward and backward ms and GFLOP/s of a network step on random data (CPU).");
   add_model_step_flags(flags);
   flags.add("steps", "2", "profiled steps after one warm-up step; times are averaged over them");
+  return flags;
+}
+
+int profile_main(int argc, char** argv) {
+  Flags flags = profile_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_CHECK(flags.positional().empty(), "skinnet profile: unexpected argument '{}'", flags.positional()[0]);
-  const int64_t batch = flags.integer("batch"), steps = flags.integer("steps");
-  NN_CHECK(steps > 0, "skinnet profile: --steps must be positive");
+  NN_USAGE_CHECK(flags.positional().empty(), "skinnet profile: unexpected argument '{}'", flags.positional()[0]);
+  const int64_t batch = flags.integer("batch-size"), steps = flags.integer("steps");
+  NN_USAGE_CHECK(steps > 0, "skinnet profile: --steps must be positive");
   ModelStep step = model_step_from_flags(flags);
   LayerProfiler profiler(*step.model, step.images.shape());
 
@@ -57,7 +62,7 @@ int profile_main(int argc, char** argv) {
   const double k = 1.0 / static_cast<double>(steps);
   std::printf("skinnet profile: %s, %s, batch %lld, %lldx%lld, %d threads, mean of %lld steps after 1 warm-up\n\n",
               flags.str("arch").c_str(), step.mode.c_str(), static_cast<long long>(batch),
-              static_cast<long long>(flags.integer("input")), static_cast<long long>(flags.integer("input")),
+              static_cast<long long>(flags.integer("input-size")), static_cast<long long>(flags.integer("input-size")),
               num_threads(), static_cast<long long>(steps));
   std::printf("%s\n", profiler.table(steps).c_str());
   std::printf("step: forward %.1f ms (with the loss), backward %.1f ms, optimiser %.1f ms, total %.1f ms = %.2f images/s, "

@@ -10,6 +10,7 @@ class ReLU final : public Module {
   Tensor forward(const Tensor& x) override { return relu(x); }
   const char* type_name() const override { return "ReLU"; }
   double flops(const Shape&, const Shape& out) const override { return static_cast<double>(out.numel()); }
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 };
 
 // Zeroes elements with probability p in training mode (scaling the rest by 1/(1-p)); identity in eval.
@@ -23,6 +24,7 @@ class Dropout final : public Module {
   const char* type_name() const override { return "Dropout"; }
   std::string describe() const override { return fmt::format("Dropout(p={})", p_); }
   Generator& generator() { return gen_; }
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
  private:
   double p_;
@@ -34,6 +36,7 @@ class Flatten final : public Module {
   explicit Flatten(int64_t start_dim = 1, int64_t end_dim = -1) : start_(start_dim), end_(end_dim) {}
   Tensor forward(const Tensor& x) override { return flatten(x, start_, end_); }
   const char* type_name() const override { return "Flatten"; }
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
  private:
   int64_t start_, end_;

@@ -18,6 +18,7 @@ class BatchNorm2d final : public Module {
   const char* type_name() const override { return "BatchNorm2d"; }
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
   double eps() const { return eps_; }
   std::optional<double> momentum() const { return momentum_; }
   void set_momentum(std::optional<double> momentum) { momentum_ = momentum; }

@@ -18,6 +18,7 @@ class Conv2d final : public Module {
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
   const Conv2dOptions& options() const { return options_; }
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
   Tensor weight, bias;
 

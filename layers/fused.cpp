@@ -4,6 +4,7 @@
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
 #include "layers/conv2d.h"
+#include "layers/export.h"
 #include "layers/profile.h"
 #include "layers/summary.h"
 #include "tensor/autograd.h"
@@ -91,5 +92,9 @@ Tensor ConvRun::operator()(const Tensor& x) const {
 }
 
 void ConvRun::fuse() { fused_ = std::make_shared<FusedConv2d>(conv_, bn_, relu_); }
+
+GraphValue ConvRun::export_graph(GraphBuilder& g, const GraphValue& x, const std::array<std::string, 3>& names) const {
+  return export_conv_run(g, *conv_, bn_.get(), relu_.get(), x, names);
+}
 
 }  // namespace nn

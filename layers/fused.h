@@ -25,6 +25,7 @@
 // `skinnet profile`, every mode: the same model the trainer runs). Tests compare fused and unfused models.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <utility>
@@ -74,6 +75,8 @@ class ConvRun {
   ConvRun(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, std::shared_ptr<ReLU> relu);
   Tensor operator()(const Tensor& x) const;
   void fuse();  // from the owner's fuse_runs()
+  // Export (layers/export.h): the three modules, named `names` in the owner ("conv1", "bn1", "relu").
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x, const std::array<std::string, 3>& names) const;
   bool fused() const { return fused_ != nullptr; }
 
  private:

@@ -14,6 +14,7 @@ class Linear final : public Module {
   const char* type_name() const override { return "Linear"; }
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
   Tensor weight, bias;
 };

@@ -19,6 +19,9 @@
 
 namespace nn {
 
+struct GraphValue;   // layers/export.h
+class GraphBuilder;
+
 enum class Trainable { all, only };
 
 class Module {
@@ -37,6 +40,9 @@ class Module {
   // Floating-point operations of one forward from an input of shape `in` to `out` (leaf modules; for
   // summaries): a multiply-add counts 2.
   virtual double flops(const Shape& in, const Shape& out) const;
+  // Writes the operators of the eval-mode forward() applied to `x` into `g` (ONNX export, layers/export.h);
+  // returns the value it computes. The default is an error: a module exports only what it says it computes.
+  virtual GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const;
 
   // --- structure, in registration order (the order of torchvision's state dict)
   std::vector<std::pair<std::string, Tensor>> named_parameters(Trainable which = Trainable::all) const;
@@ -112,6 +118,7 @@ class Sequential final : public Module {
 
   Tensor forward(const Tensor& x) override;
   const char* type_name() const override { return "Sequential"; }
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
  protected:
   void fuse_runs() override;

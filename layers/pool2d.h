@@ -12,6 +12,7 @@ class MaxPool2d final : public Module {
   const char* type_name() const override { return "MaxPool2d"; }
   std::string describe() const override;
   double flops(const Shape&, const Shape& out) const override;
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
  private:
   MaxPool2dOptions options_;
@@ -24,6 +25,7 @@ class AvgPool2d final : public Module {
   const char* type_name() const override { return "AvgPool2d"; }
   std::string describe() const override;
   double flops(const Shape&, const Shape& out) const override;
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
  private:
   AvgPool2dOptions options_;
@@ -36,6 +38,7 @@ class AdaptiveAvgPool2d final : public Module {
   const char* type_name() const override { return "AdaptiveAvgPool2d"; }
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
  private:
   Pair output_size_;

@@ -8,6 +8,7 @@
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
 #include "layers/conv2d.h"
+#include "layers/export.h"
 #include "layers/init.h"
 #include "layers/linear.h"
 #include "layers/pool2d.h"
@@ -70,6 +71,15 @@ class ResidualBlock final : public Module {
   }
   const char* type_name() const override { return run3_ ? "Bottleneck" : "BasicBlock"; }
 
+  // The same steps as operators (layers/export.h): the branch, the shortcut, Add, Relu.
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override {
+    GraphValue h = run1_.export_graph(g, x, {"conv1", "bn1", "relu"});
+    h = run2_.export_graph(g, h, {"conv2", "bn2", "relu"});
+    if (run3_) h = run3_->export_graph(g, h, {"conv3", "bn3", ""});
+    const GraphValue shortcut = downsample_ ? g.call("downsample", *downsample_, x) : x;
+    return g.call("relu", *relu_, {g.node("Add", {h.name, shortcut.name}), h.shape});
+  }
+
  protected:
   void fuse_runs() override {  // the downsample, a Sequential, fuses its own
     run1_.fuse();
@@ -123,6 +133,17 @@ Tensor ResNet::forward(const Tensor& x) {
   h = (*layer4)(h);
   h = flatten((*avgpool)(h), 1);
   return (*fc)(h);
+}
+
+GraphValue ResNet::export_graph(GraphBuilder& g, const GraphValue& x) const {
+  GraphValue h = stem_.export_graph(g, x, {"conv1", "bn1", "relu"});
+  h = g.call("maxpool", *maxpool, h);
+  h = g.call("layer1", *layer1, h);
+  h = g.call("layer2", *layer2, h);
+  h = g.call("layer3", *layer3, h);
+  h = g.call("layer4", *layer4, h);
+  h = export_flatten(g, g.call("avgpool", *avgpool, h));
+  return g.call("fc", *fc, h);
 }
 
 int64_t ResNet::num_classes() const { return fc->weight.size(0); }

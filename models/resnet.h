@@ -19,6 +19,7 @@ class ResNet final : public Network {
 
   Tensor forward(const Tensor& x) override;
   const char* type_name() const override { return "ResNet"; }
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;
   std::string arch() const override { return arch_; }
   std::string head_name() const override { return "fc"; }
   std::string head_block() const override { return "fc"; }

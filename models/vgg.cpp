@@ -7,6 +7,7 @@
 #include "layers/activation.h"
 #include "layers/batch_norm.h"
 #include "layers/conv2d.h"
+#include "layers/export.h"
 #include "layers/init.h"
 #include "layers/linear.h"
 #include "layers/pool2d.h"
@@ -53,6 +54,11 @@ Vgg::Vgg(std::string arch, const std::vector<int>& layers, bool batch_norm, cons
 Tensor Vgg::forward(const Tensor& x) {
   NN_CHECK(x.ndim() == 4 && x.size(1) == 3, "{}: input must be [N, 3, H, W], got {}", arch_, x.describe());
   return (*classifier)(flatten((*avgpool)((*features)(x)), 1));
+}
+
+GraphValue Vgg::export_graph(GraphBuilder& g, const GraphValue& x) const {
+  const GraphValue pooled = g.call("avgpool", *avgpool, g.call("features", *features, x));
+  return g.call("classifier", *classifier, export_flatten(g, pooled));
 }
 
 int64_t Vgg::num_classes() const { return static_cast<const Linear&>((*classifier)[6]).weight.size(0); }

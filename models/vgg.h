@@ -17,6 +17,7 @@ class Vgg final : public Network {
 
   Tensor forward(const Tensor& x) override;
   const char* type_name() const override { return "VGG"; }
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;
   std::string arch() const override { return arch_; }
   std::string head_name() const override { return "classifier.6"; }
   std::string head_block() const override { return "classifier"; }

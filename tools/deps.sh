@@ -20,6 +20,8 @@ packages=(
   python3-sklearn                # the oracle for the metrics (accuracy, ROC AUC, average precision, ...)
   chromium                       # renders report.html headless in the report test
   libboost-context-dev           # fibers for the CUDA emulator (one per CUDA thread, kernels/cuda/emu/)
+  python3-onnx                   # the ONNX checker and shape inference, run on `skinnet export`'s files
+  libopencv-dnn-dev              # OpenCV DNN: a second ONNX consumer, running exported files (tests/onnx/)
 )
 if [ "${1:-}" = fuzz ]; then
   packages+=(

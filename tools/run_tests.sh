@@ -4,8 +4,9 @@
 # 1. tests/torch_reference.py writes the PyTorch references (BUILD_DIR/refs) with Debian's torch.
 #    If that fails, the tests that compare with PyTorch fail; they are never skipped.
 # 2. The doctest binaries run their test cases and report counts per tier (their listener, tests/main.cpp):
-#    skinnet_tests every tier but "cuda", "emulator" and "vendor", skinnet_emu_tests "cuda" and "emulator"
-#    (the CUDA emulator). "vendor" (cuBLAS/cuDNN against the handwritten kernels) needs a GPU: make test-gpu.
+#    skinnet_tests every tier but "cuda", "emulator", "vendor" and "onnx-all", skinnet_emu_tests "cuda" and
+#    "emulator" (the CUDA emulator). "vendor" (cuBLAS/cuDNN against the handwritten kernels) needs a GPU: make
+#    test-gpu. "onnx-all" (every architecture through ONNX export, ~10 min) is `make check-onnx`.
 # 3. tools/check_layers.sh checks the include layering (base < kernels < tensor < ... < tools).
 # Exits non-zero when any test fails or a test binary dies.
 set -uo pipefail
@@ -42,7 +43,7 @@ run_binary() {
 # The CPU build: every tier but the CUDA ones. The "cuda" tier (CUDA kernels against the CPU kernels) and
 # the "emulator" tier run in the emulator build, where cuda:0 is the CUDA emulator (docs/emulator.md); on a
 # GPU, `make test-gpu` runs the "cuda" tier natively.
-run_binary "$build/skinnet_tests" "$log" -tse=cuda,emulator,vendor
+run_binary "$build/skinnet_tests" "$log" -tse=cuda,emulator,vendor,onnx-all
 run_binary "$build/skinnet_emu_tests" "$build/test-emu.log" -ts=cuda,emulator
 
 # The emulator's ThreadSanitizer flavour (make emu-tsan): the planted missing __syncthreads must be

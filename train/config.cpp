@@ -454,4 +454,30 @@ std::string config_help() {
   return out;
 }
 
+std::vector<ConfigKey> config_keys() {
+  TrainConfig c;
+  std::vector<ConfigKey> out;
+  for (const Field& f : config_fields(c)) out.push_back({f.key, toml_value(f), f.help});
+  for (const Field& f : stage_fields(c.stages[0], 1)) out.push_back({f.key, toml_value(f), f.help});
+  return out;
+}
+
+void check_override(const std::string& text) {
+  std::string t = text;
+  if (t.rfind("stage.", 0) == 0) {
+    const size_t dot = t.find('.', 6);
+    if (dot != std::string::npos && dot > 6 && t.find_first_not_of("0123456789", 6) == dot && t[6] != '0')
+      t = "stage.1" + t.substr(dot);
+  }
+  TrainConfig c;
+  try {
+    apply_override(c, t);
+  } catch (const Error& e) {  // name the stage as the flag did
+    std::string m = e.what();
+    const std::string said = text.substr(0, text.find('=')), checked = t.substr(0, t.find('='));
+    if (said != checked && m.rfind("--" + checked, 0) == 0) m = "--" + said + m.substr(checked.size() + 2);
+    throw Error(m);
+  }
+}
+
 }  // namespace nn

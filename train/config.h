@@ -104,5 +104,13 @@ std::string config_to_toml(const TrainConfig& config);
 
 // One line per key: name, default and help, for `skinnet train --help`.
 std::string config_help();
+// Every key a flag can set (stage keys as stage.1's), with its default and help: completion and docs/cli.md.
+struct ConfigKey {
+  std::string key, default_value, help;
+};
+std::vector<ConfigKey> config_keys();
+// Checks one override ("key=value") on its own, against the defaults: an unknown key or a value of the wrong
+// type fails naming the flag. A stage key is checked as stage 1's (how many stages there are is the file's).
+void check_override(const std::string& text);
 
 }  // namespace nn

@@ -8,8 +8,9 @@
 
 namespace nn {
 
-Progress::Progress(std::string label, int64_t total_batches, int64_t plain_every)
-    : label_(std::move(label)), total_(total_batches), plain_every_(plain_every), tty_(isatty(fileno(stderr)) != 0),
+Progress::Progress(std::string label, int64_t total_batches, int64_t plain_every, bool shown)
+    : label_(std::move(label)), total_(total_batches), plain_every_(plain_every), shown_(shown),
+      tty_(isatty(fileno(stderr)) != 0),
       start_(std::chrono::steady_clock::now()) {}
 
 double Progress::seconds() const {
@@ -30,6 +31,7 @@ double Progress::finish() {
 }
 
 void Progress::draw(bool final) {
+  if (!shown_) return;
   const double s = seconds();
   const double ips = images_ / std::max(s, 1e-9);
   const double eta = done_ > 0 ? s / static_cast<double>(done_) * static_cast<double>(total_ - done_) : 0;

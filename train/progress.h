@@ -10,7 +10,8 @@ namespace nn {
 
 class Progress {
  public:
-  Progress(std::string label, int64_t total_batches, int64_t plain_every = 20);
+  // `shown` false: counts and times, draws nothing (skinnet train --quiet or --log-format json).
+  Progress(std::string label, int64_t total_batches, int64_t plain_every = 20, bool shown = true);
   // After each batch: its size and the running mean loss and accuracy.
   void update(int64_t images, double mean_loss, double accuracy);
   // Ends the line (terminal) and returns the epoch's images per second.
@@ -20,7 +21,7 @@ class Progress {
  private:
   std::string label_;
   int64_t total_, done_ = 0, images_ = 0, plain_every_;
-  bool tty_;
+  bool shown_, tty_;
   std::chrono::steady_clock::time_point start_;
   double loss_ = 0, accuracy_ = 0;
   void draw(bool final);

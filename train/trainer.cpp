@@ -199,14 +199,15 @@ enum class AfterEpoch { go_on, stop_early };
 
 class Trainer {
  public:
-  Trainer(const TrainConfig& config, bool resume)
-      : c_(config), resume_(resume), device_(parse_device(config.device, "config: device")) {}
+  Trainer(const TrainConfig& config, bool resume, const RunLog& log)
+      : c_(config), resume_(resume), log_(log), device_(parse_device(config.device, "config: device")) {}
 
   RunSummary run();
 
  private:
   const TrainConfig& c_;
   bool resume_;
+  RunLog log_;
   Device device_;  // where the model, its batches and the optimiser state live
   fs::path dir_;
   Dataset data_;
@@ -254,12 +255,12 @@ void Trainer::setup() {
 
   // Data and split.
   data_ = open_dataset(c_.data_path, c_.data_format == "auto" ? "" : c_.data_format);
-  for (const std::string& w : data_.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const std::string& w : data_.warnings) log_.warning(w);
   synthetic_ = is_synthetic_dataset(c_.data_path);
   if (synthetic_) {
     notes_.push_back("Trained and tested on SYNTHETIC images (skinnet synth): procedural drawings, not dermoscopy. "
                      "These figures say nothing about real skin lesions.");
-    std::printf("NOTE: %s is a SYNTHETIC dataset (procedural images, not dermoscopy)\n", c_.data_path.c_str());
+    log_.text(fmt::format("NOTE: {} is a SYNTHETIC dataset (procedural images, not dermoscopy)", c_.data_path));
   }
   if (!c_.split_file.empty()) {
     split_ = read_split_csv(c_.split_file, data_);
@@ -278,8 +279,11 @@ void Trainer::setup() {
     write_split_csv(path("split.csv"), data_, split_);
     write_file_atomically(path("metrics.jsonl"), "");  // a fresh run starts a fresh log
   }
-  std::printf("%s: %zu images, %zu classes\n%s", data_.name.c_str(), data_.samples.size(), data_.classes.size(),
-              split_table(data_, split_).c_str());
+  log_.text(fmt::format("{}: {} images, {} classes\n{}", data_.name, data_.samples.size(), data_.classes.size(),
+                        split_table(data_, split_)));
+  log_.event("data", {{"path", c_.data_path}, {"name", data_.name}, {"images", data_.samples.size()},
+                      {"classes", data_.classes}, {"synthetic", synthetic_}, {"train", split_.train.size()},
+                      {"val", split_.val.size()}, {"test", split_.test.size()}});
 
   // Model and preprocessing.
   ModelOptions mo;
@@ -294,8 +298,8 @@ void Trainer::setup() {
     const SafetensorsFile weights = SafetensorsFile::open(c_.weights);
     const LoadReport r = load_weights(*model_, weights, LoadMode::finetune);
     prep_ = choose_preprocessing(c_, &weights);
-    std::printf("model: %s, %lld tensors from %s; new %lld-class head\n", c_.arch.c_str(),
-                static_cast<long long>(r.loaded), c_.weights.c_str(), static_cast<long long>(mo.num_classes));
+    log_.text(fmt::format("model: {}, {} tensors from {}; new {}-class head", c_.arch, r.loaded, c_.weights,
+                          mo.num_classes));
   } else {
     prep_ = choose_preprocessing(c_, nullptr);
     const std::string notice = fmt::format(
@@ -306,12 +310,13 @@ void Trainer::setup() {
         "that is the usual way, and needs far fewer images and epochs than training from scratch. How much it gains "
         "on synthetic drawings has not been measured.",
         c_.arch, split_.train.size());
-    std::fprintf(stderr, "NOTICE: %s\n", notice.c_str());
+    log_.warning(notice, "NOTICE");
     notes_.push_back(notice);
   }
-  std::printf("input: %lldx%lld, eval resize %lld, %s mean/std\n", static_cast<long long>(prep_.input_size),
-              static_cast<long long>(prep_.input_size), static_cast<long long>(prep_.resize_shorter),
-              prep_.color_order.c_str());
+  log_.text(fmt::format("input: {}x{}, eval resize {}, {} mean/std", prep_.input_size, prep_.input_size,
+                        prep_.resize_shorter, prep_.color_order));
+  log_.event("model", {{"arch", c_.arch}, {"weights", c_.weights}, {"classes", mo.num_classes},
+                       {"preprocessing", nlohmann::json::parse(prep_.to_json())}});
 
   if (c_.class_weights) {
     const std::vector<double> w = class_weights(data_, split_.train);
@@ -334,12 +339,13 @@ void Trainer::setup() {
     state_.since_best = resume_meta_.at("since_best").get<int64_t>();
     state_.history = resume_meta_.at("history");
     write_file_atomically(path("metrics.jsonl"), jsonl(state_.history));  // drop lines after the checkpoint
-    std::printf("resuming %s after epoch %lld\n", dir_.string().c_str(), static_cast<long long>(state_.epochs_done));
+    log_.text(fmt::format("resuming {} after epoch {}", dir_.string(), state_.epochs_done));
+    log_.event("resume", {{"run_dir", dir_.string()}, {"epochs_done", state_.epochs_done}});
   }
   if (!device_.is_cpu()) {
     cuda::set_kernel_source(cuda::parse_kernel_source(c_.kernels, "config: kernels"));
     model_->to(device_);  // after loading: files are read on the host, and each tensor crosses once
-    std::printf("device: %s (%s kernels)\n", device_.str().c_str(), c_.kernels.c_str());
+    log_.text(fmt::format("device: {} ({} kernels)", device_.str(), c_.kernels));
   }
 }
 
@@ -429,10 +435,12 @@ void Trainer::enter_stage(StageRun& current, size_t stage, int64_t in_stage) {
   const int64_t trainable = configure_trainable(*model_, s);
   current.optimizer = make_optimizer(optimizer_options(c_), param_groups(*model_, s, c_.weight_decay));
   current.schedule = std::make_unique<LrSchedule>(schedule_options(c_, s), *current.optimizer);
-  std::printf("stage %zu: %lld epochs, %lld of %zu parameter tensors train (%s), lr %g head / %g backbone\n",
-              stage + 1, static_cast<long long>(s.epochs), static_cast<long long>(trainable),
-              model_->parameters().size(), fmt::format("{}", fmt::join(s.train, ", ")).c_str(), s.lr,
-              s.backbone_lr > 0 ? s.backbone_lr : s.lr);
+  const double backbone_lr = s.backbone_lr > 0 ? s.backbone_lr : s.lr;
+  log_.text(fmt::format("stage {}: {} epochs, {} of {} parameter tensors train ({}), lr {:g} head / {:g} backbone",
+                        stage + 1, s.epochs, trainable, model_->parameters().size(), fmt::join(s.train, ", "), s.lr,
+                        backbone_lr));
+  log_.event("stage", {{"stage", stage + 1}, {"epochs", s.epochs}, {"train", s.train}, {"trainable_tensors", trainable},
+                       {"lr", s.lr}, {"backbone_lr", backbone_lr}});
   if (resume_file_ && in_stage > 0 && resume_meta_.value("stage", size_t{0}) == stage) {
     current.optimizer->load_state(checkpoint_optimizer_tensors(*resume_file_), resume_meta_.at("optimizer"));
     current.schedule->load(resume_meta_.at("schedule"));
@@ -471,7 +479,7 @@ EpochStats Trainer::train_epoch(DataLoader& loader, Optimizer& optimizer, int64_
   CrossEntropyOptions loss_options;
   loss_options.weight = class_weight_;
   loss_options.label_smoothing = c_.label_smoothing;
-  Progress progress(fmt::format("epoch {}/{}", epoch + 1, total), loader.batches_per_epoch());
+  Progress progress(fmt::format("epoch {}/{}", epoch + 1, total), loader.batches_per_epoch(), 20, log_.progress());
   EpochStats stats;
   loader.start_epoch(epoch);
   Batch batch;
@@ -533,22 +541,30 @@ AfterEpoch Trainer::end_of_epoch(const StageRun& current, int64_t epoch, int64_t
     ++state_.since_best;
   }
   std::ofstream(path("metrics.jsonl"), std::ios::app) << line.dump() << "\n";
-  std::printf("epoch %lld/%lld  train loss %.4f acc %.3f | val loss %.4f acc %.3f bacc %.3f | %.0f s, %.1f img/s%s\n",
-              static_cast<long long>(epoch + 1), static_cast<long long>(total), line["train_loss"].get<double>(),
-              line["train_accuracy"].get<double>(), line["val_loss"].get<double>(), json_number(line, "val_accuracy"),
-              json_number(line, "val_balanced_accuracy"), stats.seconds, stats.images_per_second,
-              best ? "  [best]" : "");
-  std::fflush(stdout);
+  log_.text(fmt::format("epoch {}/{}  train loss {:.4f} acc {:.3f} | val loss {:.4f} acc {:.3f} bacc {:.3f} | {:.0f} s, "
+                        "{:.1f} img/s{}",
+                        epoch + 1, total, line["train_loss"].get<double>(), line["train_accuracy"].get<double>(),
+                        line["val_loss"].get<double>(), json_number(line, "val_accuracy"),
+                        json_number(line, "val_balanced_accuracy"), stats.seconds, stats.images_per_second,
+                        best ? "  [best]" : ""));
+  nlohmann::json event = line;
+  event["epochs"] = total;
+  event["best"] = best;
+  log_.event("epoch", event);
 
   nlohmann::json meta = checkpoint_meta_json(current.stage);
   meta["schedule"] = current.schedule->save();
   const std::map<std::string, std::string> md{{"arch", c_.arch}, {"preprocessing", prep_.to_json()}};
-  if (best) save_checkpoint(path("checkpoint-best.safetensors"), *model_, nullptr, meta, md);
+  if (best) {
+    save_checkpoint(path("checkpoint-best.safetensors"), *model_, nullptr, meta, md);
+    log_.event("checkpoint", {{"path", path("checkpoint-best.safetensors")}, {"epoch", epoch + 1}, {"best", true}});
+  }
   save_checkpoint(path("checkpoint-last.safetensors"), *model_, current.optimizer.get(), meta, md);
+  log_.event("checkpoint", {{"path", path("checkpoint-last.safetensors")}, {"epoch", epoch + 1}, {"best", false}});
 
   if (c_.early_stopping > 0 && state_.since_best >= c_.early_stopping) {
-    std::printf("early stopping: no improvement of %s for %lld epochs\n", c_.select.c_str(),
-                static_cast<long long>(state_.since_best));
+    log_.text(fmt::format("early stopping: no improvement of {} for {} epochs", c_.select, state_.since_best));
+    log_.event("early_stopping", {{"select", c_.select}, {"epochs_without_improvement", state_.since_best}});
     return AfterEpoch::stop_early;
   }
   return AfterEpoch::go_on;
@@ -565,7 +581,7 @@ void Trainer::finish(RunSummary& summary) {
     test = split_.val;
     notes_.push_back("The dataset has no test split: the figures below are on the validation split, which also chose "
                      "the checkpoint (optimistic).");
-    std::fprintf(stderr, "warning: no test split; reporting the validation split\n");
+    log_.warning("no test split; reporting the validation split");
   }
   EvalOptions eo;
   eo.batch_size = c_.batch_size;
@@ -616,11 +632,16 @@ void Trainer::finish(RunSummary& summary) {
   }
   write_report(path("report.html"), report);
 
-  std::printf("\ntest (%zu images, best epoch %lld%s):\n%s", test.size(), static_cast<long long>(state_.best_epoch),
-              c_.tta ? ", flips averaged" : "", metrics_table(metrics).c_str());
-  std::printf("%s\n", reference_line(m["reference"]).c_str());
-  for (const std::string& n : notes_) std::printf("NOTE: %s\n", n.c_str());
-  std::printf("\nrun folder: %s\nreport:     %s\n", dir_.string().c_str(), path("report.html").c_str());
+  log_.text(fmt::format("\ntest ({} images, best epoch {}{}):\n{}", test.size(), state_.best_epoch,
+                        c_.tta ? ", flips averaged" : "", metrics_table(metrics)));
+  log_.text(reference_line(m["reference"]));
+  for (const std::string& n : notes_) log_.text("NOTE: " + n);
+  log_.text(fmt::format("\nrun folder: {}\nreport:     {}", dir_.string(), path("report.html")));
+  nlohmann::json test_event = m;
+  test_event["images"] = test.size();
+  test_event["notes"] = notes_;
+  log_.event("test", test_event);
+  log_.event("done", {{"run_dir", dir_.string()}, {"report", path("report.html")}, {"model", path("model.safetensors")}});
   summary.test_metrics = m;
 }
 
@@ -633,8 +654,9 @@ RunSummary Trainer::run() {
   summary.best_epoch = state_.best_epoch;
   const bool paused = state_.epochs_done < total_epochs(c_) && !summary.stopped_early;
   if (paused) {
-    std::printf("paused after epoch %lld of %lld (checkpoint.stop_after_epochs); continue with --resume\n",
-                static_cast<long long>(state_.epochs_done), static_cast<long long>(total_epochs(c_)));
+    log_.text(fmt::format("paused after epoch {} of {} (checkpoint.stop_after_epochs); continue with --resume",
+                          state_.epochs_done, total_epochs(c_)));
+    log_.event("paused", {{"epochs_done", state_.epochs_done}, {"epochs", total_epochs(c_)}, {"run_dir", dir_.string()}});
     return summary;
   }
   finish(summary);
@@ -643,8 +665,8 @@ RunSummary Trainer::run() {
 
 }  // namespace
 
-RunSummary run_training(const TrainConfig& config, bool resume) {
-  Trainer trainer(config, resume);
+RunSummary run_training(const TrainConfig& config, bool resume, const RunLog& log) {
+  Trainer trainer(config, resume, log);
   return trainer.run();
 }
 

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "train/config.h"
+#include "train/log.h"
 
 namespace nn {
 
@@ -37,6 +38,7 @@ struct RunSummary {
 
 // Trains, evaluates and reports. With `resume`, continues runs_dir/name from checkpoint-last (the config
 // given should be the run's config.toml, with any overrides).
-RunSummary run_training(const TrainConfig& config, bool resume);
+// `log`: what is printed (train/log.h); the run folder's files are the same whatever it is.
+RunSummary run_training(const TrainConfig& config, bool resume, const RunLog& log = RunLog());
 
 }  // namespace nn

@@ -40,7 +40,7 @@ int64_t check_images(const Dataset& d) {
 
 }  // namespace
 
-int data_main(int argc, char** argv) {
+Flags data_flags() {
   Flags flags("data",
               "Reads a dataset, splits it by lesion (stratified, seeded) and prints images per class and "
               "split, and the training split's class weights.");
@@ -54,10 +54,15 @@ int data_main(int argc, char** argv) {
       .add_switch("check-images", "decode every image and report each one that fails (exit 1 if any)")
       .add_switch("skip-bad-images", "with --check-images: bad images are a counted warning (exit 0), as the loader's "
                                      "skip_bad_images treats them in training");
+  return flags;
+}
+
+int data_main(int argc, char** argv) {
+  Flags flags = data_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_CHECK(flags.positional().empty(), "skinnet data: unexpected argument '{}'", flags.positional()[0]);
-  NN_CHECK(!flags.str("data").empty(), "skinnet data: --data is required (a dataset folder or ground-truth CSV)");
-  NN_CHECK(flags.integer("seed") >= 0, "skinnet data: --seed must be >= 0");
+  NN_USAGE_CHECK(flags.positional().empty(), "skinnet data: unexpected argument '{}'", flags.positional()[0]);
+  NN_USAGE_CHECK(!flags.str("data").empty(), "skinnet data: --data is required (a dataset folder or ground-truth CSV)");
+  NN_USAGE_CHECK(flags.integer("seed") >= 0, "skinnet data: --seed must be >= 0");
   const Dataset d = open_dataset(flags.str("data"), flags.str("format"));
   std::set<std::string> groups;
   for (const Sample& s : d.samples) groups.insert(s.group);

@@ -18,7 +18,7 @@
 
 namespace nn {
 
-int eval_main(int argc, char** argv) {
+Flags eval_flags() {
   Flags flags("eval", "Evaluates a trained model (a run's model.safetensors or checkpoint) on a dataset.");
   flags.add("checkpoint", "", "runs/<name>/model.safetensors or checkpoint-best.safetensors")
       .add("data", "", "dataset folder or ground-truth CSV (docs/data.md)")
@@ -26,15 +26,24 @@ int eval_main(int argc, char** argv) {
       .add("split-file", "", "a run's split.csv: evaluate one of its splits (see --split)")
       .add("split", "test", "with --split-file: train, val or test")
       .add("positive-class", "", "class for sensitivity at fixed specificity, IoU and Dice (e.g. MEL)")
-      .add("batch", "32", "images per batch")
+      .add("batch-size", "32", "images per batch")
       .add("workers", "2", "loader threads")
       .add("device", "cpu", "cpu, cuda or cuda:N: where the model runs")
       .add("out", "", "folder to write metrics.json and predictions.csv into")
       .add_switch("tta", "average the predictions over horizontal and vertical flips")
       .add_switch("skip-bad-images", "unreadable images: a counted warning, not an error");
+  return flags;
+}
+
+int eval_main(int argc, char** argv) {
+  Flags flags = eval_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_CHECK(!flags.str("checkpoint").empty() && !flags.str("data").empty(),
-           "skinnet eval: --checkpoint and --data are required");
+  flags.require("checkpoint", "the model to evaluate").require("data", "the dataset");
+  const std::string which = flags.str("split");
+  NN_USAGE_CHECK(which == "train" || which == "val" || which == "test", "skinnet eval: --split is train, val or test, not '{}'",
+             which);
+  NN_USAGE_CHECK(flags.integer("batch-size") > 0 && flags.integer("workers") > 0,
+                 "--batch-size and --workers must be positive");
   const Device device = parse_device(flags.str("device"), "--device");
   const TrainedModel trained = load_trained_model(flags.str("checkpoint"));
   trained.model->to(device);
@@ -45,9 +54,6 @@ int eval_main(int argc, char** argv) {
   std::vector<int64_t> indices;
   if (!flags.str("split-file").empty()) {
     const Split split = read_split_csv(flags.str("split-file"), data);
-    const std::string which = flags.str("split");
-    NN_CHECK(which == "train" || which == "val" || which == "test", "skinnet eval: --split is train, val or test, not '{}'",
-             which);
     indices = which == "train" ? split.train : which == "val" ? split.val : split.test;
   } else {
     for (size_t i = 0; i < data.samples.size(); ++i) indices.push_back(static_cast<int64_t>(i));
@@ -56,11 +62,11 @@ int eval_main(int argc, char** argv) {
   int64_t positive = -1;
   for (size_t i = 0; i < data.classes.size(); ++i)
     if (data.classes[i] == flags.str("positive-class")) positive = static_cast<int64_t>(i);
-  NN_CHECK(flags.str("positive-class").empty() || positive >= 0, "skinnet eval: --positive-class {} is not one of {}",
+  NN_USAGE_CHECK(flags.str("positive-class").empty() || positive >= 0, "skinnet eval: --positive-class {} is not one of {}",
            flags.str("positive-class"), fmt::format("{}", fmt::join(data.classes, ", ")));
 
   EvalOptions eo;
-  eo.batch_size = flags.integer("batch");
+  eo.batch_size = flags.integer("batch-size");
   eo.workers = static_cast<int>(flags.integer("workers"));
   eo.tta = flags.on("tta");
   eo.skip_bad_images = flags.on("skip-bad-images");

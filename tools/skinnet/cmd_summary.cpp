@@ -8,17 +8,22 @@
 
 namespace nn {
 
-int summary_main(int argc, char** argv) {
+Flags summary_flags() {
   Flags flags("summary", "Prints each layer of an architecture with its output shape, parameters and FLOPs.");
   flags.add("arch", "resnet50", fmt::format("architecture: {}", fmt::join(model_archs(), ", ")))
       .add("num-classes", "1000", "outputs of the classifier")
-      .add("input", "224", "input height and width")
-      .add("batch", "1", "images in the input");
+      .add("input-size", "224", "input height and width")
+      .add("batch-size", "1", "images in the input");
+  return flags;
+}
+
+int summary_main(int argc, char** argv) {
+  Flags flags = summary_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_CHECK(flags.positional().empty(), "skinnet summary: unexpected argument '{}'", flags.positional()[0]);
+  NN_USAGE_CHECK(flags.positional().empty(), "skinnet summary: unexpected argument '{}'", flags.positional()[0]);
   auto model = make_model(flags.str("arch"), {.num_classes = flags.integer("num-classes")});
-  const int64_t size = flags.integer("input"), batch = flags.integer("batch");
-  NN_CHECK(size > 0 && batch > 0, "skinnet summary: --input and --batch must be positive");
+  const int64_t size = flags.integer("input-size"), batch = flags.integer("batch-size");
+  NN_USAGE_CHECK(size > 0 && batch > 0, "skinnet summary: --input-size and --batch-size must be positive");
   std::printf("%s\n%s", flags.str("arch").c_str(), summarize(*model, {batch, 3, size, size}).table().c_str());
   return 0;
 }

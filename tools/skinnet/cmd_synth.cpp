@@ -12,7 +12,7 @@
 
 namespace nn {
 
-int synth_main(int argc, char** argv) {
+Flags synth_flags() {
   Flags flags("synth",
               "Writes a SYNTHETIC HAM10000-format dataset: HAM10000_metadata.csv and HAM10000_images/*.jpg with\n"
               "procedurally drawn lesion-like images in HAM10000's class proportions. Not real dermoscopy.");
@@ -23,13 +23,18 @@ int synth_main(int argc, char** argv) {
       .add("height", "450", "image height in pixels")
       .add("quality", "90", "JPEG quality 1-100")
       .add_switch("reuse", "keep OUT when it already holds this command's images from this version of the generator");
+  return flags;
+}
+
+int synth_main(int argc, char** argv) {
+  Flags flags = synth_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_CHECK(flags.positional().empty(), "skinnet synth: unexpected argument '{}'", flags.positional()[0]);
+  NN_USAGE_CHECK(flags.positional().empty(), "skinnet synth: unexpected argument '{}'", flags.positional()[0]);
   const std::string out = flags.str("out");
-  NN_CHECK(!out.empty(), "skinnet synth: --out FOLDER is required (e.g. --out data/synthetic-ham10000)");
+  NN_USAGE_CHECK(!out.empty(), "skinnet synth: --out FOLDER is required (e.g. --out data/synthetic-ham10000)");
   const int64_t seed = flags.integer("seed"), quality = flags.integer("quality");
-  NN_CHECK(seed >= 0, "skinnet synth: --seed {} is negative", seed);
-  NN_CHECK(quality >= 1 && quality <= 100, "skinnet synth: --quality {} is outside 1..100", quality);
+  NN_USAGE_CHECK(seed >= 0, "skinnet synth: --seed {} is negative", seed);
+  NN_USAGE_CHECK(quality >= 1 && quality <= 100, "skinnet synth: --quality {} is outside 1..100", quality);
   SynthOptions o;
   o.images = flags.integer("images");
   o.seed = static_cast<uint64_t>(seed);

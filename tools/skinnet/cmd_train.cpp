@@ -1,9 +1,14 @@
 // skinnet train: fine-tune a network on a dataset, as a config file and flags describe (train/config.h).
 //
-//   skinnet train --config configs/resnet18-synthetic.toml --data.path=data/synthetic-ham10000
-//   skinnet train --resume --name=resnet18-synthetic        continue runs/resnet18-synthetic
+//   skinnet train --config configs/resnet18-synthetic.toml --data data/synthetic-ham10000 --epochs 5
+//   skinnet train --config configs/resnet50-ham10000.toml --data.batch_size=16 --stage.2.lr=1e-4
+//   skinnet train --resume --name resnet18-synthetic        continue runs/resnet18-synthetic
+//
+// Every config key is a flag (--section.key value); the shorthands people type (--data, --arch, --epochs,
+// ...) are aliases of keys, listed in --help as such, and end up in the run's config.toml like any key.
+#include <algorithm>
 #include <cstdio>
-#include <cstring>
+#include <optional>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,53 +16,112 @@
 #include "base/error.h"
 #include "tools/skinnet/commands.h"
 #include "train/config.h"
+#include "train/log.h"
 #include "train/trainer.h"
 
 namespace nn {
 
 namespace {
 
-void print_help() {
-  std::printf(
-      "usage: skinnet train [--config FILE.toml] [--resume] [--section.key=value ...]\n"
-      "Fine-tunes a network: lesion-grouped split, stages, validation every epoch, test at the end, and a run\n"
-      "folder runs/<name>/ with config.toml, split.csv, metrics.jsonl, checkpoints, metrics.json,\n"
-      "predictions.csv and report.html (docs/training.md).\n\n"
-      "  --config FILE     a TOML file (configs/*.toml); flags override its keys\n"
-      "  --resume          continue runs_dir/name from its last checkpoint; without --config, the run's own\n"
-      "                    config.toml is used (give --name=... and, if not 'runs', --runs_dir=...)\n\n"
-      "settings (a stage N is addressed as --stage.N.key):\n%s",
-      config_help().c_str());
+// Shorthand -> the config key it sets. --epochs and --lr go to the last stage (resolved once the stages of
+// the config file are known); --out DIR sets runs_dir and name.
+struct Shorthand {
+  const char* flag;
+  const char* key;
+  const char* help;
+};
+constexpr Shorthand kShorthands[] = {
+    {"data", "data.path", "dataset folder or ground-truth CSV"},
+    {"arch", "model.arch", "architecture (resnet18/34/50/101/152, vgg11/13/16/19 and _bn)"},
+    {"weights", "model.weights", "ImageNet weights to fine-tune from (safetensors)"},
+    {"epochs", "stage.LAST.epochs", "epochs of the last stage (or the only one)"},
+    {"lr", "stage.LAST.lr", "learning rate (the head's) of the last stage (or the only one)"},
+    {"batch-size", "data.batch_size", "images per batch"},
+    {"workers", "data.workers", "loader threads"},
+    {"device", "device", "cpu, cuda or cuda:N"},
+    {"seed", "seed", "seed of the split, initialisation, data order and augmentation"},
+    {"name", "name", "run name: the run folder is runs_dir/name"},
+    {"out", "runs_dir + name", "the run folder itself: runs_dir is its parent, name its last component"},
+};
+
+// The config key a flag names (--data.batch_size, --data.batch-size, --stage.2.lr, --runs_dir), if any.
+std::optional<std::string> config_flag(const std::string& name) {
+  std::string key = name;
+  std::replace(key.begin(), key.end(), '-', '_');
+  if (key.rfind("stage.", 0) == 0) return key;
+  for (const ConfigKey& k : config_keys())
+    if (k.key == key) return key;
+  return std::nullopt;
 }
 
 }  // namespace
 
+Flags train_flags() {
+  Flags flags("train",
+              "Fine-tunes a network: lesion-grouped split, stages, validation every epoch, test at the end, and a run\n"
+              "folder runs/<name>/ with config.toml, split.csv, metrics.jsonl, checkpoints, metrics.json,\n"
+              "predictions.csv and report.html (docs/training.md).",
+              "skinnet train [--config FILE.toml] [--resume] [--section.key value ...]");
+  flags.add("config", "", "a TOML file (configs/*.toml); flags override its keys")
+      .add_switch("resume", "continue runs_dir/name from its last checkpoint; without --config, the run's own "
+                            "config.toml is used (give --name, or --out)")
+      .add("log-format", "text", "text (for people) or json (one JSON object per event on stdout, for scripts)")
+      .add_switch("quiet", "print nothing but warnings and errors (the run folder gets everything)");
+  for (const Shorthand& s : kShorthands) flags.add(s.flag, "the config's", fmt::format("= {}: {}", s.key, s.help));
+  std::string settings = "\nsettings, every key of the config file (a stage N is addressed as --stage.N.key):\n";
+  settings += config_help();
+  flags.pass_through(config_flag).epilog(settings);
+  return flags;
+}
+
 int train_main(int argc, char** argv) {
-  std::string config_path;
-  bool resume = false;
-  std::vector<std::string> overrides;
-  for (int i = 0; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      print_help();
-      return 0;
+  Flags flags = train_flags();
+  if (!flags.parse(argc, argv)) return kExitOk;
+  NN_USAGE_CHECK(flags.positional().empty(), "unexpected argument '{}' (settings are --section.key value)",
+                 flags.positional().front());
+  NN_USAGE_CHECK(!(flags.on("quiet") && flags.given("log-format")), "give --quiet or --log-format, not both");
+  const LogFormat format = flags.on("quiet") ? LogFormat::quiet : [&] {
+    try {
+      return parse_log_format(flags.str("log-format"), "--log-format");
+    } catch (const Error& e) {
+      throw UsageError(e.what());
     }
-    NN_CHECK(a.rfind("--", 0) == 0, "skinnet train: unexpected argument '{}' (settings are --section.key=value)", a);
-    a = a.substr(2);
-    if (a == "resume") {
-      resume = true;
-      continue;
-    }
-    if (a.find('=') == std::string::npos) {  // --key value
-      NN_CHECK(i + 1 < argc, "skinnet train: --{} needs a value", a);
-      a += std::string("=") + argv[++i];
-    }
-    if (a.rfind("config=", 0) == 0) {
-      config_path = a.substr(7);
+  }();
+
+  // Settings given as flags, checked one by one first: a mistake in them is a usage error (exit 2), where
+  // one in the config file is the file's (exit 1).
+  std::vector<std::string> overrides = flags.extra();
+  std::vector<std::pair<std::string, std::string>> last_stage;  // --epochs, --lr: key in the last stage
+  for (const Shorthand& s : kShorthands) {
+    if (!flags.given(s.flag)) continue;
+    const std::string v = flags.str(s.flag), key = s.key;
+    if (key == "runs_dir + name") {
+      const std::filesystem::path out = std::filesystem::path(v).lexically_normal();
+      NN_USAGE_CHECK(!out.filename().empty() && out.filename() != "." && out.filename() != "..",
+                     "--out {}: name the run folder itself (e.g. runs/try1)", v);
+      overrides.push_back("runs_dir=" + (out.has_parent_path() ? out.parent_path().string() : std::string(".")));
+      overrides.push_back("name=" + out.filename().string());
+    } else if (key.rfind("stage.LAST.", 0) == 0) {
+      last_stage.emplace_back(key.substr(11), v);
+      try {
+        check_override("stage.1." + key.substr(11) + "=" + v);
+      } catch (const Error& e) {
+        throw UsageError(fmt::format("--{}: {}", s.flag, e.what()));
+      }
     } else {
-      overrides.push_back(a);
+      overrides.push_back(key + "=" + v);
     }
   }
+  for (const std::string& o : overrides) {
+    try {
+      check_override(o);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+
+  std::string config_path = flags.str("config");
+  const bool resume = flags.on("resume");
   if (resume && config_path.empty()) {
     // The run's own config: its folder comes from --name (and --runs_dir) given as overrides.
     const TrainConfig named = load_config("", overrides);
@@ -65,10 +129,17 @@ int train_main(int argc, char** argv) {
     NN_CHECK(std::filesystem::exists(config_path), "skinnet train --resume: {} does not exist (give --name=RUN)",
              config_path);
   }
+  if (!last_stage.empty()) {  // the stages are the file's: address the last one
+    const size_t stages = load_config(config_path, overrides).stages.size();
+    for (const auto& [key, value] : last_stage) overrides.push_back(fmt::format("stage.{}.{}={}", stages, key, value));
+  }
   const TrainConfig config = load_config(config_path, overrides);
-  std::printf("config%s%s:\n%s\n", config_path.empty() ? "" : " ", config_path.c_str(), config_to_toml(config).c_str());
-  run_training(config, resume);
-  return 0;
+  const RunLog log(format);
+  log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, config_to_toml(config)));
+  log.event("config", {{"file", config_path}, {"name", config.name}, {"runs_dir", config.runs_dir},
+                       {"arch", config.arch}, {"resume", resume}, {"toml", config_to_toml(config)}});
+  run_training(config, resume, log);
+  return kExitOk;
 }
 
 }  // namespace nn

@@ -1,41 +1,71 @@
 // Command-line flag parsing (see flags.h).
 #include "tools/skinnet/flags.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
-
-#include "base/error.h"
 
 namespace nn {
 
 Flags& Flags::add(const std::string& name, const std::string& default_value, const std::string& help) {
+  NN_INTERNAL_CHECK(!flags_.count(name) && name.find('_') == std::string::npos);
   order_.push_back(name);
   flags_[name] = {default_value, help};
+  // Shared short spellings, the same in every command.
+  if (name == "batch-size") aliases_["batch"] = name;
+  if (name == "input-size") aliases_["input"] = name;
   return *this;
 }
 
 Flags& Flags::add_switch(const std::string& name, const std::string& help) {
+  NN_INTERNAL_CHECK(!flags_.count(name) && name.find('_') == std::string::npos);
   order_.push_back(name);
   flags_[name] = {"false", help, true};
   return *this;
 }
 
-bool Flags::on(const std::string& name) const {
-  const std::string v = str(name);
-  NN_CHECK(v == "true" || v == "false" || v == "1" || v == "0", "skinnet {}: --{}={} is not true or false", command_,
-           name, v);
-  return v == "true" || v == "1";
+Flags& Flags::alias(const std::string& alias, const std::string& target) {
+  NN_INTERNAL_CHECK(flags_.count(target) && !flags_.count(alias));
+  aliases_[alias] = target;
+  return *this;
+}
+
+Flags& Flags::pass_through(std::function<std::optional<std::string>(const std::string&)> accepts) {
+  pass_through_ = std::move(accepts);
+  return *this;
+}
+
+std::string Flags::canonical(const std::string& name) const {
+  std::string n = name;
+  std::replace(n.begin(), n.end(), '_', '-');
+  auto a = aliases_.find(n);
+  return a == aliases_.end() ? n : a->second;
+}
+
+std::vector<Flags::Info> Flags::table() const {
+  std::vector<Info> rows;
+  for (const auto& name : order_) {
+    const Flag& f = flags_.at(name);
+    Info row{name, f.value, f.help, f.is_switch, {}};
+    for (const auto& [a, target] : aliases_)
+      if (target == name) row.aliases.push_back(a);
+    rows.push_back(row);
+  }
+  return rows;
 }
 
 std::string Flags::help() const {
-  std::string s = fmt::format("usage: skinnet {} [--flag=value ...]\n{}\n", command_, summary_);
-  if (!order_.empty()) s += "\nflags:\n";
-  for (const auto& name : order_) {
-    const Flag& f = flags_.at(name);
-    if (f.is_switch) s += fmt::format("  --{:<16} {}\n", name, f.help);
-    else s += fmt::format("  --{:<16} {} (default: {})\n", name, f.help, f.value.empty() ? "none" : f.value);
+  std::string s = usage_.empty() ? fmt::format("usage: skinnet {} [--flag value ...]\n{}\n", command_, summary_)
+                                 : fmt::format("usage: {}\n{}\n", usage_, summary_);
+  if (!order_.empty()) s += "\nflags (--flag value or --flag=value):\n";
+  for (const Info& f : table()) {
+    std::string names = "--" + f.name;
+    for (const auto& a : f.aliases) names += ", --" + a;
+    if (f.is_switch) s += fmt::format("  {:<24} {}\n", names, f.help);
+    else s += fmt::format("  {:<24} {} (default: {})\n", names, f.help, f.default_value.empty() ? "none" : f.default_value);
   }
-  return s;
+  return s + epilog_;
 }
 
 bool Flags::parse(int argc, char** argv) {
@@ -45,7 +75,14 @@ bool Flags::parse(int argc, char** argv) {
       std::fputs(help().c_str(), stdout);
       return false;
     }
+    if (arg == "--") {  // everything after is positional, even if it starts with --
+      for (++i; i < argc; ++i) positional_.push_back(argv[i]);
+      break;
+    }
     if (arg.rfind("--", 0) != 0) {
+      NN_USAGE_CHECK(arg.size() < 2 || arg[0] != '-' || std::isdigit(static_cast<unsigned char>(arg[1])),
+                     "skinnet {}: unknown option {}; flags are spelled --name (see `skinnet {} --help`)", command_, arg,
+                     command_);
       positional_.push_back(arg);
       continue;
     }
@@ -55,17 +92,30 @@ bool Flags::parse(int argc, char** argv) {
       value = name.substr(eq + 1);
       name = name.substr(0, eq);
     }
-    auto it = flags_.find(name);
-    NN_CHECK(it != flags_.end(), "skinnet {}: unknown flag --{}; see `skinnet {} --help`", command_, name, command_);
+    auto it = flags_.find(canonical(name));
+    if (it == flags_.end() && pass_through_) {
+      if (const std::optional<std::string> kept = pass_through_(name)) {
+        if (eq == std::string::npos) {
+          NN_USAGE_CHECK(i + 1 < argc, "skinnet {}: --{} needs a value (--{} VALUE or --{}=VALUE)", command_, name, name,
+                         name);
+          value = argv[++i];
+        }
+        extra_.push_back(*kept + "=" + value);
+        continue;
+      }
+    }
+    NN_USAGE_CHECK(it != flags_.end(), "skinnet {}: unknown flag --{}; see `skinnet {} --help`", command_, name, command_);
     if (eq == std::string::npos) {
       if (it->second.is_switch) {
         value = "true";
       } else {
-        NN_CHECK(i + 1 < argc, "skinnet {}: flag --{} needs a value (--{}=VALUE)", command_, name, name);
+        NN_USAGE_CHECK(i + 1 < argc, "skinnet {}: flag --{} needs a value (--{} VALUE or --{}=VALUE)", command_, name,
+                       name, name);
         value = argv[++i];
       }
     }
     it->second.value = value;
+    it->second.given = true;
   }
   return true;
 }
@@ -74,6 +124,24 @@ std::string Flags::str(const std::string& name) const {
   auto it = flags_.find(name);
   NN_INTERNAL_CHECK(it != flags_.end());
   return it->second.value;
+}
+
+bool Flags::given(const std::string& name) const {
+  auto it = flags_.find(name);
+  NN_INTERNAL_CHECK(it != flags_.end());
+  return it->second.given;
+}
+
+const Flags& Flags::require(const std::string& name, const std::string& why) const {
+  NN_USAGE_CHECK(!str(name).empty(), "skinnet {}: --{} is required{}{}", command_, name, why.empty() ? "" : ": ", why);
+  return *this;
+}
+
+bool Flags::on(const std::string& name) const {
+  const std::string v = str(name);
+  NN_USAGE_CHECK(v == "true" || v == "false" || v == "1" || v == "0", "skinnet {}: --{}={} is not true or false",
+                 command_, name, v);
+  return v == "true" || v == "1";
 }
 
 int64_t Flags::integer(const std::string& name) const {
@@ -85,7 +153,7 @@ int64_t Flags::integer(const std::string& name) const {
   } catch (const std::exception&) {
     used = 0;
   }
-  NN_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not an integer", command_, name, v);
+  NN_USAGE_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not an integer", command_, name, v);
   return out;
 }
 
@@ -98,7 +166,8 @@ double Flags::real(const std::string& name) const {
   } catch (const std::exception&) {
     used = 0;
   }
-  NN_CHECK(used == v.size() && !v.empty() && std::isfinite(out), "skinnet {}: --{}={} is not a number", command_, name, v);
+  NN_USAGE_CHECK(used == v.size() && !v.empty() && std::isfinite(out), "skinnet {}: --{}={} is not a number", command_,
+                 name, v);
   return out;
 }
 

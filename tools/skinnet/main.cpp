@@ -1,62 +1,96 @@
-// build/skinnet: one binary, one subcommand per task. Errors print one paragraph on stderr and exit 1.
-#include <unistd.h>
-
+// build/skinnet: one binary, one subcommand per task.
+//
+// Output: stdout is line-buffered even into a file or a pipe (results and progress, which goes to stderr,
+// interleave in order in `skinnet train ... > log 2>&1`). Errors print one paragraph on stderr.
+// Exit codes (docs/cli.md): 0 success; 1 the work failed (unreadable file, bad data, diverged loss);
+// 2 usage error (unknown command or flag, malformed or missing value).
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "base/error.h"
 #include "kernels/gemm.h"
 #include "tools/skinnet/commands.h"
 
+namespace nn {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"train", "fine-tune a network: stages, validation, checkpoints, test metrics, report.html", train_flags, train_main},
+      {"eval", "metrics of a trained model on a dataset or one split of it", eval_flags, eval_main},
+      {"predict", "classify images with a model and weights (logits, probabilities; --json)", predict_flags, predict_main},
+      {"export", "write a model as ONNX (standard operators, dynamic batch, preprocessing in its metadata)",
+       export_flags, export_main},
+      {"data", "inspect a dataset: classes, lesion-grouped split, class weights; --check-images", data_flags, data_main},
+      {"synth", "write a synthetic HAM10000-format dataset (procedural lesions) for trying skinnet", synth_flags,
+       synth_main},
+      {"summary", "layer table of an architecture: output shapes, parameters, FLOPs", summary_flags, summary_main},
+      {"version", "version, commit, build flags, CPU features and the kernels in use", version_flags, version_main},
+      {"completion", "print a bash completion script (source it, or install it as /etc/bash_completion.d/skinnet)",
+       completion_flags, completion_main},
+      {"bench-loader", "images/s of the data loader: 600x450 JPEGs to augmented 224x224 batches", bench_loader_flags,
+       bench_loader_main},
+      {"bench-ops", "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers", bench_ops_flags,
+       bench_ops_main},
+      {"bench-model", "images/s and peak memory of a whole-network step on random data (make bench-compare)",
+       bench_model_flags, bench_model_main},
+      {"profile", "per-layer forward and backward ms and GFLOP/s of a network step, like caffe time", profile_flags,
+       profile_main},
+      {"bench-gpu", "handwritten CUDA kernels vs cuBLAS/cuDNN on ResNet-50/VGG19 layers (GPU only)", bench_gpu_flags,
+       bench_gpu_main},
+  };
+  return table;
+}
+
+}  // namespace nn
+
 namespace {
 
-struct Command {
-  const char* name;
-  int (*run)(int argc, char** argv);
-  const char* summary;
-};
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: skinnet COMMAND [--flag value ...]   (skinnet COMMAND --help for its flags; docs/cli.md)\n"
+               "       skinnet --version\n\ncommands:\n");
+  for (const nn::Command& c : nn::commands()) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
+  std::fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 usage error\n");
+}
 
-constexpr Command kCommands[] = {
-    {"train", nn::train_main, "fine-tune a network: stages, validation, checkpoints, test metrics, report.html"},
-    {"eval", nn::eval_main, "metrics of a trained model on a dataset or one split of it"},
-    {"predict", nn::predict_main, "classify images with a model and weights (logits, probabilities; --json)"},
-    {"data", nn::data_main, "inspect a dataset: classes, lesion-grouped split, class weights; --check-images"},
-    {"synth", nn::synth_main, "write a synthetic HAM10000-format dataset (procedural lesions) for trying skinnet"},
-    {"summary", nn::summary_main, "layer table of an architecture: output shapes, parameters, FLOPs"},
-    {"bench-loader", nn::bench_loader_main, "images/s of the data loader: 600x450 JPEGs to augmented 224x224 batches"},
-    {"bench-ops", nn::bench_ops_main, "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers"},
-    {"bench-model", nn::bench_model_main, "images/s and peak memory of a whole-network step on random data (make bench-compare)"},
-    {"profile", nn::profile_main, "per-layer forward and backward ms and GFLOP/s of a network step, like caffe time"},
-    {"bench-gpu", nn::bench_gpu_main, "handwritten CUDA kernels vs cuBLAS/cuDNN on ResNet-50/VGG19 layers (GPU only)"},
-};
-
-void print_usage() {
-  std::printf("usage: skinnet COMMAND [--flag=value ...]   (skinnet COMMAND --help for its flags)\n\ncommands:\n");
-  for (const Command& c : kCommands) std::printf("  %-12s %s\n", c.name, c.summary);
+// Messages that already start with "skinnet COMMAND: " lose it (main adds it).
+std::string message(const std::exception& e, const char* command) {
+  std::string m = e.what();
+  const std::string prefix = std::string("skinnet ") + command + ": ";
+  return m.rfind(prefix, 0) == 0 ? m.substr(prefix.size()) : m;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   nn::select_openblas_kernels(argv, "skinnet");
-  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
-    print_usage();
-    return argc < 2 ? 1 : 0;
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // whole lines, in order with stderr, also into files and pipes
+  const std::string first = argc < 2 ? "" : argv[1];
+  if (first.empty()) {
+    print_usage(stderr);
+    return nn::kExitUsage;
   }
-  for (const Command& c : kCommands) {
-    if (std::string(argv[1]) != c.name) continue;
+  if (first == "--help" || first == "-h" || first == "help") {
+    print_usage(stdout);
+    return nn::kExitOk;
+  }
+  if (first == "--version" || first == "-V") return nn::version_main(argc - 2, argv + 2);
+  for (const nn::Command& c : nn::commands()) {
+    if (first != c.name) continue;
     try {
       return c.run(argc - 2, argv + 2);
+    } catch (const nn::UsageError& e) {
+      std::fprintf(stderr, "skinnet %s: usage error: %s\n", c.name, message(e, c.name).c_str());
+      return nn::kExitUsage;
     } catch (const nn::Error& e) {
-      std::fprintf(stderr, "skinnet %s: error: %s\n", c.name, e.what());
-      return 1;
+      std::fprintf(stderr, "skinnet %s: error: %s\n", c.name, message(e, c.name).c_str());
+      return nn::kExitError;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "skinnet %s: unexpected error: %s\n", c.name, e.what());
-      return 1;
+      return nn::kExitError;
     }
   }
-  std::fprintf(stderr, "skinnet: unknown command '%s'; run `skinnet --help` for the list\n", argv[1]);
-  return 1;
+  std::fprintf(stderr, "skinnet: unknown command '%s'; run `skinnet --help` for the list\n", first.c_str());
+  return nn::kExitUsage;
 }
