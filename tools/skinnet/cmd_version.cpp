@@ -1,10 +1,11 @@
 // skinnet version (and skinnet --version): which build this is and what it runs on, for bug reports and for
 // quoting beside a benchmark figure.
 //
-//   skinnet 0.9.0 (commit 1f1789d, clean)
-//   build:   g++ 12.2.0, -O2 (kernels -O3), CUDA on (runtime 13.0 headers; cuDNN 9.x), SANITIZE off
-//   cpu:     AMD EPYC 9R45 (2 threads); features sse4.2 avx avx2 fma avx512f ...
-//   kernels: skinnet's CPU kernels baseline x86-64 (no run-time ISA dispatch); GEMM OpenBLAS 0.3.21, core Cooperlake
+//   skinnet 0.9.0 (commit 1f1789d)
+//   build:   g++ 12.2.0, CUDA on (runtime 13.0; cuBLAS 13.1.0; cuDNN 9.19.0 headers), 0 GPU(s) visible, ..., SANITIZE off
+//   cpu:     AMD EPYC (2 threads); features sse4.2 avx avx2 fma avx512f ...
+//   kernels: skinnet's CPU kernels compiled for baseline x86-64 (no run-time ISA dispatch yet); GEMM and im2col
+//            convolutions: OpenBLAS 0.3.21 ..., core SkylakeX
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,6 +19,9 @@
 #endif
 #if __has_include(<cudnn_version.h>)
 #include <cudnn_version.h>
+#endif
+#if __has_include(<cublas_api.h>)
+#include <cublas_api.h>
 #endif
 
 #include "kernels/cuda/device.h"
@@ -60,6 +64,9 @@ std::string cuda_line() {
   std::string s = "CUDA on";
 #ifdef CUDART_VERSION
   s += fmt::format(" (runtime {}.{}", CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
+#ifdef CUBLAS_VER_MAJOR
+  s += fmt::format("; cuBLAS {}.{}.{}", CUBLAS_VER_MAJOR, CUBLAS_VER_MINOR, CUBLAS_VER_PATCH);
+#endif
 #ifdef CUDNN_MAJOR
   s += fmt::format("; cuDNN {}.{}.{}", CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
 #endif
