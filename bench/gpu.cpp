@@ -333,22 +333,12 @@ double images_per_second(const std::string& arch, cuda::KernelSource source, int
 
 }  // namespace
 
-Flags bench_gpu_flags() {
-  Flags flags("bench-gpu", "Times skinnet's handwritten CUDA kernels against cuBLAS/cuDNN, and training steps.");
-  flags.add("models", "resnet50,vgg19", "networks whose layers to time: resnet50, vgg19 (comma-separated)")
-      .add("batch-size", "32", "images per batch (e.g. 32 or 64)")
-      .add("reps", "20", "timed repetitions per kernel (median reported)")
-      .add("steps", "5", "timed training steps per network and kernel source")
-      .add_switch("quick", "a few shapes of each section, 5 repetitions, 2 steps (for make profile)");
-  return flags;
-}
-
 int bench_gpu_main(int argc, char** argv) {
   Flags flags = bench_gpu_flags();
   if (!flags.parse(argc, argv)) return 0;
   if (cuda_device_count() == 0) {
     std::fprintf(stderr, "skinnet bench-gpu: no CUDA device is visible; it times kernels on a GPU only\n");
-    return 2;
+    return kExitError;
   }
   NN_CHECK(cuda::vendor_available(), "bench-gpu: this build has no cuBLAS/cuDNN to compare with");
   Settings s;
@@ -386,11 +376,24 @@ int bench_gpu_main(int argc, char** argv) {
 
 #else  // no CUDA in this build
 
-int bench_gpu_main(int, char**) {
+int bench_gpu_main(int argc, char** argv) {
+  Flags flags = bench_gpu_flags();
+  if (!flags.parse(argc, argv)) return kExitOk;
   std::fprintf(stderr, "skinnet bench-gpu: this build has no CUDA (build with CUDA=1 on a machine with a GPU)\n");
-  return 2;
+  return kExitError;
 }
 
 #endif
+
+// The flag table, in every build (--help, completion and docs/cli.md work without CUDA too).
+Flags bench_gpu_flags() {
+  Flags flags("bench-gpu", "Times skinnet's handwritten CUDA kernels against cuBLAS/cuDNN, and training steps.");
+  flags.add("models", "resnet50,vgg19", "networks whose layers to time: resnet50, vgg19 (comma-separated)")
+      .add("batch-size", "32", "images per batch (e.g. 32 or 64)")
+      .add("reps", "20", "timed repetitions per kernel (median reported)")
+      .add("steps", "5", "timed training steps per network and kernel source")
+      .add_switch("quick", "a few shapes of each section, 5 repetitions, 2 steps (for make profile)");
+  return flags;
+}
 
 }  // namespace nn
