@@ -70,6 +70,7 @@ TEST_SUITE("cli") {
         {"predict --arch resnet18 --weights " + missing, 2, "no images given"},
         {"eval --data somewhere", 2, "--checkpoint is required"},
         {"summary --arch resnet18 --input-size 0", 2, "must be positive"},
+        {"summary --arch resnet19", 2, "--arch resnet19 is not one of vgg11"},
         {"train --data.batch_size=eight", 2, "--data.batch_size"},
         {"train --frobnicate.key=1", 2, "unknown flag --frobnicate.key"},
         {"train --log-format yaml", 2, "not a log format"},

@@ -1,4 +1,5 @@
 // skinnet summary: the layer table of an architecture (output shapes, parameters, FLOPs).
+#include <algorithm>
 #include <cstdio>
 
 #include "layers/summary.h"
@@ -21,6 +22,10 @@ int summary_main(int argc, char** argv) {
   Flags flags = summary_flags();
   if (!flags.parse(argc, argv)) return 0;
   NN_USAGE_CHECK(flags.positional().empty(), "skinnet summary: unexpected argument '{}'", flags.positional()[0]);
+  const std::vector<std::string> archs = model_archs();
+  NN_USAGE_CHECK(std::find(archs.begin(), archs.end(), flags.str("arch")) != archs.end(), "--arch {} is not one of {}",
+                 flags.str("arch"), fmt::join(archs, ", "));
+  NN_USAGE_CHECK(flags.integer("num-classes") > 0, "--num-classes must be positive");
   auto model = make_model(flags.str("arch"), {.num_classes = flags.integer("num-classes")});
   const int64_t size = flags.integer("input-size"), batch = flags.integer("batch-size");
   NN_USAGE_CHECK(size > 0 && batch > 0, "skinnet summary: --input-size and --batch-size must be positive");

@@ -1,6 +1,8 @@
 // The model a command runs, from its flags (see model_source.h).
 #include "tools/skinnet/model_source.h"
 
+#include <algorithm>
+
 #include "train/checkpoint.h"
 #include "weights/load.h"
 
