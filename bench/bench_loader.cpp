@@ -75,7 +75,7 @@ int bench_loader_main(int argc, char** argv) {
   if (!flags.parse(argc, argv)) return 0;
   const int64_t images = flags.integer("images");
   const std::string dir = flags.str("dir");
-  NN_USAGE_CHECK(images >= 7, "bench-loader: --images must be at least 7, got {}", images);
+  NN_USAGE_CHECK(images >= 7, "--images must be at least 7, got {}", images);
 
   const std::string data = (fs::path(dir) / "data").string();
   if (!fs::exists(fs::path(data) / "HAM10000_metadata.csv") ||
@@ -103,7 +103,7 @@ int bench_loader_main(int argc, char** argv) {
     options.augmentation.brightness = options.augmentation.contrast = options.augmentation.saturation = 0.2;
     options.augmentation.hue = 0.05;
   } else {
-    NN_USAGE_CHECK(flags.str("augment") == "default", "bench-loader: --augment is default or heavy, got '{}'", flags.str("augment"));
+    NN_USAGE_CHECK(flags.str("augment") == "default", "--augment is default or heavy, got '{}'", flags.str("augment"));
   }
 
   // Stage costs on one thread: where the time goes.
@@ -153,11 +153,11 @@ int bench_loader_main(int argc, char** argv) {
     none_ips.push_back(time_epoch(uncached_loader, rep + 1, images));
     if (torch) {
       FILE* pipe = popen(torch_cmd.c_str(), "r");
-      NN_CHECK(pipe != nullptr, "bench-loader: cannot run {}", torch_cmd);
+      NN_CHECK(pipe != nullptr, "cannot run {}", torch_cmd);
       double ips = 0;
       const int got = std::fscanf(pipe, "images/s %lf", &ips);
       const int status = pclose(pipe);
-      NN_CHECK(got == 1 && status == 0, "bench-loader: {} failed (exit status {})", torch_cmd, status);
+      NN_CHECK(got == 1 && status == 0, "{} failed (exit status {})", torch_cmd, status);
       torch_ips.push_back(ips);
     }
     memory_ips.push_back(time_epoch(memory_loader, rep + 1, images));

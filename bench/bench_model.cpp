@@ -28,7 +28,7 @@ int bench_model_main(int argc, char** argv) {
   Flags flags = bench_model_flags();
   if (!flags.parse(argc, argv)) return 0;
   const int64_t batch = flags.integer("batch-size"), warmup = flags.integer("warmup"), steps = flags.integer("steps");
-  NN_USAGE_CHECK(warmup >= 0 && steps > 0, "skinnet bench-model: --warmup must be >= 0 and --steps > 0");
+  NN_USAGE_CHECK(warmup >= 0 && steps > 0, "--warmup must be >= 0 and --steps > 0");
   ModelStep step = model_step_from_flags(flags);
 
   for (int64_t i = 0; i < warmup; ++i) step.run();

@@ -143,7 +143,7 @@ int bench_ops_main(int argc, char** argv) {
   if (!flags.parse(argc, argv)) return 0;
   const int64_t batch = flags.integer("batch-size");
   const int reps = static_cast<int>(flags.integer("reps"));
-  NN_USAGE_CHECK(batch > 0 && reps > 0, "bench-ops: --batch-size and --reps must be positive");
+  NN_USAGE_CHECK(batch > 0 && reps > 0, "--batch-size and --reps must be positive");
   std::printf("skinnet bench-ops: %d threads, OPENBLAS_CORETYPE=%s\n", num_threads(),
               std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)");
   Generator gen(1234);
@@ -154,7 +154,7 @@ int bench_ops_main(int argc, char** argv) {
     if (models.find(m) == std::string::npos) continue;
     bad += bench_convs(m.c_str(), m == "resnet50" ? kResNet50 : kVgg19, batch, reps, gen);
   }
-  NN_CHECK(bad == 0, "bench-ops: {} kernels disagreed with the reference (marked MISMATCH above)", bad);
+  NN_CHECK(bad == 0, "{} kernels disagreed with the reference (marked MISMATCH above)", bad);
   return 0;
 }
 

@@ -340,13 +340,13 @@ int bench_gpu_main(int argc, char** argv) {
     std::fprintf(stderr, "skinnet bench-gpu: no CUDA device is visible; it times kernels on a GPU only\n");
     return kExitError;
   }
-  NN_CHECK(cuda::vendor_available(), "bench-gpu: this build has no cuBLAS/cuDNN to compare with");
+  NN_CHECK(cuda::vendor_available(), "this build has no cuBLAS/cuDNN to compare with");
   Settings s;
   s.quick = flags.on("quick");
   s.reps = s.quick ? 5 : static_cast<int>(flags.integer("reps"));
   const int64_t N = flags.integer("batch-size");
   const int steps = s.quick ? 2 : static_cast<int>(flags.integer("steps"));
-  NN_USAGE_CHECK(N > 0 && s.reps > 0 && steps > 0, "bench-gpu: --batch-size, --reps and --steps must be positive");
+  NN_USAGE_CHECK(N > 0 && s.reps > 0 && steps > 0, "--batch-size, --reps and --steps must be positive");
   cudaDeviceProp prop{};
   NN_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf("skinnet bench-gpu on %s: float32, median of %d after %d warm-up calls; cuX = cuBLAS/cuDNN\n", prop.name,

@@ -29,9 +29,9 @@ Flags profile_flags() {
 int profile_main(int argc, char** argv) {
   Flags flags = profile_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_USAGE_CHECK(flags.positional().empty(), "skinnet profile: unexpected argument '{}'", flags.positional()[0]);
+  NN_USAGE_CHECK(flags.positional().empty(), "unexpected argument '{}'", flags.positional()[0]);
   const int64_t batch = flags.integer("batch-size"), steps = flags.integer("steps");
-  NN_USAGE_CHECK(steps > 0, "skinnet profile: --steps must be positive");
+  NN_USAGE_CHECK(steps > 0, "--steps must be positive");
   ModelStep step = model_step_from_flags(flags);
   LayerProfiler profiler(*step.model, step.images.shape());
 

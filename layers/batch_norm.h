@@ -26,6 +26,8 @@ class BatchNorm2d final : public Module {
   // With the momentum unset, the next training forwards then average their batch statistics equally: the
   // trainer's precise BatchNorm (checkpoint.precise_bn_batches, train/trainer.cpp).
   void reset_running_stats();
+  // Its running statistics, affine parameters and eps, as conv2d_fused_eval and fold_batch_norm take them.
+  BatchNormEval eval_stats() const { return {running_mean, running_var, weight, bias, eps_}; }
 
   Tensor weight, bias;                                  // parameters (when affine)
   Tensor running_mean, running_var, num_batches_tracked;  // buffers

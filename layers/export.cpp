@@ -1,8 +1,6 @@
 // Each layer's eval-mode forward() as standard operators (see export.h for the table).
 #include "layers/export.h"
 
-#include <cmath>
-
 #include "kernels/conv2d.h"
 #include "kernels/pool2d.h"
 #include "layers/activation.h"
@@ -62,26 +60,6 @@ GraphValue Conv2d::export_graph(GraphBuilder& g, const GraphValue& x) const {
                    conv2d_output_size(x.shape[3], S, o.stride.w, o.padding.w, o.dilation.w)}};
 }
 
-namespace {
-
-// gamma / sqrt(var + eps) and beta - mean * that, per channel, in float64 (gamma 1 and beta 0 without affine).
-std::pair<std::vector<double>, std::vector<double>> batch_norm_scale_shift(const BatchNorm2d& bn) {
-  const std::vector<double> mean = bn.running_mean.to(DType::f64).to_vector<double>();
-  const std::vector<double> var = bn.running_var.to(DType::f64).to_vector<double>();
-  std::vector<double> scale(mean.size()), shift(mean.size());
-  const std::vector<double> gamma = bn.weight.defined() ? bn.weight.to(DType::f64).to_vector<double>()
-                                                        : std::vector<double>(mean.size(), 1.0);
-  const std::vector<double> beta = bn.bias.defined() ? bn.bias.to(DType::f64).to_vector<double>()
-                                                     : std::vector<double>(mean.size(), 0.0);
-  for (size_t c = 0; c < mean.size(); ++c) {
-    scale[c] = gamma[c] / std::sqrt(var[c] + bn.eps());
-    shift[c] = beta[c] - mean[c] * scale[c];
-  }
-  return {scale, shift};
-}
-
-}  // namespace
-
 GraphValue BatchNorm2d::export_graph(GraphBuilder& g, const GraphValue& x) const {
   require_nchw(g, x, "BatchNorm2d");
   NN_CHECK(x.shape[1] == running_mean.size(0), "'{}' (BatchNorm2d): input {} has not {} channels", g.path(), x.shape,
@@ -100,21 +78,19 @@ GraphValue export_conv_run(GraphBuilder& g, const Conv2d& conv, const BatchNorm2
                            const GraphValue& x, const std::array<std::string, 3>& names) {
   GraphValue h;
   if (bn && g.fold_batch_norm) {
-    // y = scale * (W x + b) + shift = (scale W) x + (scale b + shift): one Conv, weights folded in float64.
-    const auto [scale, shift] = batch_norm_scale_shift(*bn);
+    // bn(W x + b) = scale (W x) + shift: one Conv with weights scale W and bias shift, folded in float64.
     const int64_t K = conv.weight.size(0);
-    std::vector<double> w = conv.weight.to(DType::f64).to_vector<double>();
+    const BatchNormEval stats = bn->eval_stats();
+    const ChannelAffine fold = fold_batch_norm(&stats, conv.bias, K);
+    std::vector<double> w = conv.weight.to_vector<double>();
     const int64_t per_k = static_cast<int64_t>(w.size()) / K;
-    std::vector<double> b = conv.bias.defined() ? conv.bias.to(DType::f64).to_vector<double>() : std::vector<double>(K, 0.0);
-    for (int64_t k = 0; k < K; ++k) {
-      for (int64_t i = 0; i < per_k; ++i) w[k * per_k + i] *= scale[k];
-      b[k] = b[k] * scale[k] + shift[k];
-    }
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < per_k; ++i) w[k * per_k + i] *= fold.scale[k];
     Generator unused(0);
     Conv2d folded(conv.weight.size(1), K, Pair(conv.weight.size(2), conv.weight.size(3)), conv.options(), true, unused,
                   Init::none);
     folded.weight = from_vector(w, conv.weight.shape());
-    folded.bias = from_vector(b, Shape{K});
+    folded.bias = from_vector(fold.shift, Shape{K});
     h = g.call(names[0], folded, x);
   } else {
     h = g.call(names[0], conv, x);

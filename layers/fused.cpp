@@ -56,9 +56,7 @@ bool FusedConv2d::fusable(const Tensor& x) const {
 
 Tensor FusedConv2d::forward(const Tensor& x) {
   if (!fusable(x)) return run_separately(*conv_, bn_.get(), relu_.get(), x);
-  const Tensor none;
-  const BatchNormEval stats{bn_ ? bn_->running_mean : none, bn_ ? bn_->running_var : none, bn_ ? bn_->weight : none,
-                            bn_ ? bn_->bias : none, bn_ ? bn_->eps() : 1e-5};
+  const BatchNormEval stats = bn_ ? bn_->eval_stats() : BatchNormEval{};
   const LayerProfiler::Scope timed(conv_.get());  // the profiler charges the fused call to the convolution
   return conv2d_fused_eval(x, conv_->weight, conv_->bias, conv_->options(), bn_ ? &stats : nullptr, relu_ != nullptr);
 }

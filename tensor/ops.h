@@ -125,6 +125,15 @@ struct BatchNormEval {
   Tensor running_mean, running_var, gamma, beta;
   double eps = 1e-5;
 };
+// An eval-mode batch norm after a convolution with bias `conv_bias` (may be undefined), as one per-channel
+// affine map of the bias-free convolution's output: scale = gamma / sqrt(var + eps), shift = beta + (bias -
+// mean) * scale, in double; without `bn`, scale 1 and shift the bias. conv2d_fused_eval applies it in its
+// epilogue; ONNX export folds it into the convolution's weights (layers/export.cpp).
+struct ChannelAffine {
+  std::vector<double> scale, shift;
+};
+ChannelAffine fold_batch_norm(const BatchNormEval* bn, const Tensor& conv_bias, int64_t channels);
+
 // Inference: relu?(batch_norm_eval?(conv2d(x, weight, bias))) in one pass over the output (CPU): the batch
 // norm's per-channel scale gamma/sqrt(var + eps) and shift beta + (bias - mean) * scale, or just the bias,
 // and the ReLU are applied in the convolution's epilogue instead of by two more ops. Requires CPU tensors

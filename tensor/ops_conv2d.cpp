@@ -99,6 +99,23 @@ Tensor conv2d(const Tensor& input, const Tensor& weight_in, const Tensor& bias_i
   return y;
 }
 
+ChannelAffine fold_batch_norm(const BatchNormEval* bn, const Tensor& conv_bias, int64_t channels) {
+  auto column = [&](const Tensor& t, double fill) {
+    return t.defined() ? t.to_vector<double>() : std::vector<double>(static_cast<size_t>(channels), fill);
+  };
+  const Tensor none;
+  const std::vector<double> mean = column(bn ? bn->running_mean : none, 0), var = column(bn ? bn->running_var : none, 1),
+                            g = column(bn ? bn->gamma : none, 1), b = column(bn ? bn->beta : none, 0),
+                            cb = column(conv_bias, 0);
+  ChannelAffine out{std::vector<double>(static_cast<size_t>(channels)), std::vector<double>(static_cast<size_t>(channels))};
+  for (size_t k = 0; k < out.scale.size(); ++k) {
+    const double a = bn ? g[k] / std::sqrt(var[k] + bn->eps) : 1.0;
+    out.scale[k] = a;
+    out.shift[k] = b[k] + (cb[k] - mean[k]) * a;  // (conv + bias - mean) * scale + beta
+  }
+  return out;
+}
+
 Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
                          const BatchNormEval* bn, bool relu) {
   const Tensor none;
@@ -125,19 +142,13 @@ Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bi
   NN_CHECK(!bn || bn->eps > 0, "conv2d_fused_eval: eps must be positive, got {}", bn ? bn->eps : 0.0);
   const Tensor xc = x.contiguous(), w = weight.contiguous();
   Tensor y = empty({p.N, p.K, p.P, p.Q}, x.dtype(), x.device());
-  // scale and shift in double, rounded once: (conv + bias - mean) * scale + beta
-  auto column = [&](const Tensor& t, double fill) {
-    return t.defined() ? t.to_vector<double>() : std::vector<double>(static_cast<size_t>(p.K), fill);
-  };
-  const std::vector<double> mean = column(running_mean, 0), var = column(running_var, 1), g = column(gamma, 1),
-                            b = column(beta, 0), cb = column(bias, 0);
+  const ChannelAffine affine = fold_batch_norm(bn, bias, p.K);  // in double, rounded once below
   dispatch<Conv2dForwardEpilogueKernels>("conv2d_fused_eval", xc, [&](auto kernel, auto t) {
     using T = decltype(t);
     std::vector<T> scale(static_cast<size_t>(p.K)), shift(static_cast<size_t>(p.K));
     for (size_t k = 0; k < scale.size(); ++k) {
-      const double a = bn ? g[k] / std::sqrt(var[k] + bn->eps) : 1.0;
-      scale[k] = static_cast<T>(a);
-      shift[k] = static_cast<T>(b[k] + (cb[k] - mean[k]) * a);
+      scale[k] = static_cast<T>(affine.scale[k]);
+      shift[k] = static_cast<T>(affine.shift[k]);
     }
     const ConvEpilogue<T> epilogue{scale.data(), shift.data(), relu};
     kernel(y.data<T>(), xc.data<T>(), w.data<T>(), epilogue, p);

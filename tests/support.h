@@ -11,6 +11,13 @@
 
 namespace nn::test {
 
+// The sanitizer build (make test SANITIZE=1): a few long cases that add no coverage there skip themselves.
+#if defined(NN_SANITIZE)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // ---- files and processes ----
 
 // The build folder: the skinnet CLI is build_dir() + "/skinnet", the PyTorch references are in

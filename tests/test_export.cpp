@@ -25,11 +25,7 @@ using test::Capture;
 using test::CommandResult;
 using test::run_command;
 
-#if defined(NN_SANITIZE)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+using test::kSanitized;
 
 const std::vector<std::string> kClasses{"AKIEC", "BCC", "BKL", "DF", "MEL", "NV", "VASC"};
 

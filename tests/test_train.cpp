@@ -54,11 +54,7 @@ std::string small_dataset() {
 // ones the other train tests already run under the sanitizers.
 constexpr int64_t kLearnImages = 1000, kLearnEpochs = 10;
 constexpr double kLearnMinBalancedAccuracy = 0.5;
-#if defined(NN_SANITIZE)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+using test::kSanitized;
 
 // A quick configuration: ResNet-18 on 32x32 inputs, two stages (head, then all), 3 epochs in all, precise
 // BatchNorm on 2 batches (so that pausing, resuming and a killed run cover it too).

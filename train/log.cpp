@@ -7,10 +7,10 @@
 
 namespace nn {
 
-LogFormat parse_log_format(const std::string& text, const std::string& where) {
+std::optional<LogFormat> parse_log_format(const std::string& text) {
   if (text == "text") return LogFormat::text;
   if (text == "json") return LogFormat::json;
-  NN_FAIL("{} = '{}' is not a log format: text or json", where, text);
+  return std::nullopt;
 }
 
 void RunLog::text(const std::string& s) const {

@@ -7,14 +7,15 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace nn {
 
 enum class LogFormat { text, json, quiet };
 
-// "text" or "json"; anything else fails naming `where`.
-LogFormat parse_log_format(const std::string& text, const std::string& where);
+// "text" or "json"; nothing for anything else.
+std::optional<LogFormat> parse_log_format(const std::string& text);
 
 class RunLog {
  public:

@@ -99,7 +99,7 @@ Proto attribute_proto(const Attribute& a) {
   return p;
 }
 
-// ValueInfoProto of a float32 tensor; a dimension < 0 is the symbolic batch "N".
+// ValueInfoProto of a float32 tensor; with `dynamic_batch` the first dimension is the symbol "N".
 Proto value_info(const std::string& name, const Shape& shape, bool dynamic_batch) {
   Proto dims;
   for (int d = 0; d < shape.size(); ++d) {

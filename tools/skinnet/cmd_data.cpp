@@ -60,9 +60,9 @@ Flags data_flags() {
 int data_main(int argc, char** argv) {
   Flags flags = data_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_USAGE_CHECK(flags.positional().empty(), "skinnet data: unexpected argument '{}'", flags.positional()[0]);
-  NN_USAGE_CHECK(!flags.str("data").empty(), "skinnet data: --data is required (a dataset folder or ground-truth CSV)");
-  NN_USAGE_CHECK(flags.integer("seed") >= 0, "skinnet data: --seed must be >= 0");
+  NN_USAGE_CHECK(flags.positional().empty(), "unexpected argument '{}'", flags.positional()[0]);
+  NN_USAGE_CHECK(!flags.str("data").empty(), "--data is required (a dataset folder or ground-truth CSV)");
+  NN_USAGE_CHECK(flags.integer("seed") >= 0, "--seed must be >= 0");
   const Dataset d = open_dataset(flags.str("data"), flags.str("format"));
   std::set<std::string> groups;
   for (const Sample& s : d.samples) groups.insert(s.group);

@@ -40,7 +40,7 @@ int eval_main(int argc, char** argv) {
   if (!flags.parse(argc, argv)) return 0;
   flags.require("checkpoint", "the model to evaluate").require("data", "the dataset");
   const std::string which = flags.str("split");
-  NN_USAGE_CHECK(which == "train" || which == "val" || which == "test", "skinnet eval: --split is train, val or test, not '{}'",
+  NN_USAGE_CHECK(which == "train" || which == "val" || which == "test", "--split is train, val or test, not '{}'",
              which);
   NN_USAGE_CHECK(flags.integer("batch-size") > 0 && flags.integer("workers") > 0,
                  "--batch-size and --workers must be positive");
@@ -58,11 +58,11 @@ int eval_main(int argc, char** argv) {
   } else {
     for (size_t i = 0; i < data.samples.size(); ++i) indices.push_back(static_cast<int64_t>(i));
   }
-  NN_CHECK(!indices.empty(), "skinnet eval: no images to evaluate");
+  NN_CHECK(!indices.empty(), "no images to evaluate");
   int64_t positive = -1;
   for (size_t i = 0; i < data.classes.size(); ++i)
     if (data.classes[i] == flags.str("positive-class")) positive = static_cast<int64_t>(i);
-  NN_USAGE_CHECK(flags.str("positive-class").empty() || positive >= 0, "skinnet eval: --positive-class {} is not one of {}",
+  NN_USAGE_CHECK(flags.str("positive-class").empty() || positive >= 0, "--positive-class {} is not one of {}",
            flags.str("positive-class"), fmt::format("{}", fmt::join(data.classes, ", ")));
 
   EvalOptions eo;

@@ -58,15 +58,14 @@ int export_main(int argc, char** argv) {
                 {"output", "logits [N, classes], before softmax"}};
   if (!loaded.classes.empty()) o.metadata["classes"] = nlohmann::json(loaded.classes).dump();
   const OnnxExportSummary s = export_onnx(*loaded.model, o, flags.str("onnx"));
-  std::string ops;
-  for (const auto& [op, n] : s.ops) ops += fmt::format("{}{} {}", ops.empty() ? "" : ", ", n, op);
-  std::printf("wrote %s: %s, opset %lld, input [%s, 3, %lld, %lld], output %s; %lld operators (%s), %lld weights "
-              "(%.1f MB)\n",
-              flags.str("onnx").c_str(), loaded.model->arch().c_str(), static_cast<long long>(kOnnxOpset),
-              o.batch == 0 ? "N" : std::to_string(o.batch).c_str(), static_cast<long long>(o.height),
-              static_cast<long long>(o.width),
-              o.batch == 0 ? fmt::format("[N, {}]", s.output[1]).c_str() : fmt::format("{}", s.output).c_str(),
-              static_cast<long long>(s.nodes), ops.c_str(), static_cast<long long>(s.parameters), s.bytes / 1e6);
+  std::vector<std::string> ops;
+  for (const auto& [op, n] : s.ops) ops.push_back(fmt::format("{} {}", n, op));
+  const std::string batch = o.batch == 0 ? "N" : std::to_string(o.batch);
+  std::printf("%s\n", fmt::format("wrote {}: {}, opset {}, input [{}, 3, {}, {}], output [{}, {}]; {} operators ({}), {} "
+                                  "weights ({:.1f} MB)",
+                                  flags.str("onnx"), loaded.model->arch(), kOnnxOpset, batch, o.height, o.width, batch,
+                                  s.output[1], s.nodes, fmt::join(ops, ", "), s.parameters, s.bytes / 1e6)
+                          .c_str());
   return kExitOk;
 }
 

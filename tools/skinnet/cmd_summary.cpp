@@ -1,11 +1,11 @@
 // skinnet summary: the layer table of an architecture (output shapes, parameters, FLOPs).
-#include <algorithm>
 #include <cstdio>
 
 #include "layers/summary.h"
 #include "models/network.h"
 #include "tools/skinnet/commands.h"
 #include "tools/skinnet/flags.h"
+#include "tools/skinnet/model_source.h"
 
 namespace nn {
 
@@ -21,14 +21,12 @@ Flags summary_flags() {
 int summary_main(int argc, char** argv) {
   Flags flags = summary_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_USAGE_CHECK(flags.positional().empty(), "skinnet summary: unexpected argument '{}'", flags.positional()[0]);
-  const std::vector<std::string> archs = model_archs();
-  NN_USAGE_CHECK(std::find(archs.begin(), archs.end(), flags.str("arch")) != archs.end(), "--arch {} is not one of {}",
-                 flags.str("arch"), fmt::join(archs, ", "));
+  NN_USAGE_CHECK(flags.positional().empty(), "unexpected argument '{}'", flags.positional()[0]);
+  check_arch_flag(flags.str("arch"));
   NN_USAGE_CHECK(flags.integer("num-classes") > 0, "--num-classes must be positive");
   auto model = make_model(flags.str("arch"), {.num_classes = flags.integer("num-classes")});
   const int64_t size = flags.integer("input-size"), batch = flags.integer("batch-size");
-  NN_USAGE_CHECK(size > 0 && batch > 0, "skinnet summary: --input-size and --batch-size must be positive");
+  NN_USAGE_CHECK(size > 0 && batch > 0, "--input-size and --batch-size must be positive");
   std::printf("%s\n%s", flags.str("arch").c_str(), summarize(*model, {batch, 3, size, size}).table().c_str());
   return 0;
 }

@@ -29,12 +29,12 @@ Flags synth_flags() {
 int synth_main(int argc, char** argv) {
   Flags flags = synth_flags();
   if (!flags.parse(argc, argv)) return 0;
-  NN_USAGE_CHECK(flags.positional().empty(), "skinnet synth: unexpected argument '{}'", flags.positional()[0]);
+  NN_USAGE_CHECK(flags.positional().empty(), "unexpected argument '{}'", flags.positional()[0]);
   const std::string out = flags.str("out");
-  NN_USAGE_CHECK(!out.empty(), "skinnet synth: --out FOLDER is required (e.g. --out data/synthetic-ham10000)");
+  NN_USAGE_CHECK(!out.empty(), "--out FOLDER is required (e.g. --out data/synthetic-ham10000)");
   const int64_t seed = flags.integer("seed"), quality = flags.integer("quality");
-  NN_USAGE_CHECK(seed >= 0, "skinnet synth: --seed {} is negative", seed);
-  NN_USAGE_CHECK(quality >= 1 && quality <= 100, "skinnet synth: --quality {} is outside 1..100", quality);
+  NN_USAGE_CHECK(seed >= 0, "--seed {} is negative", seed);
+  NN_USAGE_CHECK(quality >= 1 && quality <= 100, "--quality {} is outside 1..100", quality);
   SynthOptions o;
   o.images = flags.integer("images");
   o.seed = static_cast<uint64_t>(seed);

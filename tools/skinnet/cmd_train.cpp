@@ -54,6 +54,16 @@ std::optional<std::string> config_flag(const std::string& name) {
   return std::nullopt;
 }
 
+// A setting given as a flag ("key=value"), checked on its own: a mistake in it is a usage error (exit 2),
+// where the same mistake in the config file is the file's (exit 1).
+void check_setting_flag(const std::string& setting, const std::string& prefix = "") {
+  try {
+    check_override(setting);
+  } catch (const Error& e) {
+    throw UsageError(prefix + e.what());
+  }
+}
+
 }  // namespace
 
 Flags train_flags() {
@@ -80,16 +90,11 @@ int train_main(int argc, char** argv) {
   NN_USAGE_CHECK(flags.positional().empty(), "unexpected argument '{}' (settings are --section.key value)",
                  flags.positional().front());
   NN_USAGE_CHECK(!(flags.on("quiet") && flags.given("log-format")), "give --quiet or --log-format, not both");
-  const LogFormat format = flags.on("quiet") ? LogFormat::quiet : [&] {
-    try {
-      return parse_log_format(flags.str("log-format"), "--log-format");
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-  }();
+  const std::optional<LogFormat> text_or_json = parse_log_format(flags.str("log-format"));
+  NN_USAGE_CHECK(text_or_json, "--log-format = '{}' is not a log format: text or json", flags.str("log-format"));
+  const LogFormat format = flags.on("quiet") ? LogFormat::quiet : *text_or_json;
 
-  // Settings given as flags, checked one by one first: a mistake in them is a usage error (exit 2), where
-  // one in the config file is the file's (exit 1).
+  // Settings given as flags, checked one by one first (check_setting_flag).
   std::vector<std::string> overrides = flags.extra();
   std::vector<std::pair<std::string, std::string>> last_stage;  // --epochs, --lr: key in the last stage
   for (const Shorthand& s : kShorthands) {
@@ -103,22 +108,12 @@ int train_main(int argc, char** argv) {
       overrides.push_back("name=" + out.filename().string());
     } else if (key.rfind("stage.LAST.", 0) == 0) {
       last_stage.emplace_back(key.substr(11), v);
-      try {
-        check_override("stage.1." + key.substr(11) + "=" + v);
-      } catch (const Error& e) {
-        throw UsageError(fmt::format("--{}: {}", s.flag, e.what()));
-      }
+      check_setting_flag("stage.1." + key.substr(11) + "=" + v, fmt::format("--{}: ", s.flag));
     } else {
       overrides.push_back(key + "=" + v);
     }
   }
-  for (const std::string& o : overrides) {
-    try {
-      check_override(o);
-    } catch (const Error& e) {
-      throw UsageError(e.what());
-    }
-  }
+  for (const std::string& o : overrides) check_setting_flag(o);
 
   std::string config_path = flags.str("config");
   const bool resume = flags.on("resume");
@@ -126,8 +121,7 @@ int train_main(int argc, char** argv) {
     // The run's own config: its folder comes from --name (and --runs_dir) given as overrides.
     const TrainConfig named = load_config("", overrides);
     config_path = (std::filesystem::path(named.runs_dir) / named.name / "config.toml").string();
-    NN_CHECK(std::filesystem::exists(config_path), "skinnet train --resume: {} does not exist (give --name=RUN)",
-             config_path);
+    NN_CHECK(std::filesystem::exists(config_path), "--resume: {} does not exist (give --name=RUN)", config_path);
   }
   if (!last_stage.empty()) {  // the stages are the file's: address the last one
     const size_t stages = load_config(config_path, overrides).stages.size();
@@ -135,9 +129,10 @@ int train_main(int argc, char** argv) {
   }
   const TrainConfig config = load_config(config_path, overrides);
   const RunLog log(format);
-  log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, config_to_toml(config)));
+  const std::string toml = config_to_toml(config);
+  log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, toml));
   log.event("config", {{"file", config_path}, {"name", config.name}, {"runs_dir", config.runs_dir},
-                       {"arch", config.arch}, {"resume", resume}, {"toml", config_to_toml(config)}});
+                       {"arch", config.arch}, {"resume", resume}, {"toml", toml}});
   run_training(config, resume, log);
   return kExitOk;
 }

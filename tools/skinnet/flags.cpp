@@ -81,8 +81,7 @@ bool Flags::parse(int argc, char** argv) {
     }
     if (arg.rfind("--", 0) != 0) {
       NN_USAGE_CHECK(arg.size() < 2 || arg[0] != '-' || std::isdigit(static_cast<unsigned char>(arg[1])),
-                     "skinnet {}: unknown option {}; flags are spelled --name (see `skinnet {} --help`)", command_, arg,
-                     command_);
+                     "unknown option {}; flags are spelled --name (see `skinnet {} --help`)", arg, command_);
       positional_.push_back(arg);
       continue;
     }
@@ -93,26 +92,20 @@ bool Flags::parse(int argc, char** argv) {
       name = name.substr(0, eq);
     }
     auto it = flags_.find(canonical(name));
-    if (it == flags_.end() && pass_through_) {
-      if (const std::optional<std::string> kept = pass_through_(name)) {
-        if (eq == std::string::npos) {
-          NN_USAGE_CHECK(i + 1 < argc, "skinnet {}: --{} needs a value (--{} VALUE or --{}=VALUE)", command_, name, name,
-                         name);
-          value = argv[++i];
-        }
-        extra_.push_back(*kept + "=" + value);
-        continue;
-      }
-    }
-    NN_USAGE_CHECK(it != flags_.end(), "skinnet {}: unknown flag --{}; see `skinnet {} --help`", command_, name, command_);
+    const std::optional<std::string> extra =
+        it == flags_.end() && pass_through_ ? pass_through_(name) : std::nullopt;  // train's --section.key
+    NN_USAGE_CHECK(it != flags_.end() || extra, "unknown flag --{}; see `skinnet {} --help`", name, command_);
     if (eq == std::string::npos) {
-      if (it->second.is_switch) {
+      if (!extra && it->second.is_switch) {
         value = "true";
       } else {
-        NN_USAGE_CHECK(i + 1 < argc, "skinnet {}: flag --{} needs a value (--{} VALUE or --{}=VALUE)", command_, name,
-                       name, name);
+        NN_USAGE_CHECK(i + 1 < argc, "flag --{} needs a value (--{} VALUE or --{}=VALUE)", name, name, name);
         value = argv[++i];
       }
+    }
+    if (extra) {
+      extra_.push_back(*extra + "=" + value);
+      continue;
     }
     it->second.value = value;
     it->second.given = true;
@@ -133,14 +126,13 @@ bool Flags::given(const std::string& name) const {
 }
 
 const Flags& Flags::require(const std::string& name, const std::string& why) const {
-  NN_USAGE_CHECK(!str(name).empty(), "skinnet {}: --{} is required{}{}", command_, name, why.empty() ? "" : ": ", why);
+  NN_USAGE_CHECK(!str(name).empty(), "--{} is required{}{}", name, why.empty() ? "" : ": ", why);
   return *this;
 }
 
 bool Flags::on(const std::string& name) const {
   const std::string v = str(name);
-  NN_USAGE_CHECK(v == "true" || v == "false" || v == "1" || v == "0", "skinnet {}: --{}={} is not true or false",
-                 command_, name, v);
+  NN_USAGE_CHECK(v == "true" || v == "false" || v == "1" || v == "0", "--{}={} is not true or false", name, v);
   return v == "true" || v == "1";
 }
 
@@ -153,7 +145,7 @@ int64_t Flags::integer(const std::string& name) const {
   } catch (const std::exception&) {
     used = 0;
   }
-  NN_USAGE_CHECK(used == v.size() && !v.empty(), "skinnet {}: --{}={} is not an integer", command_, name, v);
+  NN_USAGE_CHECK(used == v.size() && !v.empty(), "--{}={} is not an integer", name, v);
   return out;
 }
 
@@ -166,8 +158,7 @@ double Flags::real(const std::string& name) const {
   } catch (const std::exception&) {
     used = 0;
   }
-  NN_USAGE_CHECK(used == v.size() && !v.empty() && std::isfinite(out), "skinnet {}: --{}={} is not a number", command_,
-                 name, v);
+  NN_USAGE_CHECK(used == v.size() && !v.empty() && std::isfinite(out), "--{}={} is not a number", name, v);
   return out;
 }
 

@@ -54,13 +54,6 @@ void print_usage(std::FILE* out) {
   std::fprintf(out, "\nexit codes: 0 success, 1 the work failed, 2 usage error\n");
 }
 
-// Messages that already start with "skinnet COMMAND: " lose it (main adds it).
-std::string message(const std::exception& e, const char* command) {
-  std::string m = e.what();
-  const std::string prefix = std::string("skinnet ") + command + ": ";
-  return m.rfind(prefix, 0) == 0 ? m.substr(prefix.size()) : m;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -81,10 +74,10 @@ int main(int argc, char** argv) {
     try {
       return c.run(argc - 2, argv + 2);
     } catch (const nn::UsageError& e) {
-      std::fprintf(stderr, "skinnet %s: usage error: %s\n", c.name, message(e, c.name).c_str());
+      std::fprintf(stderr, "skinnet %s: usage error: %s\n", c.name, e.what());
       return nn::kExitUsage;
     } catch (const nn::Error& e) {
-      std::fprintf(stderr, "skinnet %s: error: %s\n", c.name, message(e, c.name).c_str());
+      std::fprintf(stderr, "skinnet %s: error: %s\n", c.name, e.what());
       return nn::kExitError;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "skinnet %s: unexpected error: %s\n", c.name, e.what());

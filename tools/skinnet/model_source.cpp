@@ -28,6 +28,12 @@ void add_model_flags(Flags& flags) {
       .add("num-classes", "auto", "classes of the head; auto reads them from the weights file");
 }
 
+void check_arch_flag(const std::string& arch) {
+  const std::vector<std::string> archs = model_archs();
+  NN_USAGE_CHECK(std::find(archs.begin(), archs.end(), arch) != archs.end(), "--arch {} is not one of {}", arch,
+                 fmt::join(archs, ", "));
+}
+
 LoadedModel load_model_from_flags(const Flags& flags) {
   LoadedModel out;
   if (!flags.str("checkpoint").empty()) {
@@ -43,9 +49,7 @@ LoadedModel load_model_from_flags(const Flags& flags) {
   NN_USAGE_CHECK(!flags.str("arch").empty() && !flags.str("weights").empty(),
                  "give --checkpoint (a skinnet run's model), or --arch and --weights");
   const std::string arch = flags.str("arch");
-  const std::vector<std::string> archs = model_archs();
-  NN_USAGE_CHECK(std::find(archs.begin(), archs.end(), arch) != archs.end(), "--arch {} is not one of {}", arch,
-                 fmt::join(archs, ", "));
+  check_arch_flag(arch);
   const SafetensorsFile file = SafetensorsFile::open(flags.str("weights"));
   if (auto it = file.metadata().find("arch"); it != file.metadata().end())
     NN_CHECK(it->second == arch, "{}: holds {} weights, not {}; pass --arch={}", file.path(), it->second, arch,

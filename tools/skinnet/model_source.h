@@ -20,6 +20,8 @@ struct LoadedModel {
 };
 
 void add_model_flags(Flags& flags);
+// A usage error unless `arch` is one of model_archs() (the --arch flag's value).
+void check_arch_flag(const std::string& arch);
 // Usage errors for a wrong combination of flags; runtime errors for files that are not what they claim.
 LoadedModel load_model_from_flags(const Flags& flags);
 
