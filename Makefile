@@ -75,7 +75,7 @@ ifeq ($(CUDA),1)
                -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
                -Xcompiler -Wall,-Wextra,-fno-strict-aliasing
 endif
-CLI_SRCS := $(wildcard tools/skinnet/*.cpp bench/*.cpp)
+CLI_SRCS := $(wildcard tools/skinnet/*.cpp tools/serve/*.cpp bench/*.cpp)
 TEST_SRCS := $(wildcard tests/*.cpp)
 
 LIB_OBJS := $(LIB_SRCS:%.cpp=$(BUILD)/obj/%.o) $(CU_SRCS:%.cu=$(BUILD)/obj/%.cu.o)
@@ -87,7 +87,7 @@ ifneq ($(CUDA),1)
   LIB_OBJS += $(EMU_KERNEL_OBJS)
   LDLIBS += -lboost_context
 endif
-CLI_OBJS := $(CLI_SRCS:%.cpp=$(BUILD)/obj/%.o)
+CLI_OBJS := $(CLI_SRCS:%.cpp=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/serve_assets.o
 TEST_OBJS := $(TEST_SRCS:%.cpp=$(BUILD)/obj/%.o)
 
 LIB := $(BUILD)/libskinnet.a
@@ -141,11 +141,27 @@ $(LIB): $(LIB_OBJS) $(BUILD)/config
 	@rm -f $@
 	ar rcs $@ $(LIB_OBJS)
 
+# skinnet serve and bench-serve (and the serve tests) speak HTTP through cpp-httplib, a compiled library
+# whose header must see the options it was built with (pkg-config). Kept out of BUILD_SETTINGS: only
+# these objects and the two links use it.
+HTTP_CFLAGS := $(shell pkg-config --cflags cpp-httplib 2>/dev/null)
+HTTP_LIBS := $(or $(shell pkg-config --libs cpp-httplib 2>/dev/null),-lcpp-httplib)
+$(BUILD)/obj/tools/serve/%.o $(BUILD)/obj/bench/bench_serve.o $(BUILD)/obj/tests/test_serve.o: CPPFLAGS += $(HTTP_CFLAGS)
+
+# The page of skinnet serve, embedded in the binary (tools/serve/assets.h).
+SERVE_PAGE := $(wildcard tools/serve/page/*)
+$(BUILD)/gen/serve_assets.cpp: $(SERVE_PAGE) tools/serve/embed.sh
+	@mkdir -p $(@D)
+	tools/serve/embed.sh $@ $(SERVE_PAGE)
+$(BUILD)/obj/gen/serve_assets.o: $(BUILD)/gen/serve_assets.cpp $(BUILD)/config
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
+
 $(CLI): $(CLI_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) $(VENDOR_LIBS) -o $@
+	$(CXX) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) $(HTTP_LIBS) $(VENDOR_LIBS) -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) $(VENDOR_LIBS) -o $@
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) $(HTTP_LIBS) $(VENDOR_LIBS) -o $@
 
 # The CUDA emulator build (docs/emulator.md): g++ compiles every kernel .cu against kernels/cuda/emu/emulator.h
 # and links it with the library's other objects into $(BUILD)/skinnet_emu_tests, where cuda:0 is the CPU.
@@ -170,7 +186,7 @@ $(BUILD)/emu/%.cu.o: %.cu $(BUILD)/config
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(EMU_FLAGS) -x c++ -c $< -o $@
 
 $(EMU_TEST_BIN): $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS)
-	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS) $(LDLIBS) -lboost_context -o $@
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS) $(LDLIBS) $(HTTP_LIBS) -lboost_context -o $@
 
 emu-test-build: $(EMU_TEST_BIN)
 

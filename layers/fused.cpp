@@ -50,6 +50,7 @@ std::string FusedConv2d::describe() const {
 
 bool FusedConv2d::fusable(const Tensor& x) const {
   const Tensor none;
+  if (ForwardHook::hooked(conv_.get()) || ForwardHook::hooked(bn_.get()) || ForwardHook::hooked(relu_.get())) return false;
   return x.device().is_cpu() && !summary_active() && (!bn_ || !bn_->training()) &&
          !needs_grad({&x, &conv_->weight, &conv_->bias, bn_ ? &bn_->weight : &none, bn_ ? &bn_->bias : &none});
 }

@@ -14,7 +14,8 @@
 //
 // A FusedConv2d runs the fused kernel only when that is the same computation: nothing needs a gradient
 // (no_grad, or every parameter frozen and the input without history), the batch norm is in eval mode, the
-// tensors are on the CPU and no summary is being recorded. Otherwise it runs the three modules one by one,
+// tensors are on the CPU, no summary is being recorded and no
+// ForwardHook (layers/module.h) targets one of its modules. Otherwise it runs the three modules one by one,
 // so a fused model stays correct when it is trained, unfrozen or moved to CUDA, and can be fused once
 // where it is built. The profiler charges a fused call to the convolution's row (its batch norm and ReLU
 // rows get no call).

@@ -18,7 +18,31 @@ Tensor Module::operator()(const Tensor& x) {
     y = forward(x);
   }
   if (summary_active() && children_.empty()) summary_record(*this, x.shape(), y.shape());
-  return y;
+  return ForwardHook::apply(*this, std::move(y));
+}
+
+namespace {
+
+thread_local std::vector<const ForwardHook*> live_hooks;  // innermost last
+
+}  // namespace
+
+ForwardHook::ForwardHook(const Module& target, std::function<Tensor(const Tensor&)> fn)
+    : target_(&target), fn_(std::move(fn)) {
+  live_hooks.push_back(this);
+}
+
+ForwardHook::~ForwardHook() { std::erase(live_hooks, this); }
+
+bool ForwardHook::hooked(const Module* module) {
+  if (!module) return false;
+  return std::any_of(live_hooks.begin(), live_hooks.end(), [&](const ForwardHook* h) { return h->target_ == module; });
+}
+
+Tensor ForwardHook::apply(const Module& module, Tensor output) {
+  for (const ForwardHook* h : live_hooks)
+    if (h->target_ == &module) output = h->fn_(output);
+  return output;
 }
 
 double Module::flops(const Shape&, const Shape&) const { return 0; }

@@ -10,6 +10,7 @@
 // take parameters(Trainable::only)) keep no state for them.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -125,6 +126,26 @@ class Sequential final : public Module {
 
  private:
   std::vector<std::shared_ptr<Module>> steps_;  // what forward() runs (see above)
+};
+
+// A forward hook (torch's register_forward_hook), scoped and per thread: while it lives, every call of
+// `target` through operator() on this thread passes the module's output through `fn`, and what `fn` returns
+// replaces it. Grad-CAM (models/gradcam.h) uses one to turn a layer's output into a leaf whose gradient it
+// reads. A FusedConv2d (layers/fused.h) whose convolution, batch norm or ReLU is hooked runs them one by one,
+// so the hooked module really runs.
+class ForwardHook {
+ public:
+  ForwardHook(const Module& target, std::function<Tensor(const Tensor&)> fn);
+  ~ForwardHook();
+  ForwardHook(const ForwardHook&) = delete;
+  ForwardHook& operator=(const ForwardHook&) = delete;
+
+  static bool hooked(const Module* module);  // some live hook on this thread targets `module`
+  static Tensor apply(const Module& module, Tensor output);  // Module::operator() calls this
+
+ private:
+  const Module* target_;
+  std::function<Tensor(const Tensor&)> fn_;
 };
 
 }  // namespace nn

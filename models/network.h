@@ -23,6 +23,9 @@ class Network : public Module {
   virtual std::string head_name() const = 0;
   virtual std::string head_block() const = 0;
   virtual int64_t num_classes() const = 0;
+  // The layer Grad-CAM explains by default (models/gradcam.h): the last one with spatial resolution, the
+  // output of the network's last feature block ("layer4" for ResNet, the last ReLU of `features` for VGG).
+  virtual std::string cam_layer() const = 0;
   virtual int64_t head_in_features() const = 0;
   // Replaces the final layer by a new one with `num_classes` outputs, initialised as the architecture does.
   virtual void reset_head(int64_t num_classes, Generator& gen) = 0;

@@ -23,6 +23,7 @@ class ResNet final : public Network {
   std::string arch() const override { return arch_; }
   std::string head_name() const override { return "fc"; }
   std::string head_block() const override { return "fc"; }
+  std::string cam_layer() const override { return "layer4"; }
   int64_t num_classes() const override;
   int64_t head_in_features() const override { return features_; }
   void reset_head(int64_t num_classes, Generator& gen) override;

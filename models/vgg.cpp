@@ -61,6 +61,12 @@ GraphValue Vgg::export_graph(GraphBuilder& g, const GraphValue& x) const {
   return g.call("classifier", *classifier, export_flatten(g, pooled));
 }
 
+std::string Vgg::cam_layer() const {
+  for (size_t i = features->size(); i-- > 0;)
+    if (dynamic_cast<const ReLU*>(&(*features)[i])) return fmt::format("features.{}", i);
+  NN_FAIL("{}: no ReLU in features", arch_);
+}
+
 int64_t Vgg::num_classes() const { return static_cast<const Linear&>((*classifier)[6]).weight.size(0); }
 
 void Vgg::reset_head(int64_t num_classes, Generator& gen) {

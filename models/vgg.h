@@ -21,6 +21,7 @@ class Vgg final : public Network {
   std::string arch() const override { return arch_; }
   std::string head_name() const override { return "classifier.6"; }
   std::string head_block() const override { return "classifier"; }
+  std::string cam_layer() const override;  // "features.35" for vgg19: the ReLU of the last convolution
   int64_t num_classes() const override;
   int64_t head_in_features() const override { return 4096; }
   void reset_head(int64_t num_classes, Generator& gen) override;

@@ -2,7 +2,8 @@
 //
 //   skinnet predict --checkpoint runs/demo/model.safetensors lesion.jpg       a trained model: class names
 //   skinnet predict --arch resnet50 --weights weights/resnet50.safetensors --json a.jpg b.png
-//   {"image": "a.jpg", "logits": [...], "probs": [...], "top": [{"class": ..., "prob": ...}, ...]}
+//   {"image": "a.jpg", "logits": [...], "probs": [...], "top": [{"class", "name", "index", "prob"}, ...]}
+//   (prediction_json in model_source.h: `skinnet serve` answers the same JSON)
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -37,27 +38,19 @@ int predict_main(int argc, char** argv) {
   const Preprocessing& prep = loaded.prep;
   const std::vector<std::string>& names = loaded.classes;  // ImageNet weights have none
   fuse_for_inference(*model);  // conv -> batch norm -> ReLU as one convolution (layers/fused.h)
-  const int64_t classes = model->num_classes();
-  auto name_of = [&](int64_t c) { return names.empty() ? fmt::format("class {}", c) : names[c]; };
   model->eval();
   NoGradGuard no_grad;
-  const int64_t top = std::min(flags.integer("top"), classes);
+  const int64_t top = flags.integer("top");
   for (const std::string& path : flags.positional()) {
     const Tensor x = preprocess_image(decode_image(path), prep).unsqueeze(0);
-    const Tensor logits = (*model)(x).squeeze(0);
-    const std::vector<float> l = logits.to_vector<float>(), p = softmax(logits, 0).to_vector<float>();
-    std::vector<int64_t> order(l.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-    std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+    const nlohmann::json j = prediction_json(path, (*model)(x).squeeze(0), names, top);
     if (json) {
-      nlohmann::json j{{"image", path}, {"logits", l}, {"probs", p}, {"top", nlohmann::json::array()}};
-      if (!names.empty()) j["classes"] = names;
-      for (int64_t i = 0; i < top; ++i) j["top"].push_back({{"class", name_of(order[i])}, {"prob", p[order[i]]}});
       std::printf("%s\n", j.dump().c_str());
       continue;
     }
     std::printf("%s:", path.c_str());
-    for (int64_t i = 0; i < top; ++i) std::printf("  %s %.4f", name_of(order[i]).c_str(), p[order[i]]);
+    for (const nlohmann::json& t : j["top"])
+      std::printf("  %s %.4f", t["class"].get<std::string>().c_str(), t["prob"].get<double>());
     std::printf("\n");
   }
   return 0;

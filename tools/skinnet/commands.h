@@ -24,6 +24,10 @@ Flags eval_flags();           // tools/skinnet/cmd_eval.cpp
 int eval_main(int argc, char** argv);
 Flags predict_flags();        // tools/skinnet/cmd_predict.cpp
 int predict_main(int argc, char** argv);
+Flags explain_flags();        // tools/skinnet/cmd_explain.cpp
+int explain_main(int argc, char** argv);
+Flags serve_flags();          // tools/skinnet/cmd_serve.cpp
+int serve_main(int argc, char** argv);
 Flags export_flags();         // tools/skinnet/cmd_export.cpp
 int export_main(int argc, char** argv);
 Flags data_flags();           // tools/skinnet/cmd_data.cpp
@@ -44,6 +48,8 @@ Flags bench_model_flags();    // bench/bench_model.cpp
 int bench_model_main(int argc, char** argv);
 Flags profile_flags();        // bench/profile.cpp
 int profile_main(int argc, char** argv);
+Flags bench_serve_flags();    // bench/bench_serve.cpp
+int bench_serve_main(int argc, char** argv);
 Flags bench_gpu_flags();      // bench/gpu.cpp
 int bench_gpu_main(int argc, char** argv);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "train/checkpoint.h"
+#include "train/data/dataset.h"
 #include "weights/load.h"
 
 namespace nn {
@@ -70,6 +71,33 @@ LoadedModel load_model_from_flags(const Flags& flags) {
   }
   out.source = flags.str("weights");
   return out;
+}
+
+std::vector<int64_t> top_classes(const std::vector<float>& probs, int64_t k) {
+  std::vector<int64_t> order(probs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  k = std::clamp<int64_t>(k, 0, static_cast<int64_t>(order.size()));
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) {
+    return probs[a] > probs[b] || (probs[a] == probs[b] && a < b);
+  });
+  order.resize(static_cast<size_t>(k));
+  return order;
+}
+
+std::string class_label(const std::vector<std::string>& classes, int64_t c) {
+  return classes.empty() ? fmt::format("class {}", c) : class_display_name(classes[static_cast<size_t>(c)]);
+}
+
+nlohmann::json prediction_json(const std::string& image, const Tensor& logits, const std::vector<std::string>& classes,
+                               int64_t top) {
+  NN_CHECK(logits.ndim() == 1, "prediction_json: logits must be [classes], got {}", logits.describe());
+  const std::vector<float> l = logits.to_vector<float>(), p = softmax(logits, 0).to_vector<float>();
+  nlohmann::json j{{"image", image}, {"logits", l}, {"probs", p}, {"top", nlohmann::json::array()}};
+  if (!classes.empty()) j["classes"] = classes;
+  for (int64_t c : top_classes(p, top))
+    j["top"].push_back({{"class", classes.empty() ? fmt::format("class {}", c) : classes[static_cast<size_t>(c)]},
+                        {"name", class_label(classes, c)}, {"index", c}, {"prob", p[static_cast<size_t>(c)]}});
+  return j;
 }
 
 }  // namespace nn

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,5 +25,16 @@ void add_model_flags(Flags& flags);
 void check_arch_flag(const std::string& arch);
 // Usage errors for a wrong combination of flags; runtime errors for files that are not what they claim.
 LoadedModel load_model_from_flags(const Flags& flags);
+
+// The k most probable classes, most probable first (ties: the lower index first).
+std::vector<int64_t> top_classes(const std::vector<float>& probs, int64_t k);
+// What a class is called for people: the full name with the code for known ones ("Melanoma (MEL)"), else the
+// run's name, else "class N" (ImageNet-style weights have no names).
+std::string class_label(const std::vector<std::string>& classes, int64_t c);
+// One image's prediction from its logits [classes], as `skinnet predict --json` prints it and `skinnet serve`
+// answers it: {"image", "logits", "probs", "classes" (a run's models), "top": [{"class", "name", "index",
+// "prob"}, ... k entries]}. probs = softmax(logits) in float32.
+nlohmann::json prediction_json(const std::string& image, const Tensor& logits, const std::vector<std::string>& classes,
+                               int64_t top);
 
 }  // namespace nn

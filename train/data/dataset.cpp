@@ -3,6 +3,7 @@
 #include "train/data/dataset.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -271,6 +272,22 @@ Dataset read_csv_dataset(const std::string& csv, const std::string& format, cons
 }
 
 }  // namespace
+
+std::string class_display_name(const std::string& code) {
+  static const std::map<std::string, std::string> names = {
+      {"MEL", "Melanoma"},  {"NV", "Melanocytic nevi"},  {"BCC", "Basal cell carcinoma"},
+      {"AKIEC", "Actinic keratoses and intraepithelial carcinoma"},  {"AK", "Actinic keratosis"},
+      {"BKL", "Benign keratosis-like lesions"},  {"DF", "Dermatofibroma"},  {"VASC", "Vascular lesions"},
+      {"SCC", "Squamous cell carcinoma"},  {"UNK", "Unknown"}};
+  std::string upper = code;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  if (auto it = names.find(upper); it != names.end()) return fmt::format("{} ({})", it->second, upper);
+  if (code == "benign") return "Benign";
+  if (code == "malignant") return "Malignant";
+  if (code == "melanoma") return "Melanoma";
+  if (code == "other") return "Other (not melanoma)";
+  return code;
+}
 
 const std::vector<std::string>& ham10000_classes() {
   static const std::vector<std::string> classes = {"MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"};

@@ -37,6 +37,10 @@ struct Dataset {
 // The seven HAM10000 / ISIC 2018 classes, in ISIC 2018's column order (so predictions.csv is in the
 // submission format): MEL, NV, BCC, AKIEC, BKL, DF, VASC.
 const std::vector<std::string>& ham10000_classes();
+// The name a person reads for a class code: "Melanoma (MEL)", "Melanocytic nevi (NV)", ... for the HAM10000 /
+// ISIC 2018-2019 codes (any case), "Benign" / "Malignant" / "Melanoma" / "Other (not melanoma)" for the
+// ISIC 2016-2017 labels; any other name as it is (an ImageFolder's folder names).
+std::string class_display_name(const std::string& code);
 
 // HAM10000: metadata CSV (lesion_id, image_id, dx, dx_type, age, sex, localization[, dataset]) and the
 // folders holding <image_id>.jpg (HAM10000_images_part_1 and _2, or any given). dx: mel, nv, bcc, akiec,

@@ -8,6 +8,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "kernels/normalize.h"
@@ -30,6 +32,21 @@ Image take_pixels(stbi_uc* pixels, int w, int h, const std::string& name) {
   return img;
 }
 
+// stb_image decodes a JPEG cut short without complaint (the missing scan data reads as zeros, a grey band).
+// A complete JPEG ends its last scan (SOS marker FF DA) with the end-of-image marker FF D9; entropy-coded
+// data cannot hold FF D9 (a coded FF is followed by 00 or a restart marker), and an EXIF thumbnail's own
+// markers come before the main image's scans.
+void check_jpeg_complete(const uint8_t* data, size_t size, const std::string& name) {
+  if (size < 4 || data[0] != 0xFF || data[1] != 0xD8) return;  // not a JPEG
+  size_t last_scan = 0, last_end = 0;
+  for (size_t i = 2; i + 1 < size; ++i) {
+    if (data[i] != 0xFF) continue;
+    if (data[i + 1] == 0xDA) last_scan = i;
+    if (data[i + 1] == 0xD9) last_end = i;
+  }
+  NN_CHECK(last_end > last_scan, "{}: the JPEG data ends before its end-of-image marker (a truncated file?)", name);
+}
+
 }  // namespace
 
 Image decode_image(const std::string& path) {
@@ -37,18 +54,28 @@ Image decode_image(const std::string& path) {
   NN_CHECK(stbi_info(path.c_str(), &w, &h, &channels), "{}: cannot read as an image: {}", path, stb_reason());
   NN_CHECK(static_cast<int64_t>(w) * h <= kMaxImagePixels, "{}: {}x{} pixels is over the {} megapixel limit", path, w,
            h, kMaxImagePixels >> 20);
-  stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  NN_CHECK(pixels != nullptr, "{}: cannot decode: {}", path, stb_reason());
-  return take_pixels(pixels, w, h, path);
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  NN_CHECK(in.good() || in.eof(), "{}: cannot read the file", path);
+  return decode_image_bytes(bytes.data(), bytes.size(), path);
+}
+
+ImageInfo image_info(const uint8_t* data, size_t size, const std::string& name) {
+  NN_CHECK(size > 0, "{}: empty file: no image", name);
+  NN_CHECK(size <= static_cast<size_t>(INT32_MAX), "{}: {} bytes is too large for an image file", name, size);
+  int w = 0, h = 0, channels = 0;
+  NN_CHECK(stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &channels), "{}: cannot read as an image: {}",
+           name, stb_reason());
+  return {h, w};
 }
 
 Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name) {
-  NN_CHECK(size <= static_cast<size_t>(INT32_MAX), "{}: {} bytes is too large for an image file", name, size);
-  const int n = static_cast<int>(size);
+  const ImageInfo info = image_info(data, size, name);
+  NN_CHECK(info.height * info.width <= kMaxImagePixels, "{}: {}x{} pixels is over the {} megapixel limit", name,
+           info.width, info.height, kMaxImagePixels >> 20);
+  check_jpeg_complete(data, size, name);
   int w = 0, h = 0, channels = 0;
-  NN_CHECK(stbi_info_from_memory(data, n, &w, &h, &channels), "{}: cannot read as an image: {}", name, stb_reason());
-  NN_CHECK(static_cast<int64_t>(w) * h <= kMaxImagePixels, "{}: {}x{} pixels is over the {} megapixel limit", name, w,
-           h, kMaxImagePixels >> 20);
+  const int n = static_cast<int>(size);
   stbi_uc* pixels = stbi_load_from_memory(data, n, &w, &h, &channels, 3);
   NN_CHECK(pixels != nullptr, "{}: cannot decode: {}", name, stb_reason());
   return take_pixels(pixels, w, h, name);
@@ -225,6 +252,30 @@ Image center_crop(const Image& src, int64_t height, int64_t width) {
   for (int64_t y = 0; y < height; ++y)
     std::copy_n(src.rgb.begin() + ((top + y) * src.width + left) * 3, width * 3, out.rgb.begin() + y * width * 3);
   return out;
+}
+
+ImageRegion eval_crop_box(int64_t height, int64_t width, const Preprocessing& p) {
+  if (p.resize_shorter <= 0) return {0, 0, static_cast<double>(height), static_cast<double>(width)};
+  // The resized size as resize_shorter_side computes it, then center_crop's offsets, scaled back.
+  int64_t rh = p.resize_shorter, rw = p.resize_shorter;
+  if (height <= width) rw = static_cast<int64_t>(static_cast<double>(p.resize_shorter) * width / height);
+  else rh = static_cast<int64_t>(static_cast<double>(p.resize_shorter) * height / width);
+  const double top = std::nearbyint((rh - p.input_size) / 2.0), left = std::nearbyint((rw - p.input_size) / 2.0);
+  const double sy = static_cast<double>(height) / rh, sx = static_cast<double>(width) / rw;
+  return {top * sy, left * sx, p.input_size * sy, p.input_size * sx};
+}
+
+std::vector<uint8_t> encode_png(const Image& image) {
+  NN_CHECK(image.height > 0 && image.width > 0 && image.rgb.size() == static_cast<size_t>(image.height * image.width * 3),
+           "encode_png: a {}x{} image holding {} bytes", image.height, image.width, image.rgb.size());
+  std::vector<uint8_t> png;
+  auto append = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<uint8_t>*>(context);
+    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+  };
+  const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
+  NN_CHECK(stbi_write_png_to_func(append, &png, w, h, 3, image.rgb.data(), w * 3) != 0, "encode_png: stb_image_write failed");
+  return png;
 }
 
 Image eval_geometry(const Image& image, const Preprocessing& p) {

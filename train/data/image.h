@@ -28,9 +28,16 @@ struct Image {
 
 inline constexpr int64_t kMaxImagePixels = int64_t{64} << 20;  // larger images are refused before decoding
 
-Image decode_image(const std::string& path);  // errors name the file and stb_image's reason
+// Errors name the file and the reason: not an image, over kMaxImagePixels (refused before decoding), or a
+// JPEG cut short (stb_image would decode it with a grey band; it is refused instead).
+Image decode_image(const std::string& path);
 // Decodes an image held in memory (a file's bytes); `name` stands for the source in errors.
 Image decode_image_bytes(const uint8_t* data, size_t size, const std::string& name);
+// The size a file's header declares, read without decoding (to refuse huge images first).
+struct ImageInfo {
+  int64_t height = 0, width = 0;
+};
+ImageInfo image_info(const uint8_t* data, size_t size, const std::string& name);
 // Writes an image as JPEG (.jpg/.jpeg, at `quality` 1-100), PNG (.png) or BMP (.bmp), chosen by the
 // extension, through stb_image_write; errors name the file.
 void encode_image(const Image& image, const std::string& path, int quality = 90);
@@ -41,6 +48,14 @@ Image center_crop(const Image& image, int64_t height, int64_t width);
 // The eval geometry of `p`: resize the shorter side then centre-crop input_size, or resize to
 // input_size x input_size when p.resize_shorter is 0.
 Image eval_geometry(const Image& image, const Preprocessing& p);
+// The rectangle of an image of height x width pixels that eval_geometry's output covers, in that image's
+// pixel coordinates (fractional): where a map computed on the network input lies on the original image.
+struct ImageRegion {
+  double top = 0, left = 0, height = 0, width = 0;
+};
+ImageRegion eval_crop_box(int64_t height, int64_t width, const Preprocessing& p);
+// PNG file bytes of an image (stb_image_write), for HTTP answers and data: URIs.
+std::vector<uint8_t> encode_png(const Image& image);
 // Pixels to the network's values: (pixel * scale - mean) / std per channel, in p.color_order; float32
 // [3, H, W] at the image's own size.
 Tensor normalize_image(const Image& image, const Preprocessing& p);
