@@ -120,10 +120,10 @@ ReportInput full_input(const TempDir& t) {
   in.config_text = "arch = \"resnet50\"\nweights_url = \"https://example.org/w?a=1&b=<2>\"\nepochs = 3\n";
   in.history = history_json();
   in.test_metrics = metrics_json();
-  in.mistakes = {{(t.path() / "red lesion.png").string(), "mel", kOddClass, 0.95},
-                 {(t.path() / "blue.jpg").string(), "bcc", "nv", 0.7},
-                 {(t.path() / "missing.jpg").string(), "nv", "mel", 0.99},
-                 {(t.path() / "notes.jpg").string(), "bkl", "nv", 0.5}};
+  in.mistakes = {{(t.path() / "red lesion.png").string(), "mel", kOddClass, 0.95, {}, {}},
+                 {(t.path() / "blue.jpg").string(), "bcc", "nv", 0.7, {}, {}},
+                 {(t.path() / "missing.jpg").string(), "nv", "mel", 0.99, {}, {}},
+                 {(t.path() / "notes.jpg").string(), "bkl", "nv", 0.5, {}, {}}};
   in.notes = {"trained on SYNTHETIC data (skinnet synth), not dermoscopy"};
   return in;
 }
@@ -297,7 +297,7 @@ TEST_SUITE("report") {
     // At most 16 tiles: 20 mistakes keep the 16 most probable (25%..100%; 5%..20% are left out).
     ReportInput many;
     for (int i = 1; i <= 20; ++i)
-      many.mistakes.push_back({(t.path() / "red lesion.png").string(), "mel", "nv", i / 20.0});
+      many.mistakes.push_back({(t.path() / "red lesion.png").string(), "mel", "nv", i / 20.0, {}, {}});
     const std::string tiles = between(render_report(many), "id=\"mistakes\"", "</section>");
     CHECK(count(tiles, "<figure") == 16);
     CHECK(tiles.find("The 16 wrong predictions made with the highest probability, of 20 mistakes") !=
@@ -306,6 +306,21 @@ TEST_SUITE("report") {
     CHECK(tiles.find(">25.0%<") != std::string::npos);
     CHECK(tiles.find(">20.0%<") == std::string::npos);
     CHECK(tiles.find(">5.0%<") == std::string::npos);
+
+    // With Grad-CAM overlays (the trainer draws them), each tile shows both under the image, captioned.
+    ReportInput cams;
+    ReportMistake m{(t.path() / "red lesion.png").string(), "mel", "nv", 0.9, {}, {}};
+    m.cam_predicted.height = m.cam_true.height = 60;
+    m.cam_predicted.width = m.cam_true.width = 90;
+    m.cam_predicted.rgb.assign(60 * 90 * 3, 30);
+    m.cam_true.rgb.assign(60 * 90 * 3, 220);
+    cams.mistakes.push_back(m);
+    const std::string cam_tile = between(render_report(cams), "id=\"mistakes\"", "</section>");
+    CHECK(count(cam_tile, "<img") == 3);
+    CHECK(cam_tile.find("Grad-CAM: nv</figcaption>") != std::string::npos);
+    CHECK(cam_tile.find("Grad-CAM: mel</figcaption>") != std::string::npos);
+    CHECK(cam_tile.find("Grad-CAM maps (docs/explain.md)") != std::string::npos);
+    CHECK(tiles.find("Grad-CAM") == std::string::npos);  // none drawn, none announced
   }
 
   TEST_CASE("report: an eval-only run, an empty input and malformed metrics still give a complete page") {

@@ -15,6 +15,7 @@
 #include "train/data/csv.h"
 #include "train/data/synth/synth.h"
 #include "train/trainer.h"
+#include "weights/safetensors.h"
 
 namespace nn {
 
@@ -156,6 +157,17 @@ TEST_SUITE("model") {
     CHECK(page.find("<h1>full: resnet18 on a SYNTHETIC HAM10000-format dataset</h1>") != std::string::npos);
     CHECK(page.find("always NV: ") != std::string::npos);
     CHECK(page.find("chance or always one class: 14.3%") != std::string::npos);
+    // Each of the worst mistakes with its Grad-CAM maps (a quick run on synthetic data makes mistakes).
+    const int64_t wrong = m["n"].get<int64_t>() - std::lround(m["accuracy"].get<double>() * m["n"].get<double>());
+    REQUIRE(wrong > 0);
+    const int64_t tiles = std::min<int64_t>(wrong, 16);
+    int64_t captions = 0;
+    for (size_t at = 0; (at = page.find("<figcaption>Grad-CAM: ", at)) != std::string::npos; ++at) ++captions;
+    CHECK(captions == 2 * tiles);
+    // The model file records the dataset for skinnet serve's model card.
+    const SafetensorsFile model_file = SafetensorsFile::open((dir / "model.safetensors").string());
+    CHECK(nlohmann::json::parse(model_file.metadata().at("dataset")) ==
+          nlohmann::json{{"name", "HAM10000"}, {"synthetic", true}});
 
     // skinnet eval on the same split gives the same figures; predict --checkpoint names classes.
     const fs::path out = dir / "eval";

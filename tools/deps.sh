@@ -4,7 +4,10 @@
 # Every dependency of the project is listed here, in one place.
 #   tools/deps.sh          what `make`, `make test` and `make train` need
 #   tools/deps.sh fuzz     and what `make fuzz` needs (clang's libFuzzer and sanitizer runtimes)
+# and, from npm, the one JavaScript package the browser test of `skinnet serve` drives chromium with
+# (tests/browser/package.json, installed into build/node).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=(
   g++ make pkg-config            # toolchain
@@ -22,6 +25,7 @@ packages=(
   libboost-context-dev           # fibers for the CUDA emulator (one per CUDA thread, kernels/cuda/emu/)
   python3-onnx                   # the ONNX checker and shape inference, run on `skinnet export`'s files
   libopencv-dnn-dev              # OpenCV DNN: a second ONNX consumer, running exported files (tests/onnx/)
+  libcpp-httplib-dev             # HTTP server and client for skinnet serve and bench-serve
 )
 if [ "${1:-}" = fuzz ]; then
   packages+=(
@@ -31,6 +35,23 @@ if [ "${1:-}" = fuzz ]; then
   )
 fi
 
+# puppeteer-core, pinned in tests/browser/package.json, into build/node (ignored by git): reinstalled when
+# that file changes. It needs node >= 18 (Debian's nodejs when no newer node is installed) and npm.
+npm_deps() {
+  [ "${1:-}" = fuzz ] && return 0
+  if cmp -s tests/browser/package.json build/node/package.json && [ -d build/node/node_modules/puppeteer-core ]; then
+    return 0
+  fi
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "deps: node and npm are needed for the browser test of skinnet serve; apt-get install nodejs npm" >&2
+    return 1
+  fi
+  echo "deps: npm install puppeteer-core into build/node (tests/browser/package.json)"
+  mkdir -p build/node
+  cp tests/browser/package.json build/node/package.json
+  npm install --prefix build/node --no-audit --no-fund --loglevel=error || { rm -f build/node/package.json; return 1; }
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,7 +59,8 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#packages[@]} packages present"
-  exit 0
+  npm_deps "${1:-}"
+  exit
 fi
 
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
@@ -52,3 +74,7 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # A fresh machine has empty package lists; refresh them once if the install cannot find a package.
 apt-get install -y --no-install-recommends "${missing[@]}" || { apt-get update && apt-get install -y --no-install-recommends "${missing[@]}"; }
+if ! command -v node >/dev/null; then
+  apt-get install -y --no-install-recommends nodejs npm || { apt-get update && apt-get install -y --no-install-recommends nodejs npm; }
+fi
+npm_deps "${1:-}"

@@ -14,6 +14,7 @@
 #include "kernels/cuda/vendor.h"
 #include "layers/batch_norm.h"
 #include "layers/fused.h"
+#include "models/gradcam.h"
 #include "tensor/autograd.h"
 #include "train/checkpoint.h"
 #include "train/data/dataset.h"
@@ -26,6 +27,7 @@
 #include "train/optim/schedule.h"
 #include "train/progress.h"
 #include "train/report/metrics.h"
+#include "train/report/overlay.h"
 #include "train/report/report.h"
 #include "weights/load.h"
 
@@ -575,7 +577,10 @@ void Trainer::finish(RunSummary& summary) {
   const SafetensorsFile best = SafetensorsFile::open(path("checkpoint-best.safetensors"));
   load_checkpoint_model(*model_, best);
   save_weights(*model_, path("model.safetensors"),
-               {{"arch", c_.arch}, {"preprocessing", prep_.to_json()}, {"classes", nlohmann::json(data_.classes).dump()}});
+               {{"arch", c_.arch},
+                {"preprocessing", prep_.to_json()},
+                {"classes", nlohmann::json(data_.classes).dump()},
+                {"dataset", nlohmann::json{{"name", data_.name}, {"synthetic", synthetic_}}.dump()}});
   std::vector<int64_t> test = split_.test;
   if (test.empty()) {
     test = split_.val;
@@ -625,10 +630,27 @@ void Trainer::finish(RunSummary& summary) {
   report.history = state_.history;
   report.test_metrics = m;
   report.notes = notes_;
+  GradCam cam(*model_);  // the report shows where the network looked for its worst mistakes
   for (size_t k = 0; k < wrong.size() && k < kReportMaxMistakes; ++k) {
     const Wrong& w = wrong[k];
-    report.mistakes.push_back({data_.samples[p.indices[w.sample]].image, data_.classes[p.labels[w.sample]],
-                               data_.classes[w.predicted], w.probability});
+    ReportMistake m;
+    m.image = data_.samples[p.indices[w.sample]].image;
+    m.true_class = data_.classes[p.labels[w.sample]];
+    m.predicted_class = data_.classes[w.predicted];
+    m.probability = w.probability;
+    try {
+      const Image image = decode_image(m.image);
+      cam.forward(preprocess_image(image, prep_).unsqueeze(0).to(model_->device()));
+      auto overlay = [&](int64_t c) {
+        const Tensor map = cam.maps({c});
+        return cam_overlay(image, prep_, normalize_cam(map.to_vector<float>()), map.size(1), map.size(2));
+      };
+      m.cam_predicted = overlay(static_cast<int64_t>(w.predicted));
+      m.cam_true = overlay(p.labels[w.sample]);
+    } catch (const std::exception& e) {  // the report shows the image's own placeholder; no maps
+      log_.warning(fmt::format("Grad-CAM of {}: {}", m.image, e.what()));
+    }
+    report.mistakes.push_back(std::move(m));
   }
   write_report(path("report.html"), report);
 

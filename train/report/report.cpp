@@ -310,9 +310,12 @@ std::string per_class_section(Page& page, const json& m) {
   return s + "</tfoot></table></div></section>";
 }
 
+std::string thumbnail(const Image& image, const std::string& alt);
 // A thumbnail as a JPEG data: URI; throws nn::Error when the image cannot be read.
-std::string thumbnail(const std::string& path) {
-  Image img = resize_shorter_side(decode_image(path), kReportThumbnailSide);
+std::string thumbnail(const std::string& path) { return thumbnail(decode_image(path), path); }
+
+std::string thumbnail(const Image& image, const std::string& path) {
+  Image img = resize_shorter_side(image, kReportThumbnailSide);
   // Very elongated images are cut to twice the shorter side so one tile cannot dominate the grid.
   img = center_crop(img, std::min(img.height, 2 * kReportThumbnailSide), std::min(img.width, 2 * kReportThumbnailSide));
   std::vector<uint8_t> jpeg;
@@ -336,9 +339,13 @@ std::string mistakes_section(const std::vector<ReportMistake>& mistakes) {
   });
   if (worst.size() > kReportMaxMistakes) worst.resize(kReportMaxMistakes);
   s += fmt::format(
-      "<p>The {} wrong predictions made with the highest probability, of {} mistakes.</p>"
+      "<p>The {} wrong predictions made with the highest probability, of {} mistakes.{}</p>"
       "<div class=\"mistakes\">",
-      worst.size(), mistakes.size());
+      worst.size(), mistakes.size(),
+      worst.front().cam_predicted.rgb.empty()
+          ? ""
+          : " Under each image, Grad-CAM maps (docs/explain.md) of the predicted and of the true class: red where "
+            "the network found evidence for that class, blue where it found none.");
   for (const ReportMistake& w : worst) {
     std::string picture;
     try {
@@ -347,6 +354,12 @@ std::string mistakes_section(const std::vector<ReportMistake>& mistakes) {
       picture = fmt::format("<div class=\"placeholder\">image unavailable<small>{}</small></div>", escape(e.what()));
     }
     const std::string file = std::filesystem::path(w.image).filename().string();
+    if (!w.cam_predicted.rgb.empty() && !w.cam_true.rgb.empty())
+      picture += fmt::format(
+          "<div class=\"cams\"><figure>{}<figcaption>Grad-CAM: {}</figcaption></figure><figure>{}<figcaption>"
+          "Grad-CAM: {}</figcaption></figure></div>",
+          thumbnail(w.cam_predicted, "Grad-CAM of the predicted class " + w.predicted_class), escape(w.predicted_class),
+          thumbnail(w.cam_true, "Grad-CAM of the true class " + w.true_class), escape(w.true_class));
     s += fmt::format(
         "<figure class=\"mistake\">{}<figcaption><span class=\"truth\">{}</span> predicted as <span "
         "class=\"pred\">{}</span> <span class=\"prob\">{}</span><span class=\"file\" title=\"{}\">{}</span>"

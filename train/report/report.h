@@ -20,6 +20,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+
+#include "train/data/image.h"
 #include <string>
 #include <vector>
 
@@ -31,6 +33,9 @@ struct ReportMistake {
   std::string image;  // path of the image file; an unreadable file gets a placeholder tile
   std::string true_class, predicted_class;
   double probability = 0;
+  // Grad-CAM overlays (train/report/overlay.h) of the predicted and the true class, shown beside the image
+  // when not empty: where the network found evidence for its answer, and for the right one.
+  Image cam_predicted, cam_true;
 };
 
 struct ReportInput {

@@ -70,6 +70,10 @@ table.confusion .share { display: block; font-size: 11px; opacity: 0.85; }
 .mistakes { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 14px; }
 figure.mistake { margin: 0; padding: 8px; border: 1px solid var(--line); border-radius: 6px; background: #fafbfc; }
 figure.mistake img { display: block; width: 100%; height: 140px; object-fit: cover; border-radius: 4px; }
+.cams { display: grid; grid-template-columns: 1fr 1fr; gap: 4px; margin-top: 4px; }
+.cams figure { margin: 0; }
+figure.mistake .cams img { height: 70px; object-fit: contain; background: #fff; }
+.cams figcaption { font-size: 10px; color: var(--muted); text-align: center; }
 .placeholder { display: flex; flex-direction: column; justify-content: center; align-items: center; height: 140px;
   padding: 6px; border-radius: 4px; background: repeating-linear-gradient(45deg, #eceff3, #eceff3 8px, #f6f7f9 8px,
   #f6f7f9 16px); color: var(--muted); font-size: 13px; text-align: center; overflow: hidden; }
