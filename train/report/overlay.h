@@ -6,8 +6,8 @@
 // half-integers and edges clamped (PyTorch's F.interpolate(mode="bilinear", align_corners=False) onto the
 // crop), coloured with the jet colour map (dark blue 0, red 1, as in the Grad-CAM paper's figures) and
 // blended half and half with the image. Pixels outside the crop, which the network never saw, are darkened
-// and left uncoloured. A colour bar at the right edge shows the scale: 0 at the bottom, 1 at the top, with
-// ticks at quarters.
+// and left uncoloured. A colour bar at the right shows the scale (0 at the bottom, 1 at the top, ticks at
+// quarters): width/16 pixels wide, at least 12, after a white gap of half that.
 #pragma once
 
 #include <array>
