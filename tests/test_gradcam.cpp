@@ -3,12 +3,15 @@
 // average pooling and a linear layer, the degenerate maps, batches against single images, the errors, and the
 // geometry of the overlay.
 #include <cmath>
+#include <filesystem>
+#include <sstream>
 
 #include "layers/fused.h"
 #include "layers/linear.h"
 #include "models/gradcam.h"
 #include "tests/check.h"
 #include "tests/support.h"
+#include "train/data/dataset.h"
 #include "train/report/overlay.h"
 #include "weights/load.h"
 
@@ -176,6 +179,73 @@ TEST_SUITE("gradcam") {
     const int64_t bar_x = grey.width + (out.width - grey.width) / 2;  // the bar: red at the top, blue at the bottom
     CHECK(pixel(0, bar_x)[0] == red[0]);
     CHECK(pixel(out.height - 1, bar_x)[2] == blue[2]);
+  }
+}
+
+TEST_SUITE("gradcam") {
+  TEST_CASE("explain: PNG overlays per image and class, raw maps in --json equal the library's, clear errors") {
+    const TempDir t("explain");
+    auto model = make_model("resnet18", {.num_classes = 7, .seed = 2});
+    Preprocessing p = Preprocessing::torchvision_imagenet(74);
+    p.input_size = 64;
+    const std::string weights = t / "model.safetensors";
+    save_weights(*model, weights, {{"arch", "resnet18"}, {"preprocessing", p.to_json()},
+                                   {"classes", nlohmann::json(ham10000_classes()).dump()}});
+    // Two images with the same file name in two folders: the second's overlays get its position.
+    std::vector<std::string> images;
+    for (int i = 0; i < 2; ++i) {
+      Image img;
+      img.height = 90;
+      img.width = 120;
+      img.rgb.resize(90 * 120 * 3);
+      for (size_t k = 0; k < img.rgb.size(); ++k) img.rgb[k] = static_cast<uint8_t>((k * (7 + 6 * i)) % 251);
+      std::filesystem::create_directories(t.path() / std::to_string(i));
+      images.push_back(t / (std::to_string(i) + "/lesion.png"));
+      encode_image(img, images.back());
+    }
+    const std::string skinnet = build_dir() + "/skinnet explain --checkpoint " + weights;
+    const CommandResult r =
+        run_command(fmt::format("{} --top 2 --out {} --json {} {}", skinnet, t / "out", images[0], images[1]));
+    REQUIRE(r.status == 0);
+    std::istringstream lines(r.output);
+    model->eval();
+    GradCam cam(*model);
+    for (size_t i = 0; i < 2; ++i) {
+      std::string line;
+      REQUIRE(std::getline(lines, line));
+      const nlohmann::json j = nlohmann::json::parse(line);
+      CHECK(j["image"] == images[i]);
+      CHECK(j["layer"] == "layer4");
+      REQUIRE(j["classes"].size() == 2);
+      CHECK(j["classes"][0]["prob"].get<double>() >= j["classes"][1]["prob"].get<double>());
+      const Tensor logits = cam.forward(preprocess_image(decode_image(images[i]), p).unsqueeze(0));
+      for (const nlohmann::json& c : j["classes"]) {
+        const std::string png = c["png"];
+        CHECK(png == t / fmt::format("out/{}_{}.png", i == 0 ? "lesion" : "lesion-1", c["class"].get<std::string>()));
+        const Image overlay = decode_image(png);
+        CHECK(overlay.height == 90);
+        CHECK(overlay.width == 120 + 6 + 12);
+        const Tensor want = cam.maps({c["index"].get<int64_t>()}).squeeze(0);
+        std::vector<float> got;
+        for (const nlohmann::json& row : c["map"]) for (float v : row.get<std::vector<float>>()) got.push_back(v);
+        REQUIRE(want.shape() == Shape{2, 2});
+        CHECK(max_abs(sub(from_vector(got, {2, 2}), want)) <= 1e-4 * std::max(max_abs(want), 1e-6));
+      }
+    }
+    const CommandResult mel = run_command(fmt::format("{} --class MEL --json {}", skinnet, images[0]));
+    REQUIRE(mel.status == 0);
+    CHECK(nlohmann::json::parse(mel.output)["classes"][0]["class"] == "MEL");
+    // Errors: a layer with no feature map or no such layer (exit 1); flags that do not go together (exit 2).
+    const CommandResult fc = run_command(fmt::format("{} --layer fc --json {} 2>&1", skinnet, images[0]));
+    CHECK(fc.status == 1);
+    CHECK(fc.output.find("layer 'fc' of resnet18 gives") != std::string::npos);
+    const CommandResult bogus = run_command(fmt::format("{} --layer layer9 --json {} 2>&1", skinnet, images[0]));
+    CHECK(bogus.status == 1);
+    CHECK(bogus.output.find("resnet18 has no layer 'layer9'; its layers are: conv1, bn1, relu") != std::string::npos);
+    for (const char* bad : {"--class MEL --top 2 --json", "--class XYZ --json", ""}) {
+      const CommandResult u = run_command(fmt::format("{} {} {} 2>&1", skinnet, bad, images[0]));
+      CHECK_MESSAGE(u.status == 2, bad, ": ", u.output);
+    }
   }
 }
 
