@@ -131,7 +131,8 @@ TEST_SUITE("cli") {
       REQUIRE(r.status == 0);
       return r.output.substr(0, r.output.find('\n'));
     };
-    CHECK(complete("skinnet exp") == "export");
+    CHECK(complete("skinnet exp") == "explain export");
+    CHECK(complete("skinnet expo") == "export");
     CHECK(complete("skinnet export --fu") == "--fuse-bn");
     CHECK(complete("skinnet train --data.batch") == "--data.batch_size");
     CHECK(complete("skinnet train --epo") == "--epochs");
