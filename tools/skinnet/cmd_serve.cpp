@@ -4,6 +4,11 @@
 //   skinnet serve --checkpoint runs/demo/model.safetensors                   http://127.0.0.1:8080/
 //   skinnet serve --checkpoint C --host 0.0.0.0 --port 9000 --max-batch 16   reachable from other machines
 //   curl -F image=@lesion.jpg 'http://127.0.0.1:8080/api/predict?cam=1'
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <thread>
@@ -72,14 +77,24 @@ int serve_main(int argc, char** argv) {
               arch.c_str(), source.c_str(), o.host.c_str(), port, static_cast<long long>(o.max_batch), o.max_delay_ms,
               static_cast<long long>(o.max_queue));
   std::fflush(stdout);
-  std::thread([&server, stop_signals] {
+  // A signal can arrive before the server is listening, when stop() has nothing to stop yet: the stopper
+  // keeps asking until run() has returned.
+  std::atomic<bool> done{false};
+  std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    if (done) return;
     std::printf("%s: finishing the requests in flight\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     std::fflush(stdout);
-    server.stop();
-  }).detach();
+    while (!done) {
+      server.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
   server.run();
+  done = true;
+  kill(getpid(), SIGTERM);  // wakes the stopper when run() ended without a signal; blocked, so harmless
+  stopper.join();
   std::printf("stopped\n");
   return 0;
 }
