@@ -4,7 +4,8 @@
 //   skinnet serve --checkpoint C --port 8080 &
 //   skinnet bench-serve --url http://127.0.0.1:8080 --image lesion.jpg --requests 500 --clients 32
 //
-// A warm-up round (--warmup requests) comes first; the server's resident memory (process_resident_memory_bytes
+// A warm-up round (--warmup requests) comes first, long enough for the server to reach its steady memory
+// (every connection thread has decoded images, every batch size has been allocated); the server's resident memory (process_resident_memory_bytes
 // from its /metrics) is read after it and after the measured run, and the mean batch size is the change of
 // its skinnet_batch_size histogram over the run. Prints throughput, latency percentiles, answers by status,
 // mean batch and the memory growth; --json prints the same as one line. Exit 1 when a request got no HTTP
@@ -89,7 +90,7 @@ Flags bench_serve_flags() {
       .add("image", "", "the image every request posts")
       .add("requests", "500", "measured requests")
       .add("clients", "32", "concurrent clients (threads, one connection each)")
-      .add("warmup", "32", "requests sent before measuring")
+      .add("warmup", "500", "requests sent before measuring (enough for every connection thread and batch size)")
       .add_switch("cam", "ask for the Grad-CAM overlay too (?cam=1)")
       .add_switch("json", "print the figures as one JSON line");
   return flags;

@@ -364,7 +364,7 @@ TEST_SUITE("serve") {
     const std::string a = write_image(t, "a.jpg", 600, 450, 60);
     ServeProcess serve(t, model);
     const CommandResult r = run_command(fmt::format("{}/skinnet bench-serve --url http://127.0.0.1:{} --image {} "
-                                                    "--requests 500 --clients 32 --json",
+                                                    "--requests 500 --clients 32 --warmup 500 --json",
                                                     build_dir(), serve.port, a),
                                         Capture::stdout_and_stderr);
     INFO(r.output);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/allocator.h"
 #include "layers/fused.h"
 #include "models/gradcam.h"
 #include "tools/serve/assets.h"
@@ -100,6 +101,11 @@ class Metrics {
     s += fmt::format("# HELP skinnet_queue_depth Images waiting for the inference worker.\n"
                      "# TYPE skinnet_queue_depth gauge\nskinnet_queue_depth {}\n",
                      queue_depth);
+    const AllocatorStats a = CpuAllocator::instance().stats();
+    s += fmt::format("# HELP skinnet_tensor_bytes Tensor memory of the CPU allocator: in use, and cached for reuse.\n"
+                     "# TYPE skinnet_tensor_bytes gauge\nskinnet_tensor_bytes{{state=\"allocated\"}} {}\n"
+                     "skinnet_tensor_bytes{{state=\"cached\"}} {}\n",
+                     a.allocated_bytes, a.cached_bytes);
     s += fmt::format("# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
                      "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes {}\n",
                      resident_bytes());

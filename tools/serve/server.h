@@ -23,7 +23,7 @@ namespace nn {
 struct ServeOptions {
   std::string host = "127.0.0.1";  // loopback unless asked: a model is not exposed by accident
   int port = 8080;                 // 0: any free port (printed)
-  int threads = 16;                // connection threads
+  int threads = 64;                // connection threads
   int64_t max_batch = 8;           // images per inference batch
   double max_delay_ms = 5;         // how long the worker waits for a batch to fill
   int64_t max_queue = 64;          // images waiting; beyond: 503
