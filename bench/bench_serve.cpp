@@ -64,6 +64,7 @@ std::vector<Outcome> send(const std::string& url, const std::string& path, const
       httplib::Client client(url);
       client.set_read_timeout(120, 0);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);  // as curl and browsers: no Nagle delay between headers and body
       for (int64_t i; (i = next++) < n;) {
         const Clock::time_point start = Clock::now();
         const httplib::Result r = client.Post(path, image, "application/octet-stream");
