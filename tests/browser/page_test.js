@@ -191,7 +191,7 @@ async function main() {
     puppeteer = require(path.join(ROOT, 'build/node/node_modules/puppeteer-core'));
   } catch (err) {
     return emit(2, { ok: false, error: `cannot load puppeteer-core from build/node/node_modules ` +
-      `(${err.message.split('\n')[0]}); run \`make deps\` (needs node >= 20.19)` });
+      `(${err.message.split('\n')[0]}); run \`make deps\` (needs node >= 18)` });
   }
 
   const session = { browser: null, userDataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'skinnet-page-test-')) };

@@ -187,8 +187,7 @@ function showPrediction(card, answer, seconds) {
     el('strong', { class: 'top-class' }, name(top[0])), ` (${percent(top[0].prob)})`), bars);
   const cam = answer.cam;
   if (cam && typeof cam.png === 'string' && cam.png.startsWith('data:image/')) {
-    const explained = top.find((t) => t.index === cam.index);
-    card.body.append(camToggle(card, cam, explained ? name(explained) : cam.class));
+    card.body.append(camToggle(card, cam, cam.name || cam.class));
   } else {
     card.body.append(el('p', { class: 'muted' }, 'The server sent no Grad-CAM heatmap.'));
   }
