@@ -63,11 +63,15 @@ int serve_main(int argc, char** argv) {
   NN_USAGE_CHECK(o.max_delay_ms >= 0 && o.timeout_s > 0, "--max-delay-ms must be >= 0 and --timeout positive");
   NN_USAGE_CHECK(o.max_body_bytes > 0 && o.max_pixels > 0, "--max-body-mb and --max-megapixels must be positive");
 
-  // glibc gives threads their own malloc arenas (up to 8 per core); with 64 connection threads each
-  // decoding megabyte-sized images, memory spread over many arenas kept growing for thousands of requests
-  // (resnet50, 32 clients: +1% per 200 requests after 400). With two, it reaches a steady size within a few
-  // hundred requests and stays there.
+  // glibc gives threads their own malloc arenas (up to 8 per core), moves its mmap threshold as it goes
+  // and trims the heap when its top is free: with 64 connection threads decoding megabyte-sized images, RSS
+  // crept up (resnet50, 32 clients: +1% per 200 requests from 400 to 1600) and swung by up to 9% between
+  // two measurements. Two arenas, large blocks from the heap and no trimming below 256 MiB: RSS rises to
+  // the steady-state need within a few hundred requests and stays there (docs/serving.md). Returning large
+  // blocks to the system on every free instead (a fixed 256 KiB mmap threshold) halved the throughput.
   mallopt(M_ARENA_MAX, 2);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
   // SIGTERM and SIGINT go to one thread that stops the server; every other thread (created below) has them
   // blocked, so no handler runs in the middle of a request.
