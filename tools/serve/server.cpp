@@ -34,6 +34,9 @@ using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+Clock::duration after(double seconds) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+}
 
 // An answer other than 200: its status and the message the JSON body carries.
 struct HttpError : std::runtime_error {
@@ -177,9 +180,10 @@ class Worker {
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
         if (queue_.empty()) return;  // stopping, and everything answered
         // Dynamic batching: wait for the batch to fill, at most max_delay after the oldest image arrived.
-        const auto deadline = queue_.front()->enqueued +
-                              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(options_.max_delay_ms));
-        cv_.wait_until(lock, deadline, [&] { return stopping_ || static_cast<int64_t>(queue_.size()) >= options_.max_batch; });
+        const auto deadline = queue_.front()->enqueued + after(options_.max_delay_ms / 1e3);
+        cv_.wait_until(lock, deadline, [&] {
+          return stopping_ || static_cast<int64_t>(queue_.size()) >= options_.max_batch;
+        });
         while (!queue_.empty() && static_cast<int64_t>(batch.size()) < options_.max_batch) {
           if (!queue_.front()->abandoned) batch.push_back(queue_.front());
           queue_.pop_front();
@@ -352,10 +356,13 @@ struct Server::Impl {
           send_error(res, 405, fmt::format("{} {}: this route takes {} only", req.method, req.path, it->second));
           return httplib::Server::HandlerResponse::Handled;
         }
-        send_error(res, 404, fmt::format("{} {}: no such route (see GET /api/model, POST /api/predict)", req.method, req.path));
-      } else if (res.status == 413 && req.get_header_value("Content-Type") == "application/x-www-form-urlencoded") {
+        send_error(res, 404, fmt::format("{} {}: no such route (see GET /api/model, POST /api/predict)", req.method,
+                                         req.path));
+      } else if (res.status == 413 &&
+                 req.get_header_value("Content-Type") == "application/x-www-form-urlencoded") {
         send_error(res, 413, "a form-urlencoded body is limited to 8 KB: send the image as a multipart form "
-                             "(curl -F image=@lesion.jpg) or as the raw body with its type (-H 'Content-Type: image/jpeg')");
+                             "(curl -F image=@lesion.jpg) or as the raw body with its type "
+                             "(-H 'Content-Type: image/jpeg')");
       } else if (res.status == 413) {
         send_error(res, 413, fmt::format("the request body is over the {} MB limit (--max-body-mb)",
                                          static_cast<double>(options.max_body_bytes) / (1 << 20)));
@@ -424,7 +431,7 @@ struct Server::Impl {
       res.set_header("Retry-After", "1");
       throw HttpError(503, fmt::format("the server is busy: {} images are waiting; retry in a second", options.max_queue));
     }
-    const auto deadline = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options.timeout_s));
+    const auto deadline = start + after(options.timeout_s);
     if (future.wait_until(deadline) != std::future_status::ready) {
       job->abandoned = true;
       throw HttpError(504, fmt::format("{}: no answer within the {} s timeout (--timeout)", name, options.timeout_s));
