@@ -74,8 +74,8 @@ function retryAfterSeconds(response) {
 function syntheticBanner(datasetName) {
   return el('div', { id: 'synthetic-banner', class: 'synthetic-banner', role: 'alert' },
     el('strong', {}, 'SYNTHETIC'),
-    el('p', {}, `This model was trained on synthetic images (${datasetName}), not on photographs of real ` +
-      'skin. Its outputs mean nothing about real lesions.'));
+    el('p', {}, `This model was trained on synthetic images in ${datasetName}'s format (skinnet synth), not on ` +
+      'photographs of real skin. Its outputs mean nothing about real lesions.'));
 }
 
 function metricsBlock(metrics, fullName) {
