@@ -128,6 +128,21 @@ class Sequential final : public Module {
   std::vector<std::shared_ptr<Module>> steps_;  // what forward() runs (see above)
 };
 
+// Eval mode for a scope: the module's mode (train or eval) is restored when the guard ends, also when an
+// exception leaves the scope. For passes that must not change batch-norm statistics or drop activations
+// (summaries, evaluation, Grad-CAM) on a model that may be in the middle of training.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(Module& model) : model_(model), was_training_(model.training()) { model.eval(); }
+  ~EvalModeGuard() { model_.train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  Module& model_;
+  bool was_training_;
+};
+
 // A forward hook (torch's register_forward_hook), scoped and per thread: while it lives, every call of
 // `target` through operator() on this thread passes the module's output through `fn`, and what `fn` returns
 // replaces it. Grad-CAM (models/gradcam.h) uses one to turn a layer's output into a leaf whose gradient it

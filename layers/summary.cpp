@@ -40,19 +40,18 @@ Summary summarize(Module& model, const Shape& input) {
   std::map<const Module*, std::string> names;
   for (auto& [name, m] : model.named_modules()) names[m] = name;
   Recorder recorder;
-  const bool was_training = model.training();
-  model.eval();
-  t_recorder = &recorder;
-  try {
-    NoGradGuard no_grad;
-    model(zeros(input));
-  } catch (...) {
+  {
+    const EvalModeGuard eval(model);
+    t_recorder = &recorder;
+    try {
+      NoGradGuard no_grad;
+      model(zeros(input));
+    } catch (...) {
+      t_recorder = nullptr;
+      throw;
+    }
     t_recorder = nullptr;
-    model.train(was_training);
-    throw;
   }
-  t_recorder = nullptr;
-  model.train(was_training);
 
   Summary s;
   s.input = input;

@@ -17,27 +17,23 @@ std::string layer_names(Network& model) {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 
-// Freezes every parameter for its lifetime and puts the model in eval mode; restores both.
-class InferenceScope {
+// Freezes every parameter for its lifetime (no weight gradients are recorded); restores each one's flag.
+class FrozenParameters {
  public:
-  explicit InferenceScope(Module& model) : model_(model), training_(model.training()) {
-    for (const Tensor& p : model.parameters()) {
+  explicit FrozenParameters(Module& model) : params_(model.parameters()) {
+    for (Tensor& p : params_) {
       trainable_.push_back(p.requires_grad());
-      Tensor(p).requires_grad_(false);
+      p.requires_grad_(false);
     }
-    model.eval();
   }
-  ~InferenceScope() {
-    const std::vector<Tensor> params = model_.parameters();
-    for (size_t i = 0; i < params.size(); ++i) Tensor(params[i]).requires_grad_(trainable_[i]);
-    model_.train(training_);
+  ~FrozenParameters() {
+    for (size_t i = 0; i < params_.size(); ++i) params_[i].requires_grad_(trainable_[i]);
   }
-  InferenceScope(const InferenceScope&) = delete;
-  InferenceScope& operator=(const InferenceScope&) = delete;
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
 
  private:
-  Module& model_;
-  bool training_;
+  std::vector<Tensor> params_;  // handles sharing the parameters' state
   std::vector<bool> trainable_;
 };
 
@@ -63,7 +59,8 @@ Tensor GradCam::forward(const Tensor& x) {
     return activations_;
   });
   {
-    const InferenceScope scope(model_);
+    const EvalModeGuard eval(model_);
+    const FrozenParameters frozen(model_);
     logits_ = model_(x);
   }
   NN_CHECK(calls == 1, "Grad-CAM: layer '{}' of {} ran {} times in one forward pass; it must run exactly once "

@@ -219,4 +219,10 @@ Tensor leaf(const Tensor& t) {
   return c;
 }
 
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (double v : t.to_vector<double>()) m = std::max(m, std::fabs(v));
+  return m;
+}
+
 }  // namespace nn::test

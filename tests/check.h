@@ -84,4 +84,7 @@ std::string refs_path(const std::string& file);
 // A copy of `t` that is a leaf requiring grad.
 Tensor leaf(const Tensor& t);
 
+// The largest |element| of `t`, in double: the scale whole-model comparisons divide by.
+double max_abs(const Tensor& t);
+
 }  // namespace nn::test

@@ -2,8 +2,10 @@
 // builders for convolution parameters. (The comparison helpers are in tests/check.h.)
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "kernels/conv2d.h"
 #include "tensor/tensor.h"
@@ -48,6 +50,9 @@ class TempDir {
 
 // A whole file as bytes; the test fails (REQUIRE) when it cannot be opened.
 std::string read_file(const std::filesystem::path& file);
+
+// The bytes of base64 text (the report's data: URIs, serve's Grad-CAM PNG); '=' padding is skipped.
+std::vector<uint8_t> unbase64(const std::string& s);
 
 // What a shell command printed and how it ended.
 struct CommandResult {

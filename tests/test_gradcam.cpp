@@ -19,12 +19,6 @@ namespace nn::test {
 
 namespace {
 
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (double v : t.to_vector<double>()) m = std::max(m, std::fabs(v));
-  return m;
-}
-
 std::shared_ptr<Network> converted(const TorchCase& c) {
   auto model = make_model(c.params["arch"], {.num_classes = c.params["arch"] == "vgg11_bn" ? 1000 : 7, .init = false});
   load_weights(*model, SafetensorsFile::open(refs_path(c.params["weights"])));

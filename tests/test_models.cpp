@@ -30,12 +30,6 @@ double relative_error(const Tensor& a, const Tensor& b) {
   return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
 }
 
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (double v : t.to_vector<double>()) m = std::max(m, std::fabs(v));
-  return m;
-}
-
 // SGD with momentum as torch.optim.SGD: buf = momentum * buf + grad (buf = grad at first), p -= lr * buf.
 void sgd_step(const std::vector<Tensor>& params, std::vector<Tensor>& buffers, double lr, double momentum) {
   NoGradGuard no_grad;

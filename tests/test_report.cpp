@@ -143,28 +143,6 @@ std::string between(const std::string& text, const std::string& from, const std:
   return text.substr(a, b - a);
 }
 
-std::vector<uint8_t> unbase64(const std::string& s) {
-  std::vector<uint8_t> out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : s) {
-    int v = -1;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    if (c >= '0' && c <= '9') v = c - '0' + 52;
-    if (c == '+') v = 62;
-    if (c == '/') v = 63;
-    if (v < 0) continue;  // '=' padding
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<uint8_t>((acc >> bits) & 255));
-    }
-  }
-  return out;
-}
-
 std::array<double, 3> mean_rgb(const Image& img) {
   std::array<double, 3> m{0, 0, 0};
   for (size_t i = 0; i < img.rgb.size(); ++i) m[i % 3] += img.rgb[i];

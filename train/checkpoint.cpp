@@ -99,6 +99,7 @@ TrainedModel load_trained_model(const std::string& path) {
   NN_CHECK(arch != md.end(), "{}: no 'arch' in the metadata: not a model trained by skinnet (ImageNet weights go to "
                              "`skinnet predict --arch A --weights W`)", path);
   TrainedModel out;
+  out.metadata = md;
   out.prep = weights_preprocessing(file);
   if (checkpoint) {
     out.classes = checkpoint_meta(file).at("classes").get<std::vector<std::string>>();

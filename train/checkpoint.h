@@ -43,6 +43,7 @@ struct TrainedModel {
   std::shared_ptr<Network> model;
   Preprocessing prep;
   std::vector<std::string> classes;
+  std::map<std::string, std::string> metadata;  // the file's, as written (e.g. "dataset" for serve's model card)
 };
 TrainedModel load_trained_model(const std::string& path);
 

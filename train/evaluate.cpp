@@ -71,8 +71,7 @@ Predictions predict_samples(Network& model, const Dataset& dataset, const std::v
   lo.augment = false;
   lo.skip_bad_images = options.skip_bad_images;
   DataLoader loader(dataset, indices, prep, lo);
-  const bool was_training = model.training();
-  model.eval();
+  const EvalModeGuard eval(model);
   Predictions out;
   double loss_sum = 0;
   loader.start_epoch(0);
@@ -87,7 +86,6 @@ Predictions predict_samples(Network& model, const Dataset& dataset, const std::v
       out.probs.push_back(probs[i]);
     }
   }
-  model.train(was_training);
   out.loss = out.probs.empty() ? 0 : loss_sum / static_cast<double>(out.probs.size());
   return out;
 }

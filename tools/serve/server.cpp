@@ -24,7 +24,6 @@
 #include "train/data/image.h"
 #include "train/report/overlay.h"
 #include "train/report/report_svg.h"
-#include "weights/safetensors.h"
 
 namespace nn {
 
@@ -265,7 +264,7 @@ json model_card(const LoadedModel& loaded) {
   const Network& model = *loaded.model;
   json classes = json::array(), names = json::array();
   for (int64_t c = 0; c < model.num_classes(); ++c) {
-    classes.push_back(loaded.classes.empty() ? fmt::format("class {}", c) : loaded.classes[static_cast<size_t>(c)]);
+    classes.push_back(class_name(loaded.classes, c));
     names.push_back(class_label(loaded.classes, c));
   }
   json card{{"arch", model.arch()},
@@ -282,8 +281,7 @@ json model_card(const LoadedModel& loaded) {
              "outputs must not be used to decide on the care of any person. See a dermatologist about any "
              "skin lesion that worries you."}};
   // The dataset: skinnet runs record it in the model file's metadata.
-  const SafetensorsFile file = SafetensorsFile::open(loaded.source);
-  if (auto it = file.metadata().find("dataset"); it != file.metadata().end()) card["dataset"] = json::parse(it->second);
+  if (auto it = loaded.metadata.find("dataset"); it != loaded.metadata.end()) card["dataset"] = json::parse(it->second);
   // The run's test metrics: metrics.json beside the model file.
   const std::filesystem::path metrics = std::filesystem::path(loaded.source).parent_path() / "metrics.json";
   if (std::filesystem::exists(metrics)) {
@@ -442,7 +440,7 @@ struct Server::Impl {
     if (cam) {
       const Image overlay = cam_overlay(image, model.prep, normalize_cam(r.cam_map), r.cam_height, r.cam_width);
       j["cam"] = {{"layer", worker->cam_layer()},
-                  {"class", card["classes"][static_cast<size_t>(r.cam_class)]},
+                  {"class", class_name(model.classes, r.cam_class)},
                   {"name", class_label(model.classes, r.cam_class)},
                   {"index", r.cam_class},
                   {"png", "data:image/png;base64," + report::base64(encode_png(overlay))}};

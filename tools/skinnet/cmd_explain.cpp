@@ -93,7 +93,7 @@ int explain_main(int argc, char** argv) {
       const Tensor raw = cam.maps({c});  // [1, h, w]
       const int64_t h = raw.size(1), w = raw.size(2);
       const std::vector<float> values = raw.to_vector<float>();
-      nlohmann::json entry{{"class", loaded.classes.empty() ? fmt::format("class {}", c) : loaded.classes[c]},
+      nlohmann::json entry{{"class", class_name(loaded.classes, c)},
                            {"name", class_label(loaded.classes, c)},
                            {"index", c},
                            {"prob", probs[static_cast<size_t>(c)]}};

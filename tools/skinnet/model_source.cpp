@@ -44,6 +44,7 @@ LoadedModel load_model_from_flags(const Flags& flags) {
     out.model = trained.model;
     out.prep = trained.prep;
     out.classes = trained.classes;
+    out.metadata = trained.metadata;
     out.source = flags.str("checkpoint");
     return out;
   }
@@ -70,6 +71,7 @@ LoadedModel load_model_from_flags(const Flags& flags) {
     if (static_cast<int64_t>(out.classes.size()) != n) out.classes.clear();
   }
   out.source = flags.str("weights");
+  out.metadata = file.metadata();
   return out;
 }
 
@@ -84,8 +86,12 @@ std::vector<int64_t> top_classes(const std::vector<float>& probs, int64_t k) {
   return order;
 }
 
+std::string class_name(const std::vector<std::string>& classes, int64_t c) {
+  return classes.empty() ? fmt::format("class {}", c) : classes[static_cast<size_t>(c)];
+}
+
 std::string class_label(const std::vector<std::string>& classes, int64_t c) {
-  return classes.empty() ? fmt::format("class {}", c) : class_display_name(classes[static_cast<size_t>(c)]);
+  return classes.empty() ? class_name(classes, c) : class_display_name(classes[static_cast<size_t>(c)]);
 }
 
 nlohmann::json prediction_json(const std::string& image, const Tensor& logits, const std::vector<std::string>& classes,
@@ -95,7 +101,7 @@ nlohmann::json prediction_json(const std::string& image, const Tensor& logits, c
   nlohmann::json j{{"image", image}, {"logits", l}, {"probs", p}, {"top", nlohmann::json::array()}};
   if (!classes.empty()) j["classes"] = classes;
   for (int64_t c : top_classes(p, top))
-    j["top"].push_back({{"class", classes.empty() ? fmt::format("class {}", c) : classes[static_cast<size_t>(c)]},
+    j["top"].push_back({{"class", class_name(classes, c)},
                         {"name", class_label(classes, c)}, {"index", c}, {"prob", p[static_cast<size_t>(c)]}});
   return j;
 }

@@ -50,14 +50,11 @@ void check_jpeg_complete(const uint8_t* data, size_t size, const std::string& na
 }  // namespace
 
 Image decode_image(const std::string& path) {
-  int w = 0, h = 0, channels = 0;
-  NN_CHECK(stbi_info(path.c_str(), &w, &h, &channels), "{}: cannot read as an image: {}", path, stb_reason());
-  NN_CHECK(static_cast<int64_t>(w) * h <= kMaxImagePixels, "{}: {}x{} pixels is over the {} megapixel limit", path, w,
-           h, kMaxImagePixels >> 20);
   std::ifstream in(path, std::ios::binary);
+  NN_CHECK(in, "{}: cannot read as an image: cannot open the file", path);
   const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   NN_CHECK(in.good() || in.eof(), "{}: cannot read the file", path);
-  return decode_image_bytes(bytes.data(), bytes.size(), path);
+  return decode_image_bytes(bytes.data(), bytes.size(), path);  // checks the declared size before decoding
 }
 
 ImageInfo image_info(const uint8_t* data, size_t size, const std::string& name) {
@@ -229,22 +226,32 @@ Image resize(const Image& src, int64_t height, int64_t width) {
   return out;
 }
 
+namespace {
+
+// The geometry shared by the image operations and eval_crop_box, which maps their result back.
+struct Size2 {
+  int64_t height, width;
+};
+// resize_shorter_side's output size: the longer side scaled and truncated, as torchvision does.
+Size2 shorter_side_size(int64_t height, int64_t width, int64_t shorter) {
+  if (height <= width) return {shorter, static_cast<int64_t>(static_cast<double>(shorter) * width / height)};
+  return {static_cast<int64_t>(static_cast<double>(shorter) * height / width), shorter};
+}
+// center_crop's offset along one side: torchvision rounds (outer - inner) / 2, ties to even as Python.
+int64_t center_offset(int64_t outer, int64_t inner) { return static_cast<int64_t>(std::nearbyint((outer - inner) / 2.0)); }
+
+}  // namespace
+
 Image resize_shorter_side(const Image& src, int64_t shorter) {
   NN_CHECK(shorter > 0, "resize: shorter side {} must be positive", shorter);
-  if (src.height <= src.width) {
-    const int64_t w = static_cast<int64_t>(static_cast<double>(shorter) * src.width / src.height);
-    return resize(src, shorter, w);
-  }
-  const int64_t h = static_cast<int64_t>(static_cast<double>(shorter) * src.height / src.width);
-  return resize(src, h, shorter);
+  const Size2 size = shorter_side_size(src.height, src.width, shorter);
+  return resize(src, size.height, size.width);
 }
 
 Image center_crop(const Image& src, int64_t height, int64_t width) {
   NN_CHECK(height <= src.height && width <= src.width, "center_crop: {}x{} does not fit in a {}x{} image", height, width,
            src.height, src.width);
-  // torchvision rounds the offsets: top = round((H - h) / 2)
-  const int64_t top = static_cast<int64_t>(std::nearbyint((src.height - height) / 2.0));  // ties to even, as Python
-  const int64_t left = static_cast<int64_t>(std::nearbyint((src.width - width) / 2.0));
+  const int64_t top = center_offset(src.height, height), left = center_offset(src.width, width);
   Image out;
   out.height = height;
   out.width = width;
@@ -257,25 +264,44 @@ Image center_crop(const Image& src, int64_t height, int64_t width) {
 ImageRegion eval_crop_box(int64_t height, int64_t width, const Preprocessing& p) {
   if (p.resize_shorter <= 0) return {0, 0, static_cast<double>(height), static_cast<double>(width)};
   // The resized size as resize_shorter_side computes it, then center_crop's offsets, scaled back.
-  int64_t rh = p.resize_shorter, rw = p.resize_shorter;
-  if (height <= width) rw = static_cast<int64_t>(static_cast<double>(p.resize_shorter) * width / height);
-  else rh = static_cast<int64_t>(static_cast<double>(p.resize_shorter) * height / width);
-  const double top = std::nearbyint((rh - p.input_size) / 2.0), left = std::nearbyint((rw - p.input_size) / 2.0);
-  const double sy = static_cast<double>(height) / rh, sx = static_cast<double>(width) / rw;
-  return {top * sy, left * sx, p.input_size * sy, p.input_size * sx};
+  const Size2 resized = shorter_side_size(height, width, p.resize_shorter);
+  const double sy = static_cast<double>(height) / resized.height, sx = static_cast<double>(width) / resized.width;
+  return {static_cast<double>(center_offset(resized.height, p.input_size)) * sy,
+          static_cast<double>(center_offset(resized.width, p.input_size)) * sx, p.input_size * sy, p.input_size * sx};
 }
 
-std::vector<uint8_t> encode_png(const Image& image) {
+namespace {
+
+// stb_image_write's callback that appends the encoded bytes to a std::vector<uint8_t>.
+void append_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
+}
+
+void check_encodable(const Image& image, const char* what) {
   NN_CHECK(image.height > 0 && image.width > 0 && image.rgb.size() == static_cast<size_t>(image.height * image.width * 3),
-           "encode_png: a {}x{} image holding {} bytes", image.height, image.width, image.rgb.size());
+           "{}: a {}x{} image holding {} bytes", what, image.height, image.width, image.rgb.size());
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_png(const Image& image) {
+  check_encodable(image, "encode_png");
   std::vector<uint8_t> png;
-  auto append = [](void* context, void* data, int size) {
-    auto* out = static_cast<std::vector<uint8_t>*>(context);
-    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
-  };
   const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
-  NN_CHECK(stbi_write_png_to_func(append, &png, w, h, 3, image.rgb.data(), w * 3) != 0, "encode_png: stb_image_write failed");
+  NN_CHECK(stbi_write_png_to_func(append_bytes, &png, w, h, 3, image.rgb.data(), w * 3) != 0,
+           "encode_png: stb_image_write failed");
   return png;
+}
+
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
+  check_encodable(image, "encode_jpeg");
+  NN_CHECK(quality >= 1 && quality <= 100, "encode_jpeg: quality {} is outside 1..100", quality);
+  std::vector<uint8_t> jpeg;
+  NN_CHECK(stbi_write_jpg_to_func(append_bytes, &jpeg, static_cast<int>(image.width), static_cast<int>(image.height), 3,
+                                  image.rgb.data(), quality) != 0,
+           "encode_jpeg: stb_image_write failed");
+  return jpeg;
 }
 
 Image eval_geometry(const Image& image, const Preprocessing& p) {

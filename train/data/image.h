@@ -54,8 +54,9 @@ struct ImageRegion {
   double top = 0, left = 0, height = 0, width = 0;
 };
 ImageRegion eval_crop_box(int64_t height, int64_t width, const Preprocessing& p);
-// PNG file bytes of an image (stb_image_write), for HTTP answers and data: URIs.
+// PNG or JPEG file bytes of an image (stb_image_write), for HTTP answers and data: URIs.
 std::vector<uint8_t> encode_png(const Image& image);
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality = 90);
 // Pixels to the network's values: (pixel * scale - mean) / std per channel, in p.color_order; float32
 // [3, H, W] at the image's own size.
 Tensor normalize_image(const Image& image, const Preprocessing& p);

@@ -1,8 +1,6 @@
 // The run report page (see report.h): its sections, the thumbnails, and the atomic write.
 #include "train/report/report.h"
 
-#include <stb/stb_image_write.h>
-
 #include <algorithm>
 #include <cmath>
 #include <ctime>
@@ -310,25 +308,17 @@ std::string per_class_section(Page& page, const json& m) {
   return s + "</tfoot></table></div></section>";
 }
 
-std::string thumbnail(const Image& image, const std::string& alt);
-// A thumbnail as a JPEG data: URI; throws nn::Error when the image cannot be read.
-std::string thumbnail(const std::string& path) { return thumbnail(decode_image(path), path); }
-
-std::string thumbnail(const Image& image, const std::string& path) {
+// A thumbnail of `image` as a JPEG data: URI <img> with `alt` as its text.
+std::string thumbnail(const Image& image, const std::string& alt) {
   Image img = resize_shorter_side(image, kReportThumbnailSide);
   // Very elongated images are cut to twice the shorter side so one tile cannot dominate the grid.
   img = center_crop(img, std::min(img.height, 2 * kReportThumbnailSide), std::min(img.width, 2 * kReportThumbnailSide));
-  std::vector<uint8_t> jpeg;
-  const auto append = [](void* context, void* data, int size) {
-    auto* out = static_cast<std::vector<uint8_t>*>(context);
-    out->insert(out->end(), static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + size);
-  };
-  NN_CHECK(stbi_write_jpg_to_func(append, &jpeg, static_cast<int>(img.width), static_cast<int>(img.height), 3,
-                                  img.rgb.data(), 85) != 0,
-           "{}: cannot encode the thumbnail as JPEG", path);
   return fmt::format("<img src=\"data:image/jpeg;base64,{}\" width=\"{}\" height=\"{}\" alt=\"{}\">",
-                     report::base64(jpeg), img.width, img.height, escape(path));
+                     report::base64(encode_jpeg(img, 85)), img.width, img.height, escape(alt));
 }
+
+// The thumbnail of an image file; throws nn::Error when the image cannot be read.
+std::string thumbnail(const std::string& path) { return thumbnail(decode_image(path), path); }
 
 std::string mistakes_section(const std::vector<ReportMistake>& mistakes) {
   std::string s = "<section id=\"mistakes\"><h2>Most confident mistakes</h2>";
