@@ -50,7 +50,7 @@ KERNEL_SRCS := $(filter-out kernels/cuda/device_emu.cpp,$(wildcard kernels/cpu/*
 TENSOR_SRCS := $(wildcard tensor/*.cpp)
 DATA_SRCS := $(wildcard train/data/*.cpp train/data/synth/*.cpp)
 LIB_SRCS := $(BASE_SRCS) $(KERNEL_SRCS) $(TENSOR_SRCS) $(wildcard layers/*.cpp models/*.cpp weights/*.cpp) \
-            $(DATA_SRCS) $(wildcard train/optim/*.cpp train/report/*.cpp train/*.cpp)
+            $(DATA_SRCS) $(wildcard train/optim/*.cpp train/dist/*.cpp train/report/*.cpp train/*.cpp)
 # Every CUDA kernel source; nvcc compiles them into the library (CUDA=1), g++ into the emulator build below.
 KERNEL_CU_SRCS := $(wildcard kernels/cuda/*.cu kernels/cuda/*/*.cu)
 CU_SRCS :=
@@ -147,6 +147,11 @@ $(LIB): $(LIB_OBJS) $(BUILD)/config
 HTTP_CFLAGS := $(shell pkg-config --cflags cpp-httplib 2>/dev/null)
 HTTP_LIBS := $(or $(shell pkg-config --libs cpp-httplib 2>/dev/null),-lcpp-httplib)
 $(BUILD)/obj/tools/serve/%.o $(BUILD)/obj/bench/bench_serve.o $(BUILD)/obj/tests/test_serve.o: CPPFLAGS += $(HTTP_CFLAGS)
+# MPI (OpenMPI from Debian) for data-parallel training: only train/dist/world.cpp includes mpi.h; like
+# httplib's, its flags stay out of the build settings. The C API only (no deprecated C++ bindings).
+MPI_CFLAGS := $(shell pkg-config --cflags ompi-c 2>/dev/null) -DOMPI_SKIP_MPICXX
+MPI_LIBS := $(or $(shell pkg-config --libs ompi-c 2>/dev/null),-lmpi)
+$(BUILD)/obj/train/dist/world.o $(BUILD)/emu/train/dist/world.o: CPPFLAGS += $(MPI_CFLAGS)
 
 # The page of skinnet serve, embedded in the binary (tools/serve/assets.h).
 SERVE_PAGE := $(wildcard tools/serve/page/*)
@@ -158,10 +163,15 @@ $(BUILD)/obj/gen/serve_assets.o: $(BUILD)/gen/serve_assets.cpp $(BUILD)/config
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -c $< -o $@
 
 $(CLI): $(CLI_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) $(HTTP_LIBS) $(VENDOR_LIBS) -o $@
+	$(CXX) $(LDFLAGS) $(CLI_OBJS) $(LIB) $(LDLIBS) $(HTTP_LIBS) $(MPI_LIBS) $(VENDOR_LIBS) -o $@
+
+# The data-parallel checks' worker, run under mpirun by tests/test_dist.cpp.
+DIST_CHECK := $(BUILD)/dist_check
+$(DIST_CHECK): $(BUILD)/obj/tests/dist/dist_check.o $(LIB)
+	$(CXX) $(LDFLAGS) $< $(LIB) $(LDLIBS) $(MPI_LIBS) $(VENDOR_LIBS) -o $@
 
 $(TEST_BIN): $(TEST_OBJS) $(LIB)
-	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) $(HTTP_LIBS) $(VENDOR_LIBS) -o $@
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(LIB) $(LDLIBS) $(HTTP_LIBS) $(MPI_LIBS) $(VENDOR_LIBS) -o $@
 
 # The CUDA emulator build (docs/emulator.md): g++ compiles every kernel .cu against kernels/cuda/emu/emulator.h
 # and links it with the library's other objects into $(BUILD)/skinnet_emu_tests, where cuda:0 is the CPU.
@@ -186,7 +196,7 @@ $(BUILD)/emu/%.cu.o: %.cu $(BUILD)/config
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(EMU_FLAGS) -x c++ -c $< -o $@
 
 $(EMU_TEST_BIN): $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS)
-	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS) $(LDLIBS) $(HTTP_LIBS) -lboost_context -o $@
+	$(CXX) $(LDFLAGS) $(TEST_OBJS) $(EMU_OBJS) $(EMU_LIB_OBJS) $(LDLIBS) $(HTTP_LIBS) $(MPI_LIBS) -lboost_context -o $@
 
 emu-test-build: $(EMU_TEST_BIN)
 
@@ -228,7 +238,7 @@ test: deps
 	@$(MAKE) -j$(JOBS) --no-print-directory test-build
 	@tools/run_tests.sh $(BUILD)
 
-test-build: $(TEST_BIN) $(EMU_TEST_BIN) $(EMU_TSAN_BIN) $(CLI) $(ONNX_OPENCV) compile_commands.json
+test-build: $(TEST_BIN) $(EMU_TEST_BIN) $(EMU_TSAN_BIN) $(CLI) $(ONNX_OPENCV) $(DIST_CHECK) compile_commands.json
 
 
 # `make train`: the demo. Without DATA, the synthetic HAM10000-format folder (skinnet synth; NOT real

@@ -1,6 +1,8 @@
 // BatchNorm2d module (see batch_norm.h).
 #include "layers/batch_norm.h"
 
+#include "tensor/ops.h"
+
 namespace nn {
 
 BatchNorm2d::BatchNorm2d(int64_t channels, double eps, std::optional<double> momentum, bool affine)
@@ -28,7 +30,33 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     num_batches_tracked.fill_(static_cast<double>(num_batches_tracked.item<int64_t>() + 1));
     if (!momentum_) momentum = 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
   }
+  if (training() && sync_ && (sync_->size() > 1)) return forward_synchronised(x, momentum);
   return batch_norm(x, running_mean, running_var, weight, bias, {.training = training(), .momentum = momentum, .eps = eps_});
+}
+
+// Training over the group's whole batch, from differentiable ops: the sums cross the ranks through
+// all_reduce_sum, whose backward sums the gradients over the ranks again, so autograd gives each rank
+// the exact gradient of the whole batch's loss. Two passes (mean, then the centred squares) as the
+// single-process kernel, for the same accuracy.
+Tensor BatchNorm2d::forward_synchronised(const Tensor& x, double momentum) {
+  const int64_t channels = x.size(1);
+  NN_CHECK(channels == running_mean.size(0), "BatchNorm2d: input {} has {} channels, the layer {}", x.describe(),
+           channels, running_mean.size(0));
+  Tensor count = full({1}, static_cast<double>(x.numel() / channels), DType::f64);
+  sync_->all_reduce_sum(count);
+  const double n = count.item<double>();
+  NN_CHECK(n > 1, "BatchNorm2d: synchronised training needs more than one value per channel over all ranks, got {}",
+           n);
+  const Shape per_channel{1, channels, 1, 1};
+  const Tensor mean = all_reduce_sum(sum(x, {0, 2, 3}), *sync_) / n;
+  const Tensor centred = x - mean.reshape(per_channel);
+  const Tensor var = all_reduce_sum(sum(centred * centred, {0, 2, 3}), *sync_) / n;  // biased, to normalise
+  Tensor y = centred * pow(var + eps_, -0.5).reshape(per_channel);
+  if (weight.defined()) y = y * weight.reshape(per_channel) + bias.reshape(per_channel);
+  NoGradGuard no_grad;
+  running_mean.mul_(1 - momentum).add_(mean.detach(), momentum);
+  running_var.mul_(1 - momentum).add_(var.detach() * (n / (n - 1)), momentum);  // unbiased, as PyTorch
+  return y;
 }
 
 void BatchNorm2d::reset_running_stats() {

@@ -2,11 +2,18 @@
 // running_var 1 and num_batches_tracked (i64, counts training forwards). In training mode it normalises
 // with the batch statistics and updates the running ones with `momentum`, or, when momentum is unset,
 // with the cumulative average 1/num_batches_tracked; in eval mode it uses the running statistics.
+//
+// Synchronised (torch.nn.SyncBatchNorm, `model.sync_bn` in data-parallel training): with a group of more
+// than one rank set, training normalises with the mean and variance of the whole batch, every rank's part
+// of it, summed over the group (tensor/collective.h); the running statistics are updated with them, so they
+// stay equal on every rank, and the gradients are those of the whole batch. Eval mode is unchanged.
 #pragma once
 
+#include <memory>
 #include <optional>
 
 #include "layers/module.h"
+#include "tensor/collective.h"
 
 namespace nn {
 
@@ -26,6 +33,9 @@ class BatchNorm2d final : public Module {
   // With the momentum unset, the next training forwards then average their batch statistics equally: the
   // trainer's precise BatchNorm (checkpoint.precise_bn_batches, train/trainer.cpp).
   void reset_running_stats();
+  // Synchronised statistics over `group` in training (null: this process's batch alone, the default).
+  void set_sync(std::shared_ptr<Collective> group) { sync_ = std::move(group); }
+  const std::shared_ptr<Collective>& sync() const { return sync_; }
   // Its running statistics, affine parameters and eps, as conv2d_fused_eval and fold_batch_norm take them.
   BatchNormEval eval_stats() const { return {running_mean, running_var, weight, bias, eps_}; }
 
@@ -35,6 +45,9 @@ class BatchNorm2d final : public Module {
  private:
   double eps_;
   std::optional<double> momentum_;
+  std::shared_ptr<Collective> sync_;
+
+  Tensor forward_synchronised(const Tensor& x, double momentum);
 };
 
 }  // namespace nn

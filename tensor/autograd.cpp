@@ -11,6 +11,15 @@
 
 namespace nn {
 
+// The innermost live GradReadyHook of this thread, and how AccumulateGrad calls it.
+struct GradReadyCall {
+  static thread_local GradReadyHook* current;
+  static void run(TensorImpl* leaf) {
+    if (current) current->fn_(leaf);
+  }
+};
+thread_local GradReadyHook* GradReadyCall::current = nullptr;
+
 namespace {
 
 thread_local bool t_grad_enabled = true;
@@ -32,11 +41,17 @@ struct AccumulateGrad final : Node {
     } else {
       impl->grad.add_(grad);
     }
+    GradReadyCall::run(impl.get());
     return {};
   }
 };
 
 }  // namespace
+
+GradReadyHook::GradReadyHook(Fn fn) : fn_(std::move(fn)), previous_(GradReadyCall::current) {
+  GradReadyCall::current = this;
+}
+GradReadyHook::~GradReadyHook() { GradReadyCall::current = previous_; }
 
 Node::~Node() {
   thread_local std::vector<std::shared_ptr<Node>> doomed;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -97,6 +98,25 @@ std::shared_ptr<N> new_node(std::initializer_list<const Tensor*> inputs) {
 
 // Makes `node` the grad_fn of `output` (which then requires grad).
 void attach(Tensor& output, const std::shared_ptr<Node>& node);
+
+// A gradient-ready hook (torch's register_post_accumulate_grad_hook, installed on every leaf at once):
+// while one is alive on this thread, backward() calls it with each leaf right after that leaf's gradient
+// for the pass has been accumulated into .grad, i.e. as soon as the gradient is final, while the rest of
+// backward still runs. Data-parallel training starts communicating a bucket of gradients from it
+// (train/dist/reducer.h). Hooks nest; the innermost one is called. Per thread, like grad mode.
+class GradReadyHook {
+ public:
+  using Fn = std::function<void(TensorImpl* leaf)>;
+  explicit GradReadyHook(Fn fn);
+  ~GradReadyHook();
+  GradReadyHook(const GradReadyHook&) = delete;
+  GradReadyHook& operator=(const GradReadyHook&) = delete;
+
+ private:
+  Fn fn_;
+  GradReadyHook* previous_;
+  friend struct GradReadyCall;
+};
 
 // The engine behind Tensor::backward().
 void run_backward(const Tensor& root, const Tensor& gradient, bool retain_graph);

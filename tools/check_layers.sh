@@ -24,7 +24,7 @@ function rank(p) {
   if (p ~ /^models\//) return 4
   if (p ~ /^weights\//) return 5
   if (p ~ /^train\/data\/synth\//) return 7
-  if (p ~ /^train\/(data|optim)\//) return 6
+  if (p ~ /^train\/(data|optim|dist)\//) return 6
   if (p ~ /^train\/report\//) return 7
   if (p ~ /^train\//) return 8
   if (p ~ /^(tools|bench)\//) return 9
@@ -34,7 +34,7 @@ function rank(p) {
 # Folders that share a rank but are not the same layer may not include each other.
 function group(p) {
   if (p ~ /^train\/data\/synth\//) return "train/data/synth"
-  if (p ~ /^train\/(data|optim|report)\//) { split(p, a, "/"); return "train/" a[2] }
+  if (p ~ /^train\/(data|optim|dist|report)\//) { split(p, a, "/"); return "train/" a[2] }
   if (p ~ /^(tools|bench)\//) return "tools+bench"
   split(p, a, "/"); return a[1]
 }

@@ -26,6 +26,7 @@ packages=(
   python3-onnx                   # the ONNX checker and shape inference, run on `skinnet export`'s files
   libopencv-dnn-dev              # OpenCV DNN: a second ONNX consumer, running exported files (tests/onnx/)
   libcpp-httplib-dev             # HTTP server and client for skinnet serve and bench-serve
+  libopenmpi-dev openmpi-bin     # MPI: data-parallel training (mpirun -np N skinnet train), tests/test_dist.cpp
 )
 if [ "${1:-}" = fuzz ]; then
   packages+=(

@@ -52,6 +52,7 @@ std::vector<Field> config_fields(TrainConfig& c) {
       {"model.input_size", Kind::integer, &c.input_size, "network input size (0: the weights' preprocessing)"},
       {"model.resize_shorter", Kind::integer, &c.resize_shorter, "eval resize of the shorter side (-1: automatic)"},
       {"model.dropout", Kind::real, &c.dropout, "VGG classifier dropout"},
+      {"model.sync_bn", Kind::flag, &c.sync_bn, "with several ranks: BatchNorm statistics over all ranks' batches"},
       {"augment.geometry", Kind::geometry, &a.geometry, "random_resized_crop or resize"},
       {"augment.scale_min", Kind::real, &a.scale_min, "random resized crop: smallest area fraction"},
       {"augment.scale_max", Kind::real, &a.scale_max, "random resized crop: largest area fraction"},
@@ -93,6 +94,8 @@ std::vector<Field> config_fields(TrainConfig& c) {
        "before each validation, re-estimate BatchNorm statistics on this many training batches (0: off)"},
       {"checkpoint.stop_after_epochs", Kind::integer, &c.stop_after_epochs,
        "pause after this many epochs in all; --resume continues (0: run to the end)"},
+      {"dist.bucket_mb", Kind::real, &c.bucket_mb, "with several ranks: gradient bucket size (MiB)"},
+      {"dist.first_bucket_mb", Kind::real, &c.first_bucket_mb, "with several ranks: the first (last layers') bucket"},
   };
 }
 
@@ -232,7 +235,7 @@ std::string section_keys(const std::vector<Field>& fields, const std::string& ke
     const bool same = section.empty() ? f.key.find('.') == std::string::npos : f.key.rfind(section, 0) == 0;
     if (same) s += (s.empty() ? "" : ", ") + f.key;
   }
-  return s.empty() ? "sections: data, model, augment, loss, optimizer, schedule, checkpoint, stage" : s;
+  return s.empty() ? "sections: data, model, augment, loss, optimizer, schedule, checkpoint, dist, stage" : s;
 }
 
 std::string where_in(const std::string& path, const toml::node& node) {
@@ -355,6 +358,7 @@ void validate(const TrainConfig& c) {
            c.label_smoothing);
   NN_CHECK(c.clip_grad_norm >= 0, "config: optimizer.clip_grad_norm must be >= 0, got {}", c.clip_grad_norm);
   NN_CHECK(c.early_stopping >= 0, "config: checkpoint.early_stopping must be >= 0, got {}", c.early_stopping);
+  NN_CHECK(c.bucket_mb > 0 && c.first_bucket_mb > 0, "config: dist.bucket_mb and dist.first_bucket_mb must be > 0");
   NN_CHECK(c.precise_bn_batches >= 0, "config: checkpoint.precise_bn_batches must be >= 0, got {}",
            c.precise_bn_batches);
   NN_CHECK(c.stop_after_epochs >= 0, "config: checkpoint.stop_after_epochs must be >= 0, got {}", c.stop_after_epochs);

@@ -55,6 +55,7 @@ struct TrainConfig {
   int64_t input_size = 0;      // 0: the weights' preprocessing (224 for torchvision)
   int64_t resize_shorter = -1; // -1: the weights' (or input_size * 8 / 7 when input_size is set)
   double dropout = 0.5;
+  bool sync_bn = false;        // data-parallel runs: BatchNorm statistics over every rank's batch (docs/distributed.md)
 
   // [augment]
   AugmentConfig augment;
@@ -86,6 +87,8 @@ struct TrainConfig {
   bool tta = false;                              // test-time augmentation: average over flips
   int64_t precise_bn_batches = 0;                // BatchNorm statistics re-estimated on this many batches before
                                                  // each validation (0: the running averages as they are)
+  double bucket_mb = 25;        // data-parallel gradient buckets (MiB), after a first one of first_bucket_mb
+  double first_bucket_mb = 1;
   int64_t stop_after_epochs = 0;                 // pause the run after this many epochs in all (resume later)
 
   std::vector<StageConfig> stages{StageConfig{}};

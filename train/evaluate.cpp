@@ -73,7 +73,6 @@ Predictions predict_samples(Network& model, const Dataset& dataset, const std::v
   DataLoader loader(dataset, indices, prep, lo);
   const EvalModeGuard eval(model);
   Predictions out;
-  double loss_sum = 0;
   loader.start_epoch(0);
   Batch batch;
   while (loader.next(batch)) {
@@ -82,12 +81,17 @@ Predictions predict_samples(Network& model, const Dataset& dataset, const std::v
       const int64_t label = batch.labels.data<int64_t>()[i];
       out.indices.push_back(batch.indices[i]);
       out.labels.push_back(label);
-      loss_sum += -std::log(std::max(probs[i][label], 1e-300));
       out.probs.push_back(probs[i]);
     }
   }
-  out.loss = out.probs.empty() ? 0 : loss_sum / static_cast<double>(out.probs.size());
+  out.loss = mean_cross_entropy(out);
   return out;
+}
+
+double mean_cross_entropy(const Predictions& p) {
+  double sum = 0;
+  for (size_t i = 0; i < p.probs.size(); ++i) sum += -std::log(std::max(p.probs[i][p.labels[i]], 1e-300));
+  return p.probs.empty() ? 0 : sum / static_cast<double>(p.probs.size());
 }
 
 void write_predictions_csv(const std::string& path, const Dataset& dataset, const Predictions& predictions) {

@@ -32,6 +32,9 @@ struct EvalOptions {
 Predictions predict_samples(Network& model, const Dataset& dataset, const std::vector<int64_t>& indices,
                             const Preprocessing& prep, const EvalOptions& options);
 
+// The mean cross-entropy of predictions (their .loss), from the probabilities, in their order.
+double mean_cross_entropy(const Predictions& predictions);
+
 // Probabilities for a batch of network inputs [N, 3, S, S] (eval mode is the caller's business).
 std::vector<std::vector<double>> batch_probabilities(Network& model, const Tensor& images, bool tta);
 

@@ -29,6 +29,7 @@ void RunLog::event(const std::string& kind, const nlohmann::json& fields) const 
 }
 
 void RunLog::warning(const std::string& message, const char* prefix) const {
+  if (format_ == LogFormat::silent) return;
   if (format_ == LogFormat::json) {
     event("warning", {{"kind", prefix}, {"message", message}});
     return;

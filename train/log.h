@@ -2,7 +2,9 @@
 //   text   the human lines on stdout, a progress line on stderr, warnings and notices on stderr;
 //   json   one JSON object per line on stdout, for scripts: {"event": "config" | "data" | "stage" | "epoch" |
 //          "checkpoint" | "test" | "done" | "paused" | "warning", ...}; no progress line;
-//   quiet  nothing but warnings (stderr) and errors.
+//   quiet  nothing but warnings (stderr) and errors;
+//   silent nothing at all: the ranks other than 0 of a data-parallel run (their errors end the job with
+//          their message, train/dist/world.h).
 // Whatever the form, the run folder gets the same files (metrics.jsonl holds the epoch events too).
 #pragma once
 
@@ -12,7 +14,7 @@
 
 namespace nn {
 
-enum class LogFormat { text, json, quiet };
+enum class LogFormat { text, json, quiet, silent };
 
 // "text" or "json"; nothing for anything else.
 std::optional<LogFormat> parse_log_format(const std::string& text);

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "base/error.h"
+#include "base/parallel.h"
 #include "kernels/cuda/vendor.h"
 #include "layers/batch_norm.h"
 #include "layers/fused.h"
@@ -22,6 +23,8 @@
 #include "train/data/sampling.h"
 #include "train/data/split.h"
 #include "train/data/synth/synth.h"
+#include "train/dist/reducer.h"
+#include "train/dist/world.h"
 #include "train/evaluate.h"
 #include "train/optim/optim.h"
 #include "train/optim/schedule.h"
@@ -202,7 +205,10 @@ enum class AfterEpoch { go_on, stop_early };
 class Trainer {
  public:
   Trainer(const TrainConfig& config, bool resume, const RunLog& log)
-      : c_(config), resume_(resume), log_(log), device_(parse_device(config.device, "config: device")) {}
+      : c_(config),
+        resume_(resume),
+        log_(dist::World::get().rank() == 0 ? log : RunLog(LogFormat::silent)),
+        device_(parse_device(config.device, "config: device")) {}
 
   RunSummary run();
 
@@ -221,7 +227,11 @@ class Trainer {
   RunState state_;
   Tensor class_weight_;
   nlohmann::json resume_meta_;  // the last checkpoint's JSON when resuming
-  std::unique_ptr<SafetensorsFile> resume_file_;
+  std::unique_ptr<SafetensorsFile> resume_file_;  // rank 0's; the other ranks get what it holds by broadcast
+  // Data-parallel training (docs/distributed.md): rank 0 alone reads and writes the run folder.
+  dist::World& world_ = dist::World::get();
+  std::unique_ptr<dist::GradientReducer> reducer_;  // the stage's trainable parameters, with several ranks
+  bool root() const { return world_.rank() == 0; }
 
   void setup();
   void train_epochs(RunSummary& summary);
@@ -236,6 +246,9 @@ class Trainer {
                           double ips);
   nlohmann::json checkpoint_meta_json(size_t stage) const;
   void finish(RunSummary& summary);
+  void setup_distributed();
+  void sync_model_from_root(bool buffers_only);
+  Predictions predict_split(const std::vector<int64_t>& indices, const EvalOptions& options);
   std::string path(const char* file) const { return (dir_ / file).string(); }
   std::string last_good() const {
     return state_.epochs_done > 0 ? path("checkpoint-last.safetensors") : "none (no epoch finished)";
@@ -244,14 +257,16 @@ class Trainer {
 
 void Trainer::setup() {
   dir_ = fs::path(c_.runs_dir) / c_.name;
-  const bool exists = fs::exists(dir_ / "checkpoint-last.safetensors");
-  if (resume_) {
-    NN_CHECK(exists, "{}: no checkpoint-last.safetensors to resume from", dir_.string());
-  } else {
-    NN_CHECK(!exists, "{}: this run folder already holds a run; resume it with --resume, or choose another name "
-                      "(--name=...)", dir_.string());
+  if (root()) {
+    const bool exists = fs::exists(dir_ / "checkpoint-last.safetensors");
+    if (resume_) {
+      NN_CHECK(exists, "{}: no checkpoint-last.safetensors to resume from", dir_.string());
+    } else {
+      NN_CHECK(!exists, "{}: this run folder already holds a run; resume it with --resume, or choose another name "
+                        "(--name=...)", dir_.string());
+    }
+    fs::create_directories(dir_);
   }
-  fs::create_directories(dir_);
   NN_CHECK(!c_.data_path.empty(), "config: data.path is empty: give a dataset (docs/data.md), or run `make train`, "
                                   "which makes the synthetic one");
 
@@ -264,7 +279,9 @@ void Trainer::setup() {
                      "These figures say nothing about real skin lesions.");
     log_.text(fmt::format("NOTE: {} is a SYNTHETIC dataset (procedural images, not dermoscopy)", c_.data_path));
   }
-  if (!c_.split_file.empty()) {
+  if (!root()) {
+    // Rank 0's split (its split file, the run's split.csv or a fresh split) arrives by broadcast below.
+  } else if (!c_.split_file.empty()) {
     split_ = read_split_csv(c_.split_file, data_);
   } else if (resume_) {
     split_ = read_split_csv(path("split.csv"), data_);
@@ -275,9 +292,12 @@ void Trainer::setup() {
     so.seed = c_.seed;
     split_ = make_split(data_, so);
   }
+  world_.broadcast(split_.train);
+  world_.broadcast(split_.val);
+  world_.broadcast(split_.test);
   NN_CHECK(!split_.val.empty(), "{}: the validation split is empty; checkpoints are chosen on it (data.val > 0)",
            data_.root);
-  if (!resume_) {
+  if (!resume_ && root()) {
     write_split_csv(path("split.csv"), data_, split_);
     write_file_atomically(path("metrics.jsonl"), "");  // a fresh run starts a fresh log
   }
@@ -328,27 +348,92 @@ void Trainer::setup() {
   }
 
   if (resume_) {
-    resume_file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path("checkpoint-last.safetensors")));
-    resume_meta_ = checkpoint_meta(*resume_file_);
-    NN_CHECK(resume_meta_.value("arch", "") == c_.arch, "{}: the checkpoint holds {}, the config asks for {}",
-             resume_file_->path(), resume_meta_.value("arch", ""), c_.arch);
-    load_checkpoint_model(*model_, *resume_file_);
-    restore_dropout_states(*model_, resume_meta_.at("dropout"), resume_file_->path());
+    std::string meta_text;
+    if (root()) {
+      resume_file_ = std::make_unique<SafetensorsFile>(SafetensorsFile::open(path("checkpoint-last.safetensors")));
+      resume_meta_ = checkpoint_meta(*resume_file_);
+      NN_CHECK(resume_meta_.value("arch", "") == c_.arch, "{}: the checkpoint holds {}, the config asks for {}",
+               resume_file_->path(), resume_meta_.value("arch", ""), c_.arch);
+      load_checkpoint_model(*model_, *resume_file_);
+      meta_text = resume_meta_.dump();
+    }
+    world_.broadcast(meta_text);  // the model's tensors follow in setup_distributed()
+    if (!root()) resume_meta_ = nlohmann::json::parse(meta_text);
+    restore_dropout_states(*model_, resume_meta_.at("dropout"), path("checkpoint-last.safetensors"));
     state_.epochs_done = resume_meta_.at("epochs_done").get<int64_t>();
     state_.best = resume_meta_.at("best").is_number() ? resume_meta_["best"].get<double>()
                                                        : std::numeric_limits<double>::quiet_NaN();
     state_.best_epoch = resume_meta_.at("best_epoch").get<int64_t>();
     state_.since_best = resume_meta_.at("since_best").get<int64_t>();
     state_.history = resume_meta_.at("history");
-    write_file_atomically(path("metrics.jsonl"), jsonl(state_.history));  // drop lines after the checkpoint
+    if (root()) write_file_atomically(path("metrics.jsonl"), jsonl(state_.history));  // drop lines after the checkpoint
     log_.text(fmt::format("resuming {} after epoch {}", dir_.string(), state_.epochs_done));
     log_.event("resume", {{"run_dir", dir_.string()}, {"epochs_done", state_.epochs_done}});
   }
+  setup_distributed();
   if (!device_.is_cpu()) {
     cuda::set_kernel_source(cuda::parse_kernel_source(c_.kernels, "config: kernels"));
     model_->to(device_);  // after loading: files are read on the host, and each tensor crosses once
     log_.text(fmt::format("device: {} ({} kernels)", device_.str(), c_.kernels));
   }
+}
+
+// Several ranks: one model. Every rank starts from rank 0's parameters and buffers (its weights file or
+// checkpoint), as DDP does; synchronised BatchNorm is switched on when asked for.
+void Trainer::setup_distributed() {
+  if (!world_.distributed()) return;
+  NN_CHECK(c_.batch_size % world_.size() == 0,
+           "config: data.batch_size {} is the global batch and must divide among the {} ranks (a multiple of {})",
+           c_.batch_size, world_.size(), world_.size());
+  sync_model_from_root(false);
+  if (c_.sync_bn) {
+    const std::shared_ptr<Collective> group(&world_, [](Collective*) {});  // the world outlives the model
+    for (auto& [name, m] : model_->named_modules())
+      if (auto* bn = dynamic_cast<BatchNorm2d*>(m)) bn->set_sync(group);
+  }
+  log_.text(fmt::format("batch: {} global = {} ranks x {}; BatchNorm statistics {}", c_.batch_size, world_.size(),
+                        c_.batch_size / world_.size(),
+                        c_.sync_bn ? "over all ranks (model.sync_bn)" : "per rank, rank 0's running statistics kept (as DDP)"));
+}
+
+// Rank 0's parameters and buffers (or buffers alone) to every rank. Tensors on a GPU cross through the host.
+void Trainer::sync_model_from_root(bool buffers_only) {
+  if (!world_.distributed()) return;
+  auto send = [&](const Tensor& t) {
+    Tensor host = t.device().is_cpu() && t.is_contiguous() ? t : t.to(Device::cpu()).contiguous();
+    NoGradGuard no_grad;
+    world_.broadcast(host);
+    if (!host.same(t)) t.copy_(host.to(t.device()));
+  };
+  if (!buffers_only)
+    for (auto& [name, p] : model_->named_parameters()) send(p);
+  for (auto& [name, b] : model_->named_buffers()) send(b);
+}
+
+// Predictions for `indices` with every rank evaluating a contiguous share and all of them gathered, in the
+// order of `indices`: the same figures as one process evaluating them all.
+Predictions Trainer::predict_split(const std::vector<int64_t>& indices, const EvalOptions& options) {
+  if (!world_.distributed()) return predict_samples(*model_, data_, indices, prep_, options);
+  const size_t n = indices.size(), r = static_cast<size_t>(world_.rank()), size = static_cast<size_t>(world_.size());
+  const std::vector<int64_t> mine(indices.begin() + static_cast<std::ptrdiff_t>(n * r / size),
+                                  indices.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / size));
+  Predictions p;
+  if (!mine.empty()) p = predict_samples(*model_, data_, mine, prep_, options);
+  std::vector<double> probs;
+  for (const auto& row : p.probs) probs.insert(probs.end(), row.begin(), row.end());
+  Predictions all;
+  all.indices = world_.all_gather(p.indices);
+  all.labels = world_.all_gather(p.labels);
+  const std::vector<double> flat = world_.all_gather(probs);
+  const size_t classes = data_.classes.size();
+  NN_CHECK(flat.size() == all.indices.size() * classes && all.labels.size() == all.indices.size(),
+           "distributed evaluation: the ranks' predictions do not fit together ({} values for {} samples)", flat.size(),
+           all.indices.size());
+  for (size_t i = 0; i < all.indices.size(); ++i)
+    all.probs.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(i * classes),
+                           flat.begin() + static_cast<std::ptrdiff_t>((i + 1) * classes));
+  all.loss = mean_cross_entropy(all);
+  return all;
 }
 
 nlohmann::json Trainer::checkpoint_meta_json(size_t stage) const {
@@ -371,7 +456,7 @@ nlohmann::json Trainer::validate(int64_t epoch, size_t stage, double lr, double 
   eo.batch_size = c_.batch_size;
   eo.workers = static_cast<int>(c_.workers);
   eo.skip_bad_images = c_.skip_bad_images;
-  const Predictions p = predict_samples(*model_, data_, split_.val, prep_, eo);
+  const Predictions p = predict_split(split_.val, eo);
   const nlohmann::json m = metrics_json(compute_metrics(p.labels, p.probs, data_.classes));
   return {{"epoch", epoch + 1},
           {"stage", stage + 1},
@@ -398,6 +483,9 @@ std::unique_ptr<DataLoader> Trainer::make_train_loader() const {
   lo.cache_shorter = std::max(prep_.resize_shorter, prep_.input_size);
   lo.cache_dir = c_.cache_dir.empty() ? path("cache") : c_.cache_dir;
   lo.skip_bad_images = c_.skip_bad_images;
+  lo.shard = world_.rank();
+  lo.shards = world_.size();
+  if (!root() && lo.cache == CacheMode::disk) lo.cache = CacheMode::memory;  // rank 0 alone writes its folders
   std::vector<int64_t> train = split_.train;
   if (c_.sampling == "oversample") train = oversample(data_, split_.train, c_.seed);
   return std::make_unique<DataLoader>(data_, train, prep_, lo);
@@ -421,6 +509,9 @@ void Trainer::train_epochs(RunSummary& summary) {
                                          sample_seed(c_.seed, epoch, -2)));
     const EpochStats stats = train_epoch(*loader, *current.optimizer, epoch, total);
     precise_batch_norm(*loader, epoch);
+    // Per-rank BatchNorm: the ranks' running statistics differ; rank 0's are the model's (DDP broadcasts
+    // them from rank 0 before each forward). Synchronised ones are equal already.
+    if (!c_.sync_bn) sync_model_from_root(true);
     if (end_of_epoch(current, epoch, total, stats) == AfterEpoch::stop_early) {
       summary.stopped_early = true;
       break;
@@ -437,14 +528,24 @@ void Trainer::enter_stage(StageRun& current, size_t stage, int64_t in_stage) {
   const int64_t trainable = configure_trainable(*model_, s);
   current.optimizer = make_optimizer(optimizer_options(c_), param_groups(*model_, s, c_.weight_decay));
   current.schedule = std::make_unique<LrSchedule>(schedule_options(c_, s), *current.optimizer);
+  if (world_.distributed()) {
+    dist::ReducerOptions ro;
+    ro.bucket_bytes = static_cast<int64_t>(c_.bucket_mb * (1 << 20));
+    ro.first_bucket_bytes = static_cast<int64_t>(c_.first_bucket_mb * (1 << 20));
+    reducer_ = std::make_unique<dist::GradientReducer>(world_, model_->named_parameters(Trainable::only), ro);
+  }
   const double backbone_lr = s.backbone_lr > 0 ? s.backbone_lr : s.lr;
   log_.text(fmt::format("stage {}: {} epochs, {} of {} parameter tensors train ({}), lr {:g} head / {:g} backbone",
                         stage + 1, s.epochs, trainable, model_->parameters().size(), fmt::join(s.train, ", "), s.lr,
                         backbone_lr));
   log_.event("stage", {{"stage", stage + 1}, {"epochs", s.epochs}, {"train", s.train}, {"trainable_tensors", trainable},
                        {"lr", s.lr}, {"backbone_lr", backbone_lr}});
-  if (resume_file_ && in_stage > 0 && resume_meta_.value("stage", size_t{0}) == stage) {
-    current.optimizer->load_state(checkpoint_optimizer_tensors(*resume_file_), resume_meta_.at("optimizer"));
+  if (reducer_) log_.text("distributed: " + reducer_->describe());
+  if (resume_ && in_stage > 0 && resume_meta_.value("stage", size_t{0}) == stage) {
+    std::map<std::string, Tensor> tensors;
+    if (root()) tensors = checkpoint_optimizer_tensors(*resume_file_);
+    world_.broadcast(tensors);
+    current.optimizer->load_state(tensors, resume_meta_.at("optimizer"));
     current.schedule->load(resume_meta_.at("schedule"));
   }
 }
@@ -486,8 +587,9 @@ EpochStats Trainer::train_epoch(DataLoader& loader, Optimizer& optimizer, int64_
   loader.start_epoch(epoch);
   Batch batch;
   while (loader.next(batch)) {
+    const int64_t seen = stats.seen;
     train_step(batch, params, loss_options, optimizer, epoch, stats);
-    progress.update(batch.labels.numel(), stats.loss_sum / static_cast<double>(stats.seen),
+    progress.update(stats.seen - seen, stats.loss_sum / static_cast<double>(stats.seen),
                     static_cast<double>(stats.correct) / static_cast<double>(stats.seen));
   }
   stats.images_per_second = progress.finish();
@@ -503,24 +605,50 @@ void Trainer::train_step(const Batch& batch, const std::vector<Tensor>& params,
   // loss (one float) and the predicted labels come back.
   const Tensor logits = (*model_)(batch.images.to(device_));
   const Tensor loss = cross_entropy(logits, batch.labels.to(device_), loss_options);
-  const double value = loss.item<float>();
+  const int64_t n = batch.labels.numel();
+  const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) correct += predicted.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
+  double value = loss.item<float>();
+  // Several ranks: this rank's loss is the (weighted) mean over its share of the batch. Weighting it by its
+  // share of the batch's total sample weight makes the sum over ranks the whole batch's loss, as one
+  // process computes it (reducer.h); the figures logged are the whole batch's.
+  double weight = static_cast<double>(n), total_weight = weight, batch_n = static_cast<double>(n);
+  if (world_.distributed()) {
+    if (class_weight_.defined()) {
+      const Tensor w = class_weight_.to(Device::cpu());
+      weight = 0;
+      for (int64_t i = 0; i < n; ++i) weight += w.data<float>()[batch.labels.data<int64_t>()[i]];
+    }
+    std::vector<double> sums{weight, value * weight, static_cast<double>(correct), static_cast<double>(n)};
+    world_.all_reduce_sum(sums);
+    total_weight = sums[0];
+    value = sums[1] / sums[0];
+    correct = static_cast<int64_t>(sums[2]);
+    batch_n = sums[3];
+  }
   NN_CHECK(std::isfinite(value),
            "the training loss became {} at epoch {}; stopping. Last good checkpoint: {}. Lower the learning rate "
            "or clip gradients (optimizer.clip_grad_norm)", value, epoch + 1, last_good());
   optimizer.zero_grad();
-  loss.backward();
+  if (reducer_) {
+    // Backward of this rank's weighted share, so that every gradient that crosses ranks during backward
+    // (synchronised BatchNorm's) is already weighted; the buckets then sum.
+    reducer_->begin();
+    (loss * (weight / total_weight)).backward();
+    reducer_->finish();
+  } else {
+    loss.backward();
+  }
   if (c_.clip_grad_norm > 0) {
     const double norm = clip_grad_norm(params, c_.clip_grad_norm);
     NN_CHECK(std::isfinite(norm), "the gradient norm became {} at epoch {}; stopping. Last good checkpoint: {}",
              norm, epoch + 1, last_good());
   }
   optimizer.step();
-  const int64_t n = batch.labels.numel();
-  const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
-  for (int64_t i = 0; i < n; ++i)
-    stats.correct += predicted.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
-  stats.loss_sum += value * static_cast<double>(n);
-  stats.seen += n;
+  stats.correct += correct;
+  stats.loss_sum += value * batch_n;
+  stats.seen += static_cast<int64_t>(batch_n);
 }
 
 // Validation, the schedule's epoch step, the best score, metrics.jsonl, the log line, the checkpoints, and
@@ -542,7 +670,7 @@ AfterEpoch Trainer::end_of_epoch(const StageRun& current, int64_t epoch, int64_t
   } else {
     ++state_.since_best;
   }
-  std::ofstream(path("metrics.jsonl"), std::ios::app) << line.dump() << "\n";
+  if (root()) std::ofstream(path("metrics.jsonl"), std::ios::app) << line.dump() << "\n";
   log_.text(fmt::format("epoch {}/{}  train loss {:.4f} acc {:.3f} | val loss {:.4f} acc {:.3f} bacc {:.3f} | {:.0f} s, "
                         "{:.1f} img/s{}",
                         epoch + 1, total, line["train_loss"].get<double>(), line["train_accuracy"].get<double>(),
@@ -557,11 +685,11 @@ AfterEpoch Trainer::end_of_epoch(const StageRun& current, int64_t epoch, int64_t
   nlohmann::json meta = checkpoint_meta_json(current.stage);
   meta["schedule"] = current.schedule->save();
   const std::map<std::string, std::string> md{{"arch", c_.arch}, {"preprocessing", prep_.to_json()}};
-  if (best) {
+  if (best && root()) {
     save_checkpoint(path("checkpoint-best.safetensors"), *model_, nullptr, meta, md);
     log_.event("checkpoint", {{"path", path("checkpoint-best.safetensors")}, {"epoch", epoch + 1}, {"best", true}});
   }
-  save_checkpoint(path("checkpoint-last.safetensors"), *model_, current.optimizer.get(), meta, md);
+  if (root()) save_checkpoint(path("checkpoint-last.safetensors"), *model_, current.optimizer.get(), meta, md);
   log_.event("checkpoint", {{"path", path("checkpoint-last.safetensors")}, {"epoch", epoch + 1}, {"best", false}});
 
   if (c_.early_stopping > 0 && state_.since_best >= c_.early_stopping) {
@@ -574,13 +702,18 @@ AfterEpoch Trainer::end_of_epoch(const StageRun& current, int64_t epoch, int64_t
 
 void Trainer::finish(RunSummary& summary) {
   // The best checkpoint's model, on the test split (or validation when the dataset has no test split).
-  const SafetensorsFile best = SafetensorsFile::open(path("checkpoint-best.safetensors"));
-  load_checkpoint_model(*model_, best);
-  save_weights(*model_, path("model.safetensors"),
-               {{"arch", c_.arch},
-                {"preprocessing", prep_.to_json()},
-                {"classes", nlohmann::json(data_.classes).dump()},
-                {"dataset", nlohmann::json{{"name", data_.name}, {"synthetic", synthetic_}}.dump()}});
+  // Several ranks: rank 0 reads it and the others receive it; they evaluate their shares of the test split
+  // and rank 0 alone writes the files.
+  if (root()) {
+    const SafetensorsFile best = SafetensorsFile::open(path("checkpoint-best.safetensors"));
+    load_checkpoint_model(*model_, best);
+    save_weights(*model_, path("model.safetensors"),
+                 {{"arch", c_.arch},
+                  {"preprocessing", prep_.to_json()},
+                  {"classes", nlohmann::json(data_.classes).dump()},
+                  {"dataset", nlohmann::json{{"name", data_.name}, {"synthetic", synthetic_}}.dump()}});
+  }
+  sync_model_from_root(false);
   std::vector<int64_t> test = split_.test;
   if (test.empty()) {
     test = split_.val;
@@ -593,7 +726,7 @@ void Trainer::finish(RunSummary& summary) {
   eo.workers = static_cast<int>(c_.workers);
   eo.tta = c_.tta;
   eo.skip_bad_images = c_.skip_bad_images;
-  const Predictions p = predict_samples(*model_, data_, test, prep_, eo);
+  const Predictions p = predict_split(test, eo);
   int64_t positive = -1;
   if (!c_.positive_class.empty()) {
     for (size_t i = 0; i < data_.classes.size(); ++i)
@@ -607,6 +740,8 @@ void Trainer::finish(RunSummary& summary) {
   m["reference"] = reference_levels(data_, split_.train, metrics);
   m["best_epoch"] = state_.best_epoch;
   m["tta"] = c_.tta;
+  summary.test_metrics = m;
+  if (!root()) return;
   write_file_atomically(path("metrics.json"), m.dump(2) + "\n");
   write_predictions_csv(path("predictions.csv"), data_, p);
 
@@ -664,12 +799,19 @@ void Trainer::finish(RunSummary& summary) {
   test_event["notes"] = notes_;
   log_.event("test", test_event);
   log_.event("done", {{"run_dir", dir_.string()}, {"report", path("report.html")}, {"model", path("model.safetensors")}});
-  summary.test_metrics = m;
 }
 
 RunSummary Trainer::run() {
+  if (world_.distributed())
+    log_.text(fmt::format("distributed: {} ranks on {} node{} ({} on this one), {}, {} threads per rank; gradient "
+                          "buckets of {:g} MiB after a first of {:g} MiB",
+                          world_.size(), world_.nodes(), world_.nodes() == 1 ? "" : "s", world_.local_size(),
+                          world_.transport(), num_threads(), c_.bucket_mb, c_.first_bucket_mb));
+  log_.event("distributed", {{"ranks", world_.size()}, {"nodes", world_.nodes()}, {"ranks_on_node", world_.local_size()},
+                             {"transport", world_.transport()}, {"threads_per_rank", num_threads()},
+                             {"bucket_mb", c_.bucket_mb}, {"first_bucket_mb", c_.first_bucket_mb}});
   setup();
-  write_file_atomically(path("config.toml"), config_to_toml(c_));
+  if (root()) write_file_atomically(path("config.toml"), config_to_toml(c_));
   RunSummary summary;
   summary.run_dir = dir_.string();
   train_epochs(summary);

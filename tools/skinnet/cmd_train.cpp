@@ -13,8 +13,13 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
+#include <thread>
+
 #include "base/error.h"
 #include "tools/skinnet/commands.h"
+#include "train/dist/world.h"
 #include "train/config.h"
 #include "train/log.h"
 #include "train/trainer.h"
@@ -62,6 +67,26 @@ void check_setting_flag(const std::string& setting, const std::string& prefix = 
   } catch (const Error& e) {
     throw UsageError(prefix + e.what());
   }
+}
+
+// One rank of a data-parallel run (docs/distributed.md). Each rank gets its share of the node's cores
+// (unless OMP_NUM_THREADS says otherwise); rank 0 prints, the others are silent. An error on any rank
+// ends every rank with that rank's message (World::fail), never a hang.
+int train_ranks(const TrainConfig& config, bool resume, LogFormat format) {
+  dist::World& world = dist::World::get();
+  if (!std::getenv("OMP_NUM_THREADS")) {
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    omp_set_num_threads(std::max(1, cores / world.local_size()));
+  }
+  try {
+    const RunLog log(world.rank() == 0 ? format : LogFormat::silent);
+    if (world.rank() == 0) log.text(fmt::format("config:\n{}", config_to_toml(config)));
+    run_training(config, resume, log);
+  } catch (const std::exception& e) {
+    world.fail(fmt::format("skinnet train: error: {}", e.what()));
+  }
+  world.finalize();
+  return kExitOk;
 }
 
 }  // namespace
@@ -128,6 +153,9 @@ int train_main(int argc, char** argv) {
     for (const auto& [key, value] : last_stage) overrides.push_back(fmt::format("stage.{}.{}={}", stages, key, value));
   }
   const TrainConfig config = load_config(config_path, overrides);
+  dist::World& world = dist::World::get();
+  world.init();  // MPI, when mpirun (or another launcher) started this process as one rank of several
+  if (world.distributed()) return train_ranks(config, resume, format);
   const RunLog log(format);
   const std::string toml = config_to_toml(config);
   log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, toml));

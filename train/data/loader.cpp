@@ -87,6 +87,10 @@ struct DataLoader::State {
 
   int64_t batch_count() const {
     const int64_t n = static_cast<int64_t>(indices.size()), b = options.batch_size;
+    const int64_t last = options.drop_last ? 0 : n % b;
+    NN_CHECK(last == 0 || last >= options.shards,
+             "loader: the epoch's last batch has {} samples, fewer than the {} ranks sharing it; every rank needs "
+             "at least one (a batch size that divides {}, or drop the last batch)", last, options.shards, n);
     return options.drop_last ? n / b : ceil_div(n, b);
   }
 
@@ -192,13 +196,16 @@ struct DataLoader::State {
   }
 
   Batch build(int64_t b) {
-    const int64_t first = b * options.batch_size;
-    const int64_t count = std::min<int64_t>(options.batch_size, static_cast<int64_t>(order.size()) - first);
+    const int64_t whole = std::min<int64_t>(options.batch_size, static_cast<int64_t>(order.size()) - b * options.batch_size);
+    const int64_t lo = whole * options.shard / options.shards, hi = whole * (options.shard + 1) / options.shards;
+    const int64_t first = b * options.batch_size + lo;
+    const int64_t count = hi - lo;
     const int64_t s = prep.input_size;
     Batch batch;
     batch.images = empty({count, 3, s, s});
     batch.labels = empty({count}, DType::i64);
     batch.indices.resize(count);
+    batch.global_size = whole;
     float* images = batch.images.data<float>();
     int64_t* labels = batch.labels.data<int64_t>();
     for (int64_t i = 0; i < count; ++i) {
@@ -250,6 +257,8 @@ DataLoader::DataLoader(const Dataset& dataset, std::vector<int64_t> indices, con
   NN_CHECK(options.workers >= 1 && options.workers <= 256, "loader: workers must be 1..256, got {}", options.workers);
   NN_CHECK(options.prefetch >= 1, "loader: prefetch must be at least 1 batch, got {}", options.prefetch);
   check_indices(dataset, indices);
+  NN_CHECK(options.shards >= 1 && options.shard >= 0 && options.shard < options.shards,
+           "loader: shard {} of {} does not exist", options.shard, options.shards);
   NN_CHECK(prep.input_size >= 1, "loader: input size must be positive, got {}", prep.input_size);
   if (options.cache != CacheMode::none) {
     NN_CHECK(options.cache_shorter >= prep.input_size,

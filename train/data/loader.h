@@ -45,12 +45,18 @@ struct LoaderOptions {
   int64_t cache_shorter = 256;
   std::string cache_dir;
   bool skip_bad_images = false;
+  // Data-parallel training (docs/distributed.md): each batch of the epoch's single-process order is cut
+  // into `shards` contiguous parts, of sizes floor or ceil of count/shards, and this loader builds part
+  // `shard` only. Positions, and so augmentation, are those of the whole batch: N loaders together yield
+  // exactly the images one loader yields.
+  int shard = 0, shards = 1;
 };
 
 struct Batch {
   Tensor images;                // f32 [N, 3, S, S]
   Tensor labels;                // i64 [N]
   std::vector<int64_t> indices; // dataset indices of the N samples
+  int64_t global_size = 0;      // samples in the whole batch, over all shards (N without sharding)
 };
 
 // The loader keeps a reference to `dataset`: the dataset must outlive it.

@@ -1,0 +1,197 @@
+// The data-parallel equivalence checks' worker (tests/test_dist.cpp runs it under mpirun with 1, 2 and 3
+// ranks). It uses the real pieces of a distributed run — World on MPI, GradientReducer, synchronised
+// BatchNorm2d — on a fixed random batch, so runs with different rank counts can be compared exactly.
+//
+//   dist_check bn                        synchronised batch norm on N ranks against batch_norm of the whole
+//                                        batch on one: prints {"forward":..,"input_grad":..,"param_grad":..,
+//                                        "running":..} (max |difference| / max |value|, float64)
+//   dist_check train --out F [options]   `steps` SGD or AdamW steps on a global batch split among the ranks;
+//                                        rank 0 writes the parameters and buffers to F (safetensors)
+//     --dtype f32|f64  --arch resnet18|vgg11  --sync-bn 0|1  --optimizer sgd|adamw  --steps 5  --batch 6
+//     --size 32  --emulate-ranks K (one process: DDP's per-rank semantics computed by hand, below)
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include "layers/batch_norm.h"
+#include "models/network.h"
+#include "tensor/ops.h"
+#include "train/dist/reducer.h"
+#include "train/dist/world.h"
+#include "train/optim/optim.h"
+#include "weights/load.h"
+
+using namespace nn;
+
+namespace {
+
+double rel_error(const Tensor& a, const Tensor& b) {
+  const auto x = a.to(DType::f64).contiguous().to_vector<double>(), y = b.to(DType::f64).contiguous().to_vector<double>();
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    diff = std::max(diff, std::abs(x[i] - y[i]));
+    scale = std::max(scale, std::abs(y[i]));
+  }
+  return diff / std::max(scale, 1e-300);
+}
+
+// Rows [lo, hi) of this rank's share of n (contiguous, sizes floor/ceil, as the loader deals a batch).
+std::pair<int64_t, int64_t> share(int64_t n, int rank, int size) { return {n * rank / size, n * (rank + 1) / size}; }
+
+int check_bn(dist::World& world) {
+  Generator gen(7);
+  const Tensor x_all = randn({6, 3, 5, 4}, gen, DType::f64) * 2.0 + 0.5;
+  const Tensor r_all = randn({6, 3, 5, 4}, gen, DType::f64);  // loss = sum(y * r)
+  const auto [lo, hi] = share(6, world.rank(), world.size());
+
+  BatchNorm2d ref(3, 1e-5, 0.1);
+  ref.to(DType::f64);
+  {
+    NoGradGuard no_grad;
+    ref.weight.fill_(1.5);
+    ref.bias.fill_(-0.25);
+  }
+  Tensor x_ref = x_all.clone().requires_grad_();
+  const Tensor y_ref = ref(x_ref);
+  sum(y_ref * r_all).backward();
+
+  BatchNorm2d bn(3, 1e-5, 0.1);
+  bn.to(DType::f64);
+  {
+    NoGradGuard no_grad;
+    bn.weight.fill_(1.5);
+    bn.bias.fill_(-0.25);
+  }
+  bn.set_sync(std::shared_ptr<Collective>(&world, [](Collective*) {}));
+  Tensor x = x_all.slice(0, lo, hi).clone().requires_grad_();
+  const Tensor y = bn(x);
+  sum(y * r_all.slice(0, lo, hi)).backward();
+  Tensor gw = bn.weight.grad().clone(), gb = bn.bias.grad().clone();  // this rank's part of the sums
+  world.all_reduce_sum(gw);
+  world.all_reduce_sum(gb);
+
+  std::vector<double> e{rel_error(y, y_ref.slice(0, lo, hi)), rel_error(x.grad(), x_ref.grad().slice(0, lo, hi)),
+                        std::max(rel_error(gw, ref.weight.grad()), rel_error(gb, ref.bias.grad())),
+                        std::max(rel_error(bn.running_mean, ref.running_mean), rel_error(bn.running_var, ref.running_var))};
+  std::vector<double> worst = e;  // the worst over ranks: each checks its own rows
+  for (double& v : worst) v = 0;
+  std::vector<double> all = world.all_gather(e);
+  for (size_t i = 0; i < all.size(); ++i) worst[i % 4] = std::max(worst[i % 4], all[i]);
+  if (world.rank() == 0)
+    std::printf("{\"forward\": %.3g, \"input_grad\": %.3g, \"param_grad\": %.3g, \"running\": %.3g}\n", worst[0],
+                worst[1], worst[2], worst[3]);
+  return 0;
+}
+
+struct TrainArgs {
+  std::string out, dtype = "f64", arch = "resnet18", optimizer = "sgd";
+  bool sync_bn = true;
+  double lr = 0.01;
+  int64_t steps = 5, batch = 6, size = 32, emulate = 0;
+};
+
+int check_train(dist::World& world, const TrainArgs& a) {
+  const DType dtype = a.dtype == "f64" ? DType::f64 : DType::f32;
+  ModelOptions mo;
+  mo.num_classes = 5;
+  mo.seed = 11;
+  mo.dropout = 0;
+  auto model = make_model(a.arch, mo);
+  model->to(dtype);
+  model->train();
+  if (a.sync_bn && world.distributed())
+    for (auto& [name, m] : model->named_modules())
+      if (auto* bn = dynamic_cast<BatchNorm2d*>(m)) bn->set_sync(std::shared_ptr<Collective>(&world, [](Collective*) {}));
+  OptimizerOptions oo;
+  oo.type = a.optimizer;
+  auto params = model->named_parameters(Trainable::only);
+  auto optimizer = make_optimizer(oo, {ParamGroup{"all", params, a.optimizer == "sgd" ? a.lr : a.lr * 0.1, 1e-4}});
+  std::unique_ptr<dist::GradientReducer> reducer;
+  if (world.distributed()) {
+    dist::ReducerOptions ro;
+    ro.first_bucket_bytes = 64 << 10;  // small buckets: several in flight during backward
+    ro.bucket_bytes = 2 << 20;
+    reducer = std::make_unique<dist::GradientReducer>(world, params, ro);
+  }
+  std::vector<std::pair<std::string, Tensor>> buffers = model->named_buffers();
+  for (int64_t step = 0; step < a.steps; ++step) {
+    Generator gen(1000 + static_cast<uint64_t>(step));
+    const Tensor images = randn({a.batch, 3, a.size, a.size}, gen, dtype);
+    const Tensor labels = randint(0, 5, {a.batch}, gen);
+    optimizer->zero_grad();
+    if (a.emulate > 1) {
+      // DDP by hand in one process: each rank's share runs forward and backward on its own (per-rank batch
+      // statistics); the gradients are averaged weighted by share size; the running statistics are those
+      // of rank 0's share, the ones DDP keeps (it broadcasts rank 0's buffers).
+      std::map<std::string, Tensor> grads, rank0_buffers;
+      for (int k = 0; k < a.emulate; ++k) {
+        const auto [lo, hi] = share(a.batch, k, static_cast<int>(a.emulate));
+        for (auto& [name, p] : params) p.zero_grad();
+        cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi)).backward();
+        const double w = static_cast<double>(hi - lo) / static_cast<double>(a.batch);
+        for (auto& [name, p] : params) {
+          const Tensor g = p.grad() * w;
+          grads[name] = grads.count(name) ? add(grads[name], g) : g;
+        }
+        if (k == 0)
+          for (auto& [name, b] : buffers) rank0_buffers[name] = b.clone();
+      }
+      for (auto& [name, p] : params) p.set_grad(grads[name]);
+      NoGradGuard no_grad;
+      for (auto& [name, b] : buffers) b.copy_(rank0_buffers[name]);
+    } else {
+      const auto [lo, hi] = share(a.batch, world.rank(), world.size());
+      const Tensor loss = cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi));
+      if (reducer) reducer->begin();
+      (loss * (static_cast<double>(hi - lo) / static_cast<double>(a.batch))).backward();
+      if (reducer) reducer->finish();
+      if (!a.sync_bn && world.distributed()) {  // DDP: rank 0's buffers
+        NoGradGuard no_grad;
+        for (auto& [name, b] : buffers) world.broadcast(const_cast<Tensor&>(b));
+      }
+    }
+    optimizer->step();
+  }
+  if (world.rank() == 0) save_weights(*model, a.out, {{"ranks", std::to_string(world.size())}});
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  dist::World& world = dist::World::get();
+  world.init();
+  try {
+    const std::string mode = argc > 1 ? argv[1] : "";
+    int status = 2;
+    if (mode == "bn") {
+      status = check_bn(world);
+    } else if (mode == "train") {
+      TrainArgs a;
+      for (int i = 2; i + 1 < argc; i += 2) {
+        const std::string k = argv[i], v = argv[i + 1];
+        if (k == "--out") a.out = v;
+        else if (k == "--dtype") a.dtype = v;
+        else if (k == "--arch") a.arch = v;
+        else if (k == "--optimizer") a.optimizer = v;
+        else if (k == "--sync-bn") a.sync_bn = v == "1";
+        else if (k == "--steps") a.steps = std::stoll(v);
+        else if (k == "--lr") a.lr = std::stod(v);
+        else if (k == "--batch") a.batch = std::stoll(v);
+        else if (k == "--size") a.size = std::stoll(v);
+        else if (k == "--emulate-ranks") a.emulate = std::stoll(v);
+        else throw std::runtime_error("unknown option " + k);
+      }
+      status = check_train(world, a);
+    } else {
+      std::fprintf(stderr, "usage: dist_check bn | train --out FILE [options]\n");
+    }
+    world.finalize();
+    return status;
+  } catch (const std::exception& e) {
+    world.fail(fmt::format("dist_check: {}", e.what()));
+  }
+}
