@@ -42,13 +42,28 @@ Tensor BatchNorm2d::forward_synchronised(const Tensor& x, double momentum) {
   const int64_t channels = x.size(1);
   NN_CHECK(channels == running_mean.size(0), "BatchNorm2d: input {} has {} channels, the layer {}", x.describe(),
            channels, running_mean.size(0));
-  Tensor count = full({1}, static_cast<double>(x.numel() / channels), DType::f64);
-  sync_->all_reduce_sum(count);
-  const double n = count.item<double>();
+  // The values per channel over all ranks travel with the first sums (one collective fewer per layer) when
+  // the dtype holds them exactly.
+  const double local_count = static_cast<double>(x.numel() / channels);
+  const bool count_inline = x.dtype() == DType::f64 || local_count * sync_->size() < (1 << 24);
+  Tensor sums = sum(x, {0, 2, 3});
+  if (count_inline) {
+    sums = all_reduce_sum(cat({sums, full({1}, local_count, x.dtype(), x.device())}, 0), *sync_);
+  } else {
+    sums = all_reduce_sum(sums, *sync_);
+  }
+  double n = local_count * sync_->size();
+  if (count_inline) {
+    n = sums.slice(0, channels, channels + 1).to(DType::f64).item<double>();
+  } else {
+    Tensor count = full({1}, local_count, DType::f64);
+    sync_->all_reduce_sum(count);
+    n = count.item<double>();
+  }
   NN_CHECK(n > 1, "BatchNorm2d: synchronised training needs more than one value per channel over all ranks, got {}",
            n);
   const Shape per_channel{1, channels, 1, 1};
-  const Tensor mean = all_reduce_sum(sum(x, {0, 2, 3}), *sync_) / n;
+  const Tensor mean = sums.slice(0, 0, channels) / n;
   const Tensor centred = x - mean.reshape(per_channel);
   const Tensor var = all_reduce_sum(sum(centred * centred, {0, 2, 3}), *sync_) / n;  // biased, to normalise
   Tensor y = centred * pow(var + eps_, -0.5).reshape(per_channel);

@@ -802,11 +802,6 @@ void Trainer::finish(RunSummary& summary) {
 }
 
 RunSummary Trainer::run() {
-  if (world_.distributed())
-    log_.text(fmt::format("distributed: {} ranks on {} node{} ({} on this one), {}, {} threads per rank; gradient "
-                          "buckets of {:g} MiB after a first of {:g} MiB",
-                          world_.size(), world_.nodes(), world_.nodes() == 1 ? "" : "s", world_.local_size(),
-                          world_.transport(), num_threads(), c_.bucket_mb, c_.first_bucket_mb));
   log_.event("distributed", {{"ranks", world_.size()}, {"nodes", world_.nodes()}, {"ranks_on_node", world_.local_size()},
                              {"transport", world_.transport()}, {"threads_per_rank", num_threads()},
                              {"bucket_mb", c_.bucket_mb}, {"first_bucket_mb", c_.first_bucket_mb}});
@@ -828,6 +823,14 @@ RunSummary Trainer::run() {
 }
 
 }  // namespace
+
+std::string distributed_line(const TrainConfig& c) {
+  const dist::World& w = dist::World::get();
+  return fmt::format("distributed: {} rank{} on {} node{} ({} on this one), {}, {} thread{} per rank; gradient buckets "
+                     "of {:g} MiB after a first of {:g} MiB",
+                     w.size(), w.size() == 1 ? "" : "s", w.nodes(), w.nodes() == 1 ? "" : "s", w.local_size(),
+                     w.transport(), num_threads(), num_threads() == 1 ? "" : "s", c.bucket_mb, c.first_bucket_mb);
+}
 
 RunSummary run_training(const TrainConfig& config, bool resume, const RunLog& log) {
   Trainer trainer(config, resume, log);

@@ -41,4 +41,8 @@ struct RunSummary {
 // `log`: what is printed (train/log.h); the run folder's files are the same whatever it is.
 RunSummary run_training(const TrainConfig& config, bool resume, const RunLog& log = RunLog());
 
+// Data-parallel runs (docs/distributed.md): the line rank 0 prints first, with the world's size, ranks per
+// node, transport, threads per rank and the gradient bucket sizes.
+std::string distributed_line(const TrainConfig& config);
+
 }  // namespace nn

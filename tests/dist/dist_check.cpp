@@ -5,9 +5,10 @@
 //   dist_check bn                        synchronised batch norm on N ranks against batch_norm of the whole
 //                                        batch on one: prints {"forward":..,"input_grad":..,"param_grad":..,
 //                                        "running":..} (max |difference| / max |value|, float64)
-//   dist_check train --out F [options]   `steps` SGD or AdamW steps on a global batch split among the ranks;
-//                                        rank 0 writes the parameters and buffers to F (safetensors)
-//     --dtype f32|f64  --arch resnet18|vgg11  --sync-bn 0|1  --optimizer sgd|adamw  --steps 5  --batch 6
+//   dist_check train --out F [options]   `steps` SGD steps, then `steps` AdamW steps, on global batches split
+//                                        among the ranks; rank 0 writes the parameters and buffers after each
+//                                        to F-sgd.safetensors and F-adamw.safetensors
+//     --dtype f32|f64  --arch resnet18|vgg11  --sync-bn 0|1  --lr 0.01 (AdamW: lr/10)  --steps 5  --batch 6
 //     --size 32  --emulate-ranks K (one process: DDP's per-rank semantics computed by hand, below)
 #include <fmt/format.h>
 
@@ -87,7 +88,7 @@ int check_bn(dist::World& world) {
 }
 
 struct TrainArgs {
-  std::string out, dtype = "f64", arch = "resnet18", optimizer = "sgd";
+  std::string out, dtype = "f64", arch = "resnet18";
   bool sync_bn = true;
   double lr = 0.01;
   int64_t steps = 5, batch = 6, size = 32, emulate = 0;
@@ -105,10 +106,7 @@ int check_train(dist::World& world, const TrainArgs& a) {
   if (a.sync_bn && world.distributed())
     for (auto& [name, m] : model->named_modules())
       if (auto* bn = dynamic_cast<BatchNorm2d*>(m)) bn->set_sync(std::shared_ptr<Collective>(&world, [](Collective*) {}));
-  OptimizerOptions oo;
-  oo.type = a.optimizer;
   auto params = model->named_parameters(Trainable::only);
-  auto optimizer = make_optimizer(oo, {ParamGroup{"all", params, a.optimizer == "sgd" ? a.lr : a.lr * 0.1, 1e-4}});
   std::unique_ptr<dist::GradientReducer> reducer;
   if (world.distributed()) {
     dist::ReducerOptions ro;
@@ -117,45 +115,63 @@ int check_train(dist::World& world, const TrainArgs& a) {
     reducer = std::make_unique<dist::GradientReducer>(world, params, ro);
   }
   std::vector<std::pair<std::string, Tensor>> buffers = model->named_buffers();
-  for (int64_t step = 0; step < a.steps; ++step) {
-    Generator gen(1000 + static_cast<uint64_t>(step));
-    const Tensor images = randn({a.batch, 3, a.size, a.size}, gen, dtype);
-    const Tensor labels = randint(0, 5, {a.batch}, gen);
-    optimizer->zero_grad();
-    if (a.emulate > 1) {
-      // DDP by hand in one process: each rank's share runs forward and backward on its own (per-rank batch
-      // statistics); the gradients are averaged weighted by share size; the running statistics are those
-      // of rank 0's share, the ones DDP keeps (it broadcasts rank 0's buffers).
-      std::map<std::string, Tensor> grads, rank0_buffers;
-      for (int k = 0; k < a.emulate; ++k) {
-        const auto [lo, hi] = share(a.batch, k, static_cast<int>(a.emulate));
-        for (auto& [name, p] : params) p.zero_grad();
-        cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi)).backward();
-        const double w = static_cast<double>(hi - lo) / static_cast<double>(a.batch);
-        for (auto& [name, p] : params) {
-          const Tensor g = p.grad() * w;
-          grads[name] = grads.count(name) ? add(grads[name], g) : g;
+  // `steps` SGD steps, then `steps` AdamW steps (a fresh optimiser), the weights saved after each.
+  for (const std::string phase : {"sgd", "adamw"}) {
+    OptimizerOptions oo;
+    oo.type = phase;
+    auto optimizer = make_optimizer(oo, {ParamGroup{"all", params, phase == "sgd" ? a.lr : a.lr * 0.1, 1e-4}});
+    for (int64_t step = 0; step < a.steps; ++step) {
+      Generator gen(1000 + static_cast<uint64_t>(step) + (phase == "sgd" ? 0 : 100));
+      const Tensor images = randn({a.batch, 3, a.size, a.size}, gen, dtype);
+      const Tensor labels = randint(0, 5, {a.batch}, gen);
+      optimizer->zero_grad();
+      if (a.emulate > 1) {
+        // DDP by hand in one process: each rank's share runs forward and backward on its own (per-rank batch
+        // statistics); the gradients are summed weighted by share size; the running statistics are those
+        // of rank 0's share, the ones DDP keeps (it broadcasts rank 0's buffers).
+        std::map<std::string, Tensor> grads, rank0_buffers;
+        for (int k = 0; k < a.emulate; ++k) {
+          const auto [lo, hi] = share(a.batch, k, static_cast<int>(a.emulate));
+          for (auto& [name, p] : params) p.zero_grad();
+          cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi)).backward();
+          const double w = static_cast<double>(hi - lo) / static_cast<double>(a.batch);
+          for (auto& [name, p] : params) {
+            const Tensor g = p.grad() * w;
+            grads[name] = grads.count(name) ? add(grads[name], g) : g;
+          }
+          if (k == 0)
+            for (auto& [name, b] : buffers) rank0_buffers[name] = b.clone();
         }
-        if (k == 0)
-          for (auto& [name, b] : buffers) rank0_buffers[name] = b.clone();
-      }
-      for (auto& [name, p] : params) p.set_grad(grads[name]);
-      NoGradGuard no_grad;
-      for (auto& [name, b] : buffers) b.copy_(rank0_buffers[name]);
-    } else {
-      const auto [lo, hi] = share(a.batch, world.rank(), world.size());
-      const Tensor loss = cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi));
-      if (reducer) reducer->begin();
-      (loss * (static_cast<double>(hi - lo) / static_cast<double>(a.batch))).backward();
-      if (reducer) reducer->finish();
-      if (!a.sync_bn && world.distributed()) {  // DDP: rank 0's buffers
+        for (auto& [name, p] : params) p.set_grad(grads[name]);
         NoGradGuard no_grad;
-        for (auto& [name, b] : buffers) world.broadcast(const_cast<Tensor&>(b));
+        for (auto& [name, b] : buffers) b.copy_(rank0_buffers[name]);
+      } else {
+        // What the trainer does: this rank's share of the loss, weighted by its share of the batch.
+        const auto [lo, hi] = share(a.batch, world.rank(), world.size());
+        const Tensor loss = cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi));
+        if (reducer) reducer->begin();
+        (loss * (static_cast<double>(hi - lo) / static_cast<double>(a.batch))).backward();
+        if (reducer) reducer->finish();
+        if (!a.sync_bn && world.distributed()) {  // DDP: rank 0's buffers
+          NoGradGuard no_grad;
+          for (auto& [name, b] : buffers) world.broadcast(const_cast<Tensor&>(b));
+        }
       }
+      optimizer->step();
     }
-    optimizer->step();
+    if (world.rank() == 0) save_weights(*model, a.out + "-" + phase + ".safetensors", {{"ranks", std::to_string(world.size())}});
+    // The ranks hold one model: the same bits on every rank (a hash of every parameter's bytes).
+    uint64_t hash = 1469598103934665603ull;
+    for (const auto& [name, p] : params) {
+      const Tensor c = p.contiguous();
+      const auto* bytes = static_cast<const unsigned char*>(c.raw_data());
+      for (size_t i = 0; i < static_cast<size_t>(c.numel()) * dtype_size(c.dtype()); ++i)
+        hash = (hash ^ bytes[i]) * 1099511628211ull;
+    }
+    const std::vector<int64_t> hashes = world.all_gather(std::vector<int64_t>{static_cast<int64_t>(hash)});
+    for (int64_t h : hashes)
+      if (h != hashes.front()) throw std::runtime_error("the ranks' parameters differ after the " + phase + " steps");
   }
-  if (world.rank() == 0) save_weights(*model, a.out, {{"ranks", std::to_string(world.size())}});
   return 0;
 }
 
@@ -176,7 +192,6 @@ int main(int argc, char** argv) {
         if (k == "--out") a.out = v;
         else if (k == "--dtype") a.dtype = v;
         else if (k == "--arch") a.arch = v;
-        else if (k == "--optimizer") a.optimizer = v;
         else if (k == "--sync-bn") a.sync_bn = v == "1";
         else if (k == "--steps") a.steps = std::stoll(v);
         else if (k == "--lr") a.lr = std::stod(v);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <omp.h>
+#include <sched.h>
 
 #include <thread>
 
@@ -69,18 +70,26 @@ void check_setting_flag(const std::string& setting, const std::string& prefix = 
   }
 }
 
-// One rank of a data-parallel run (docs/distributed.md). Each rank gets its share of the node's cores
-// (unless OMP_NUM_THREADS says otherwise); rank 0 prints, the others are silent. An error on any rank
-// ends every rank with that rank's message (World::fail), never a hang.
-int train_ranks(const TrainConfig& config, bool resume, LogFormat format) {
+// One rank of a data-parallel run (docs/distributed.md). Each rank runs as many threads as it has cores:
+// the node's cores shared among its ranks, and no more than mpirun bound it to (OMP_NUM_THREADS overrides).
+// Rank 0 prints, the others are silent. An error on any rank ends every rank with that rank's message
+// (World::fail), never a hang.
+int train_ranks(const TrainConfig& config, const std::string& config_path, bool resume, LogFormat format) {
   dist::World& world = dist::World::get();
+  world.init();
   if (!std::getenv("OMP_NUM_THREADS")) {
+    cpu_set_t allowed;
+    const int bound = sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : 1;
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    omp_set_num_threads(std::max(1, cores / world.local_size()));
+    omp_set_num_threads(std::max(1, std::min(bound, cores / world.local_size())));
   }
   try {
     const RunLog log(world.rank() == 0 ? format : LogFormat::silent);
-    if (world.rank() == 0) log.text(fmt::format("config:\n{}", config_to_toml(config)));
+    const std::string toml = config_to_toml(config);
+    log.text(distributed_line(config));
+    log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, toml));
+    log.event("config", {{"file", config_path}, {"name", config.name}, {"runs_dir", config.runs_dir},
+                         {"arch", config.arch}, {"resume", resume}, {"toml", toml}});
     run_training(config, resume, log);
   } catch (const std::exception& e) {
     world.fail(fmt::format("skinnet train: error: {}", e.what()));
@@ -153,9 +162,8 @@ int train_main(int argc, char** argv) {
     for (const auto& [key, value] : last_stage) overrides.push_back(fmt::format("stage.{}.{}={}", stages, key, value));
   }
   const TrainConfig config = load_config(config_path, overrides);
-  dist::World& world = dist::World::get();
-  world.init();  // MPI, when mpirun (or another launcher) started this process as one rank of several
-  if (world.distributed()) return train_ranks(config, resume, format);
+  // Started by mpirun (or another launcher), even as a single rank: MPI, and the ranks' way of running.
+  if (dist::World::launched()) return train_ranks(config, config_path, resume, format);
   const RunLog log(format);
   const std::string toml = config_to_toml(config);
   log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, toml));
