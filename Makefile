@@ -56,11 +56,13 @@ KERNEL_CU_SRCS := $(wildcard kernels/cuda/*.cu kernels/cuda/*/*.cu)
 CU_SRCS :=
 # The vendor entry points (kernels/cuda/vendor.h): cuBLAS/cuDNN with CUDA=1, "built without" stubs otherwise.
 VENDOR_NONE_SRC := kernels/cuda/vendor/none.cpp
+# NCCL for data-parallel GPU gradients (train/dist/nccl.h): with CUDA=1, a stub otherwise.
+NCCL_NONE_SRC := train/dist/nccl_none.cpp
 ifneq ($(CUDA),1)
-  LIB_SRCS := $(filter-out kernels/cuda/device.cpp,$(LIB_SRCS)) $(VENDOR_NONE_SRC)
+  LIB_SRCS := $(filter-out kernels/cuda/device.cpp train/dist/nccl.cpp,$(LIB_SRCS)) $(VENDOR_NONE_SRC)
 endif
 ifeq ($(CUDA),1)
-  LIB_SRCS := $(filter-out kernels/cuda/device_none.cpp,$(LIB_SRCS)) kernels/cuda/vendor/cublas_cudnn.cpp
+  LIB_SRCS := $(filter-out kernels/cuda/device_none.cpp $(NCCL_NONE_SRC),$(LIB_SRCS)) kernels/cuda/vendor/cublas_cudnn.cpp
   CU_SRCS := $(KERNEL_CU_SRCS)
   CPPFLAGS += -isystem $(CUDA_HOME)/include
   LDFLAGS += -L$(CUDA_HOME)/lib64
@@ -94,7 +96,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build check-onnx emu-test-build emu-tsan train demo-seeds bench-ops bench-loader bench-compare bench-gpu test-gpu profile weights fuzz \
+.PHONY: all deps test test-build check-onnx emu-test-build emu-tsan train demo-seeds bench-ops bench-loader bench-compare bench-dist bench-gpu test-gpu profile weights fuzz \
         clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
@@ -183,8 +185,9 @@ EMU_SRCS := kernels/cuda/device_emu.cpp $(filter-out tests/emu/tsan_check.cpp,$(
 EMU_OBJS := $(EMU_KERNEL_OBJS) $(EMU_SRCS:%.cpp=$(BUILD)/emu/%.o) $(patsubst %.cu,$(BUILD)/emu/%.cu.o,$(wildcard tests/emu/*.cu))
 # The emulator has no cuBLAS/cuDNN: it always links the vendor stubs, never the libraries.
 EMU_LIB_OBJS := $(filter-out $(BUILD)/obj/kernels/cuda/device.o $(BUILD)/obj/kernels/cuda/device_none.o \
-                  $(BUILD)/obj/%.cu.o $(EMU_KERNEL_OBJS) $(BUILD)/obj/kernels/cuda/vendor/%.o,$(LIB_OBJS)) \
-                $(BUILD)/obj/$(VENDOR_NONE_SRC:.cpp=.o)
+                  $(BUILD)/obj/%.cu.o $(EMU_KERNEL_OBJS) $(BUILD)/obj/kernels/cuda/vendor/%.o \
+                  $(BUILD)/obj/train/dist/nccl.o $(BUILD)/obj/$(NCCL_NONE_SRC:.cpp=.o),$(LIB_OBJS)) \
+                $(BUILD)/obj/$(VENDOR_NONE_SRC:.cpp=.o) $(BUILD)/obj/$(NCCL_NONE_SRC:.cpp=.o)
 EMU_TEST_BIN := $(BUILD)/skinnet_emu_tests
 
 $(BUILD)/emu/%.o: %.cpp $(BUILD)/config
@@ -265,8 +268,8 @@ train: deps
 	  echo "make train: no weights/resnet18.safetensors, so ResNet-18 trains from scratch ($(CONFIG));"; \
 	  echo "  with ImageNet weights (make weights ARCH=resnet18) make train fine-tunes instead"; \
 	  echo "  (configs/resnet18-synthetic-imagenet.toml: the head first, then every layer, the backbone slower)"; fi
-	$(CLI) train --config $(CONFIG) --name=$(RUN) $(if $(DATA),--data.path=$(DATA)) $(if $(ARCH),--model.arch=$(ARCH)) \
-	  $(if $(WEIGHTS),--model.weights=$(WEIGHTS)) $(ARGS)
+	$(if $(NP),$(MPIRUN) -np $(NP) )$(CLI) train --config $(CONFIG) --name=$(RUN) $(if $(DATA),--data.path=$(DATA)) \
+	  $(if $(ARCH),--model.arch=$(ARCH)) $(if $(WEIGHTS),--model.weights=$(WEIGHTS)) $(ARGS)
 
 # `make demo-seeds`: the demo over seeds 0-4, then again on OpenBLAS's AVX2 kernels (another float
 # summation order), with the table of docs/results.md (tools/demo_seeds.py; about 50 minutes on 2 cores).
@@ -283,6 +286,21 @@ bench-ops: all
 
 bench-loader: all
 	$(CLI) bench-loader --torch
+
+# Data-parallel runs on this machine (docs/distributed.md): `make train NP=2` trains on 2 ranks. mpirun
+# leaves binding to skinnet (each rank takes its share of the cores), may start more ranks than cores,
+# and runs as root when that is who asks.
+MPIRUN := mpirun --bind-to none --oversubscribe $(if $(filter 0,$(shell id -u)),--allow-run-as-root)
+
+# `make bench-dist`: resnet18 and resnet50 training at 224 px, global batch 16, as 1 rank x 2 threads and
+# 2 ranks x 1 thread, interleaved (two rounds); one JSON line each (skinnet bench-dist, docs/distributed.md).
+BENCH_DIST_ARCHS ?= resnet18 resnet50
+bench-dist: deps
+	@$(MAKE) -j$(JOBS) --no-print-directory all
+	@for round in 1 2; do for arch in $(BENCH_DIST_ARCHS); do \
+	  OMP_NUM_THREADS=2 $(CLI) bench-dist --arch $$arch $(ARGS) || exit 1; \
+	  OMP_NUM_THREADS=1 $(MPIRUN) -x OMP_NUM_THREADS -np 2 $(CLI) bench-dist --arch $$arch $(ARGS) || exit 1; \
+	done; done
 
 # `make bench-compare`: skinnet vs PyTorch, whole networks (resnet18/resnet50/vgg19; inference, training,
 # frozen-backbone training; batch 8 and 32), interleaved; table on stdout and in build/bench-compare.json.

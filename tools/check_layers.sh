@@ -2,7 +2,7 @@
 # The layering check (run by tools/run_tests.sh in `make test`; docs/architecture.md draws the layers).
 #
 # Each layer includes only the layers below it:
-#   base < kernels < tensor < layers < models < weights < train/data, train/optim < train/data/synth,
+#   base < kernels < tensor < layers < models < weights < train/data, train/optim, train/dist < train/data/synth,
 #   train/report < train < tools, bench < tests
 # A file may include headers of its own layer and of lower ones; tools/ and bench/ form one layer (the CLI).
 # Second rule, for nvcc: CUDA sources (.cu, .cuh) and the kernel headers they include (kernels/**/*.h)

@@ -59,5 +59,33 @@ else
   total_failed=$((total_failed + 2))
 fi
 
+# Data-parallel training on two GPUs (NCCL, docs/distributed.md): ResNet-18 with synchronised BatchNorm on
+# 2 ranks, one GPU each, must give the 1-rank weights (float64 after 5 SGD steps: 1e-12; after 5 more AdamW
+# steps: 1e-10, as tests/test_dist.cpp explains). One check; with fewer than two GPUs it says so.
+gpus=$(nvidia-smi -L | grep -c '^GPU ')
+if [ "$gpus" -ge 2 ]; then
+  echo "== dist: 2 GPUs (NCCL) against 1"
+  make --no-print-directory -j"$(nproc)" CUDA=1 BUILD="$build" "$build/dist_check" > /dev/null || total_failed=$((total_failed + 1))
+  mpi="mpirun --oversubscribe --bind-to none $([ "$(id -u)" = 0 ] && echo --allow-run-as-root)"
+  out="$log_dir/dist"
+  if $mpi -np 1 "$build/dist_check" train --device cuda --batch 10 --out "$out-1" &&
+     $mpi -np 2 "$build/dist_check" train --device cuda --batch 10 --out "$out-2"; then
+    sgd=$("$build/dist_check" compare "$out-2-sgd.safetensors" "$out-1-sgd.safetensors")
+    adamw=$("$build/dist_check" compare "$out-2-adamw.safetensors" "$out-1-adamw.safetensors")
+    echo "dist: 2 GPUs vs 1: SGD $sgd, then AdamW $adamw"
+    if awk -v s="$sgd" -v a="$adamw" 'BEGIN { exit !(s <= 1e-12 && a <= 1e-10) }'; then
+      total_passed=$((total_passed + 1))
+    else
+      echo "dist: 2-GPU equivalence FAILED" >&2
+      total_failed=$((total_failed + 1))
+    fi
+  else
+    echo "dist: a 2-GPU run failed" >&2
+    total_failed=$((total_failed + 1))
+  fi
+else
+  echo "== dist: the 2-GPU equivalence check needs two GPUs; this machine has $gpus: not run"
+fi
+
 echo "tests: $total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -257,6 +257,9 @@ class Trainer {
 
 void Trainer::setup() {
   dir_ = fs::path(c_.runs_dir) / c_.name;
+  NN_CHECK(c_.batch_size % world_.size() == 0,
+           "config: data.batch_size {} is the global batch and must divide among the {} ranks (a multiple of {})",
+           c_.batch_size, world_.size(), world_.size());
   if (root()) {
     const bool exists = fs::exists(dir_ / "checkpoint-last.safetensors");
     if (resume_) {
@@ -382,9 +385,6 @@ void Trainer::setup() {
 // checkpoint), as DDP does; synchronised BatchNorm is switched on when asked for.
 void Trainer::setup_distributed() {
   if (!world_.distributed()) return;
-  NN_CHECK(c_.batch_size % world_.size() == 0,
-           "config: data.batch_size {} is the global batch and must divide among the {} ranks (a multiple of {})",
-           c_.batch_size, world_.size(), world_.size());
   sync_model_from_root(false);
   if (c_.sync_bn) {
     const std::shared_ptr<Collective> group(&world_, [](Collective*) {});  // the world outlives the model

@@ -2,6 +2,7 @@
 // ranks). It uses the real pieces of a distributed run — World on MPI, GradientReducer, synchronised
 // BatchNorm2d — on a fixed random batch, so runs with different rank counts can be compared exactly.
 //
+//   dist_check compare A B               ||A - B|| / ||B|| over the float tensors of two weight files
 //   dist_check bn                        synchronised batch norm on N ranks against batch_norm of the whole
 //                                        batch on one: prints {"forward":..,"input_grad":..,"param_grad":..,
 //                                        "running":..} (max |difference| / max |value|, float64)
@@ -9,9 +10,10 @@
 //                                        among the ranks; rank 0 writes the parameters and buffers after each
 //                                        to F-sgd.safetensors and F-adamw.safetensors
 //     --dtype f32|f64  --arch resnet18|vgg11  --sync-bn 0|1  --lr 0.01 (AdamW: lr/10)  --steps 5  --batch 6
-//     --size 32  --emulate-ranks K (one process: DDP's per-rank semantics computed by hand, below)
+//     --size 32  --device cpu|cuda (rank r on GPU local_rank)  --emulate-ranks K (one process: DDP's per-rank semantics computed by hand, below)
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -24,6 +26,7 @@
 #include "train/dist/world.h"
 #include "train/optim/optim.h"
 #include "weights/load.h"
+#include "weights/safetensors.h"
 
 using namespace nn;
 
@@ -87,8 +90,25 @@ int check_bn(dist::World& world) {
   return 0;
 }
 
+// ||a - b|| / ||b|| over every float tensor of two weight files.
+double weights_difference(const std::string& a_path, const std::string& b_path) {
+  const SafetensorsFile a = SafetensorsFile::open(a_path), b = SafetensorsFile::open(b_path);
+  double diff = 0, norm = 0;
+  for (const std::string& name : b.names()) {
+    const Tensor y = b.get(name);
+    if (y.dtype() == DType::i64) continue;
+    const auto xv = a.get(name).to(DType::f64).to_vector<double>(), yv = y.to(DType::f64).to_vector<double>();
+    if (xv.size() != yv.size()) throw std::runtime_error(name + ": the files' shapes differ");
+    for (size_t i = 0; i < xv.size(); ++i) {
+      diff += (xv[i] - yv[i]) * (xv[i] - yv[i]);
+      norm += yv[i] * yv[i];
+    }
+  }
+  return std::sqrt(diff / norm);
+}
+
 struct TrainArgs {
-  std::string out, dtype = "f64", arch = "resnet18";
+  std::string out, dtype = "f64", arch = "resnet18", device = "cpu";
   bool sync_bn = true;
   double lr = 0.01;
   int64_t steps = 5, batch = 6, size = 32, emulate = 0;
@@ -102,6 +122,9 @@ int check_train(dist::World& world, const TrainArgs& a) {
   mo.dropout = 0;
   auto model = make_model(a.arch, mo);
   model->to(dtype);
+  // --device cuda: each rank on its node's GPU local_rank (the reducer then sums with NCCL).
+  const Device device = a.device == "cuda" ? Device::cuda(world.local_rank()) : Device::cpu();
+  model->to(device);
   model->train();
   if (a.sync_bn && world.distributed())
     for (auto& [name, m] : model->named_modules())
@@ -122,8 +145,8 @@ int check_train(dist::World& world, const TrainArgs& a) {
     auto optimizer = make_optimizer(oo, {ParamGroup{"all", params, phase == "sgd" ? a.lr : a.lr * 0.1, 1e-4}});
     for (int64_t step = 0; step < a.steps; ++step) {
       Generator gen(1000 + static_cast<uint64_t>(step) + (phase == "sgd" ? 0 : 100));
-      const Tensor images = randn({a.batch, 3, a.size, a.size}, gen, dtype);
-      const Tensor labels = randint(0, 5, {a.batch}, gen);
+      const Tensor images = randn({a.batch, 3, a.size, a.size}, gen, dtype).to(device);
+      const Tensor labels = randint(0, 5, {a.batch}, gen).to(device);
       optimizer->zero_grad();
       if (a.emulate > 1) {
         // DDP by hand in one process: each rank's share runs forward and backward on its own (per-rank batch
@@ -154,7 +177,11 @@ int check_train(dist::World& world, const TrainArgs& a) {
         if (reducer) reducer->finish();
         if (!a.sync_bn && world.distributed()) {  // DDP: rank 0's buffers
           NoGradGuard no_grad;
-          for (auto& [name, b] : buffers) world.broadcast(const_cast<Tensor&>(b));
+          for (auto& [name, b] : buffers) {
+            Tensor host = b.to(Device::cpu()).contiguous();
+            world.broadcast(host);
+            b.copy_(host.to(b.device()));
+          }
         }
       }
       optimizer->step();
@@ -163,7 +190,7 @@ int check_train(dist::World& world, const TrainArgs& a) {
     // The ranks hold one model: the same bits on every rank (a hash of every parameter's bytes).
     uint64_t hash = 1469598103934665603ull;
     for (const auto& [name, p] : params) {
-      const Tensor c = p.contiguous();
+      const Tensor c = p.to(Device::cpu()).contiguous();
       const auto* bytes = static_cast<const unsigned char*>(c.raw_data());
       for (size_t i = 0; i < static_cast<size_t>(c.numel()) * dtype_size(c.dtype()); ++i)
         hash = (hash ^ bytes[i]) * 1099511628211ull;
@@ -191,6 +218,7 @@ int main(int argc, char** argv) {
         const std::string k = argv[i], v = argv[i + 1];
         if (k == "--out") a.out = v;
         else if (k == "--dtype") a.dtype = v;
+        else if (k == "--device") a.device = v;
         else if (k == "--arch") a.arch = v;
         else if (k == "--sync-bn") a.sync_bn = v == "1";
         else if (k == "--steps") a.steps = std::stoll(v);
@@ -201,8 +229,11 @@ int main(int argc, char** argv) {
         else throw std::runtime_error("unknown option " + k);
       }
       status = check_train(world, a);
+    } else if (mode == "compare" && argc == 4) {
+      std::printf("%.3g\n", weights_difference(argv[2], argv[3]));
+      status = 0;
     } else {
-      std::fprintf(stderr, "usage: dist_check bn | train --out FILE [options]\n");
+      std::fprintf(stderr, "usage: dist_check bn | train --out FILE [options] | compare A B\n");
     }
     world.finalize();
     return status;

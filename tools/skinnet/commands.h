@@ -46,6 +46,8 @@ Flags bench_ops_flags();      // bench/bench_ops.cpp
 int bench_ops_main(int argc, char** argv);
 Flags bench_model_flags();    // bench/bench_model.cpp
 int bench_model_main(int argc, char** argv);
+Flags bench_dist_flags();     // bench/bench_dist.cpp
+int bench_dist_main(int argc, char** argv);
 Flags profile_flags();        // bench/profile.cpp
 int profile_main(int argc, char** argv);
 Flags bench_serve_flags();    // bench/bench_serve.cpp

@@ -38,6 +38,8 @@ const std::vector<Command>& commands() {
        bench_ops_main},
       {"bench-model", "images/s and peak memory of a whole-network step on random data (make bench-compare)",
        bench_model_flags, bench_model_main},
+      {"bench-dist", "data-parallel training speed under mpirun: images/s, exposed communication, overlap", bench_dist_flags,
+       bench_dist_main},
       {"profile", "per-layer forward and backward ms and GFLOP/s of a network step, like caffe time", profile_flags,
        profile_main},
       {"bench-serve", "load test of a running skinnet serve: throughput, latency percentiles, batching, memory",

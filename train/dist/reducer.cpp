@@ -42,9 +42,11 @@ GradientReducer::GradientReducer(World& world, std::vector<std::pair<std::string
     filled += bytes;
     index_[params_[k].second.impl()] = k;
   }
+  const Device device = params_.empty() ? Device::cpu() : params_.front().second.device();
+  if (!device.is_cpu() && world_.distributed() && NcclGroup::built()) nccl_ = std::make_unique<NcclGroup>(world_);
   for (Bucket& b : buckets_) {
     const size_t last = b.params.back();
-    b.buffer = empty({b.offsets.back() + params_[last].second.numel()}, dtype);
+    b.buffer = empty({b.offsets.back() + params_[last].second.numel()}, dtype, nccl_ ? device : Device::cpu());
   }
   reset_stats();
 }
@@ -68,12 +70,14 @@ std::vector<int64_t> GradientReducer::bucket_bytes() const {
   return out;
 }
 
+std::string GradientReducer::transport() const { return nccl_ ? nccl_->version() : "MPI"; }
+
 std::string GradientReducer::describe() const {
   std::vector<std::string> sizes;
   for (int64_t b : bucket_bytes()) sizes.push_back(fmt::format("{:.2f}", static_cast<double>(b) / (1 << 20)));
-  return fmt::format("{} gradient bucket{} of {} MiB ({} parameter tensors, {:.2f} MiB per step)", buckets_.size(),
+  return fmt::format("{} gradient bucket{} of {} MiB ({} parameter tensors, {:.2f} MiB per step, {})", buckets_.size(),
                      buckets_.size() == 1 ? "" : "s", fmt::join(sizes, ", "), params_.size(),
-                     static_cast<double>(total_bytes()) / (1 << 20));
+                     static_cast<double>(total_bytes()) / (1 << 20), transport());
 }
 
 void GradientReducer::begin() {
@@ -106,7 +110,7 @@ void GradientReducer::copy_in(size_t k) {
   const Tensor dst = b.buffer.slice(0, b.offsets[slot], b.offsets[slot] + p.numel());
   const Tensor g = p.grad();
   if (g.defined()) {
-    dst.copy_(g.reshape({-1}).to(Device::cpu()));
+    dst.copy_(g.reshape({-1}).to(dst.device()));
   } else {
     dst.zero_();  // no gradient reached it this step: it contributes nothing
   }
@@ -117,7 +121,11 @@ void GradientReducer::start_ready_buckets() {
   while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].pending == 0) {
     Bucket& b = buckets_[next_bucket_++];
     if (next_bucket_ == 1) first_start_ = std::chrono::steady_clock::now();
-    b.request = world_.start_all_reduce_sum(b.buffer.raw_data(), b.buffer.numel(), b.buffer.dtype());
+    if (nccl_) {
+      nccl_->start_all_reduce_sum(b.buffer.raw_data(), b.buffer.numel(), b.buffer.dtype());
+    } else {
+      b.request = world_.start_all_reduce_sum(b.buffer.raw_data(), b.buffer.numel(), b.buffer.dtype());
+    }
     b.started = true;
   }
 }
@@ -137,7 +145,10 @@ void GradientReducer::finish() {
   start_ready_buckets();
   const auto t0 = std::chrono::steady_clock::now();
   for (Bucket& b : buckets_) world_.wait(b.request);
-  stats_.exposed_seconds += seconds_since(t0);
+  if (nccl_) nccl_->wait();  // the compute stream waits; the host does not
+  stats_.last_wait_seconds = seconds_since(t0);
+  stats_.last_backward_end = std::chrono::duration<double>(backward_end.time_since_epoch()).count();
+  stats_.exposed_seconds += stats_.last_wait_seconds;
   if (overlapping) stats_.overlapped_seconds += std::chrono::duration<double>(backward_end - first_start_).count();
   ++stats_.steps;
   NoGradGuard no_grad;

@@ -14,6 +14,10 @@
 // weight goes on the loss, not on the buckets, because synchronised BatchNorm sends gradients across ranks
 // during backward too, and they must carry it.
 // Frozen parameters are not given to the reducer, so they are never communicated.
+//
+// Transport: parameters on the CPU go through MPI (non-blocking allreduce, buckets on the host); parameters
+// on a GPU through NCCL (buckets on the device, allreduces on NCCL's stream, train/dist/nccl.h) in CUDA
+// builds, else through MPI staged on the host.
 #pragma once
 
 #include <chrono>
@@ -25,6 +29,7 @@
 #include <vector>
 
 #include "tensor/autograd.h"
+#include "train/dist/nccl.h"
 #include "train/dist/world.h"
 
 namespace nn::dist {
@@ -40,6 +45,10 @@ struct ReducerStats {
   double exposed_seconds = 0;   // waiting in finish(): communication backward did not hide
   double overlapped_seconds = 0;  // from the first bucket's start to the end of backward: where it could hide
   int64_t bytes_per_step = 0;   // bytes each rank contributes per step (all buckets)
+  // The last step alone: its wait in finish() and when its backward ended (steady_clock seconds, one clock
+  // for every process of a machine), so a benchmark can tell waiting for a slower rank from communication.
+  double last_wait_seconds = 0;
+  double last_backward_end = 0;
 };
 
 class GradientReducer {
@@ -57,6 +66,7 @@ class GradientReducer {
   // For the log and the benchmark: bucket sizes in bytes, a one-line description, communication figures.
   std::vector<int64_t> bucket_bytes() const;
   std::string describe() const;
+  std::string transport() const;  // "MPI" or "NCCL 2.x.y"
   const ReducerStats& stats() const { return stats_; }
   void reset_stats() { stats_ = ReducerStats{}; stats_.bytes_per_step = total_bytes(); }
   // Times summing every bucket with nothing else running (blocking, as if there were no overlap): the
@@ -67,7 +77,7 @@ class GradientReducer {
   struct Bucket {
     std::vector<size_t> params;   // indices into params_
     std::vector<int64_t> offsets; // element offset of each in `buffer`
-    Tensor buffer;                // flat, on the host
+    Tensor buffer;                // flat: on the GPU with NCCL, else on the host
     size_t pending = 0;           // gradients not yet copied in this step
     World::Request request;
     bool started = false;
@@ -80,6 +90,7 @@ class GradientReducer {
   int64_t total_bytes() const;
 
   World& world_;
+  std::unique_ptr<NcclGroup> nccl_;  // GPU parameters in a CUDA build
   std::vector<std::pair<std::string, Tensor>> params_;
   std::unordered_map<TensorImpl*, size_t> index_;
   std::vector<size_t> bucket_of_;  // param -> bucket
