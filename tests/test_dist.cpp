@@ -5,7 +5,9 @@
 // Model level (tests/dist/dist_check.cpp, resnet18 at 32 px, global batch 10: shares 5+5 and 3+3+4):
 //   - synchronised BatchNorm on N ranks = batch_norm of the whole batch on one (float64);
 //   - with sync_bn, N ranks give one rank's weights after 5 SGD steps and then 5 AdamW steps. The metric is
-//     ||w_N - w_1|| / ||w_1|| over every float tensor. SGD meets float64 1e-12 and float32 1e-5. AdamW
+//     ||w_N - w_1|| / ||w_1|| over every float tensor. SGD meets float64 1e-12 and float32 1e-5 (measured:
+//     5e-15 and 1.7e-6 at worst; the bound grows to 4x the yardstick below only where a machine's own
+//     thread-order difference is larger than that). AdamW
 //     divides each step by sqrt(v) + eps, so a weight whose gradient is mostly rounding noise moves by up to
 //     lr in a direction that noise sets: ANY change of summation order moves it. Its bound is therefore
 //     measured, not guessed: the same single-process run with 2 OpenMP threads instead of 1 (a change of
@@ -13,8 +15,8 @@
 //   - per-rank BatchNorm equals DDP's semantics computed by hand in one process (64 px, see there).
 // Trainer level (skinnet train, a synthetic dataset): a frozen-backbone stage (BatchNorm in eval mode, so
 // well-conditioned in float32) on 2 ranks = 1 rank; the gathered test metrics = skinnet eval of the model in
-// one process; resume 2 -> 1 and 1 -> 2 ranks; a rank that fails ends the job with its message; a batch that
-// does not divide among the ranks is refused.
+// one process; resume 2 -> 1 and 1 -> 2 ranks; a rank that fails ends the job with its message, a rank that
+// is killed ends it too; a batch that does not divide among the ranks is refused.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -37,7 +39,7 @@ std::string worker() { return test::build_dir() + "/dist_check"; }
 
 // mpirun with `n` ranks on this machine, one thread each; a hang fails the test (timeout) instead of CI.
 std::string mpirun(int n) {
-  return fmt::format("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
+  return fmt::format("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
                      "mpirun --oversubscribe -x OMP_NUM_THREADS -x ASAN_OPTIONS -x LSAN_OPTIONS -x UBSAN_OPTIONS "
                      "-np {} ",
                      n);
@@ -92,14 +94,15 @@ TEST_SUITE("dist") {
       const std::string args = fmt::format(" train --dtype {} --lr {} --batch 10 --out ", c.dtype, c.lr);
       run_ok(mpirun(1) + worker() + args + (dir / "one"));
       run_ok("OMP_NUM_THREADS=2 " + worker() + args + (dir / "threads2"));  // the yardstick
+      const double yard_sgd = weights_difference(dir / "threads2-sgd.safetensors", dir / "one-sgd.safetensors");
       const double yardstick = weights_difference(dir / "threads2-adamw.safetensors", dir / "one-adamw.safetensors");
       for (int n : {2, 3}) {
         run_ok(mpirun(n) + worker() + args + (dir / "ranks"));
         const double sgd = weights_difference(dir / "ranks-sgd.safetensors", dir / "one-sgd.safetensors");
         const double adamw = weights_difference(dir / "ranks-adamw.safetensors", dir / "one-adamw.safetensors");
-        MESSAGE(fmt::format("{} {} ranks vs 1: SGD {:.3g}, then AdamW {:.3g} (1 vs 2 threads in one process: {:.3g})",
-                            c.dtype, n, sgd, adamw, yardstick));
-        CHECK(sgd <= c.sgd_bound);
+        MESSAGE(fmt::format("{} {} ranks vs 1: SGD {:.3g}, then AdamW {:.3g} (1 vs 2 threads in one process: {:.3g}, "
+                            "{:.3g})", c.dtype, n, sgd, adamw, yard_sgd, yardstick));
+        CHECK(sgd <= std::max(c.sgd_bound, 4 * yard_sgd));
         CHECK(adamw <= std::max(c.adamw_floor, 4 * yardstick));
       }
     }
@@ -181,13 +184,13 @@ lr = 0.05
     }
   }
 
-  TEST_CASE("dist: a failing rank ends every rank with its message; a batch that does not divide is refused") {
+  TEST_CASE("dist: a failing or killed rank ends every rank; a batch that does not divide is refused") {
     const test::TempDir dir("dist-fail");
     const std::string data = dir / "data";
     REQUIRE(run_command(cli() + " synth --out " + data + " --images 40 --width 48 --height 36 --seed 3").status == 0);
-    const std::string common = " train --data " + data + " --arch resnet18 --model.input_size=32 --epochs 1 "
+    const std::string common = " train --data " + data + " --arch resnet18 --model.input_size=32 "
                                "--workers 1 --data.cache=none --runs_dir " + (dir / "runs");
-    const CommandResult odd = run_command(mpirun(2) + cli() + common + " --batch-size 7 --name odd 2>&1");
+    const CommandResult odd = run_command(mpirun(2) + cli() + common + " --epochs 1 --batch-size 7 --name odd 2>&1");
     INFO(odd.output);
     CHECK(odd.status != 0);
     CHECK(!fs::exists(dir / "runs/odd"));  // refused before anything was written
@@ -195,9 +198,25 @@ lr = 0.05
     CHECK(odd.output.find(" of 2: skinnet train: error: config: data.batch_size 7 is the global batch and must divide "
                           "among the 2 ranks") != std::string::npos);
 
+    // A rank killed mid-epoch (SIGKILL: no message of its own): mpirun ends the other one and says which died.
+    const std::string script = dir.write("kill.sh", R"sh(log=$1; shift
+"$@" > "$log" 2>&1 &
+pid=$!
+for i in $(seq 600); do grep -q " batches " "$log" && break; sleep 0.1; done
+kill -9 "$(pgrep -n -x skinnet)"  # the newest skinnet process: a rank
+wait $pid
+)sh");
+    const CommandResult killed = run_command("sh " + script + " " + (dir / "kill.log") + " " + mpirun(2) + cli() + common +
+                                             " --batch-size 8 --epochs 50 --name killed");
+    const std::string kill_log = test::read_file(dir / "kill.log");
+    INFO(kill_log);
+    CHECK(killed.status != 0);
+    CHECK(killed.status != 124);  // ended by mpirun, not by the timeout
+    CHECK(kill_log.find("exited on signal 9 (Killed)") != std::string::npos);
+
     // Damage every image: whichever rank reads first fails, and the job ends (timeout would say it hung).
     for (const auto& e : fs::directory_iterator(data + "/HAM10000_images")) fs::resize_file(e.path(), 100);
-    const CommandResult bad = run_command(mpirun(2) + cli() + common + " --batch-size 8 --name bad 2>&1");
+    const CommandResult bad = run_command(mpirun(2) + cli() + common + " --epochs 1 --batch-size 8 --name bad 2>&1");
     INFO(bad.output);
     CHECK(bad.status != 0);
     CHECK(bad.status != 124);  // not the timeout

@@ -52,10 +52,12 @@ GradientReducer::GradientReducer(World& world, std::vector<std::pair<std::string
 }
 
 GradientReducer::~GradientReducer() {
-  // A step abandoned by an exception: the job is ending (World::fail); do not leave MPI requests behind
-  // with buffers about to be freed.
+  // A step abandoned by an exception: the job is ending (World::fail aborts every rank). Waiting for the
+  // allreduces in flight could hang (another rank may never start its part), and freeing their buffers would
+  // let MPI write into freed memory: the buffers stay alive until the process ends.
+  static std::vector<Tensor> in_flight;
   for (Bucket& b : buckets_)
-    if (b.started && !b.request.done) world_.wait(b.request);
+    if (b.started && !b.request.done) in_flight.push_back(b.buffer);
 }
 
 int64_t GradientReducer::total_bytes() const {
