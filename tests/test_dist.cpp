@@ -38,7 +38,12 @@ std::string cli() { return test::build_dir() + "/skinnet"; }
 std::string worker() { return test::build_dir() + "/dist_check"; }
 
 // mpirun with `n` ranks on this machine, one thread each; a hang fails the test (timeout) instead of CI.
+// In the sanitizer build the ranks keep AddressSanitizer's checks but not its leak check: Open MPI's
+// components allocate at start-up, are unloaded at MPI_Finalize, and are then reported as thousands of
+// leaks from "<unknown module>" that no suppression can name. Leaks of skinnet's own code are caught by the
+// rest of the suite, which runs the same library without MPI.
 std::string mpirun(int n) {
+  if (test::kSanitized) setenv("LSAN_OPTIONS", "detect_leaks=0", 0);
   return fmt::format("env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 timeout 300 "
                      "mpirun --oversubscribe -x OMP_NUM_THREADS -x ASAN_OPTIONS -x LSAN_OPTIONS -x UBSAN_OPTIONS "
                      "-np {} ",
@@ -90,7 +95,9 @@ TEST_SUITE("dist") {
       const char* lr;
       double sgd_bound, adamw_floor;
     };
-    for (const Case c : {Case{"f64", "0.01", 1e-12, 1e-12}, Case{"f32", "0.001", 1e-5, 1e-5}}) {
+    std::vector<Case> cases{Case{"f64", "0.01", 1e-12, 1e-12}, Case{"f32", "0.001", 1e-5, 1e-5}};
+    if (test::kSanitized) cases.pop_back();  // the same code paths; the sanitizer build is 5x slower
+    for (const Case& c : cases) {
       const std::string args = fmt::format(" train --dtype {} --lr {} --batch 10 --out ", c.dtype, c.lr);
       run_ok(mpirun(1) + worker() + args + (dir / "one"));
       run_ok("OMP_NUM_THREADS=2 " + worker() + args + (dir / "threads2"));  // the yardstick
