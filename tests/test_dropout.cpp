@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "tensor/shard.h"
 #include "tests/check.h"
 
 namespace nn::test {
@@ -120,6 +121,37 @@ TEST_SUITE("torch") {
 }
 
 TEST_SUITE("errors") {
+  TEST_CASE("dropout: batch shards (data-parallel ranks) draw the whole batch's masks for their rows") {
+    // 7 rows cut 2 + 2 + 3 (rank shares); 5 values a row, so shares start mid-counter (the global-mask path),
+    // and 8 values a row (the aligned path). The generator ends where the whole batch leaves it.
+    for (const int64_t per_row : {5, 8}) {
+      CAPTURE(per_row);
+      const Tensor x = test_input({7, per_row}, 93, 0.5, 1.5, DType::f32);
+      Generator whole_gen(11);
+      const std::vector<float> whole = dropout(x, 0.4, true, whole_gen).to_vector<float>();
+      for (const auto& [lo, hi] : {std::pair<int64_t, int64_t>{0, 2}, {2, 4}, {4, 7}}) {
+        Generator gen(11);
+        Tensor part = leaf(x.slice(0, lo, hi).contiguous());
+        Tensor y;
+        {
+          const BatchShard shard(lo, 7);
+          y = dropout(part, 0.4, true, gen);
+        }
+        CHECK(gen.offset() == whole_gen.offset());
+        const std::vector<float> got = y.to_vector<float>();
+        for (int64_t i = 0; i < (hi - lo) * per_row; ++i) CHECK(got[i] == whole[lo * per_row + i]);
+        y.backward(ones_like(y));  // the gradient is the mask: 0 or 1/(1-p) where the whole batch's is
+        const std::vector<float> g = part.grad().to_vector<float>();
+        for (int64_t i = 0; i < (hi - lo) * per_row; ++i)
+          CHECK(g[i] == doctest::Approx(whole[lo * per_row + i] == 0 ? 0.0 : 1 / 0.6));
+      }
+    }
+    const BatchShard shard(5, 7);
+    Generator gen(1);
+    CHECK_THROWS_WITH(dropout(test_input({3, 2}, 94, 0, 1, DType::f32), 0.5, true, gen),
+                      doctest::Contains("do not fit the global batch of 7"));
+  }
+
   TEST_CASE("dropout: p outside [0, 1] and an integer input name the op") {
     Generator gen(1);
     const Tensor x = zeros({2, 3});

@@ -17,6 +17,7 @@
 #include "layers/fused.h"
 #include "models/gradcam.h"
 #include "tensor/autograd.h"
+#include "tensor/shard.h"
 #include "train/checkpoint.h"
 #include "train/data/dataset.h"
 #include "train/data/loader.h"
@@ -247,6 +248,7 @@ class Trainer {
   nlohmann::json checkpoint_meta_json(size_t stage) const;
   void finish(RunSummary& summary);
   void setup_distributed();
+  Tensor forward_shard(const Batch& batch);
   void sync_model_from_root(bool buffers_only);
   Predictions predict_split(const std::vector<int64_t>& indices, const EvalOptions& options);
   std::string path(const char* file) const { return (dir_ / file).string(); }
@@ -394,6 +396,14 @@ void Trainer::setup_distributed() {
   log_.text(fmt::format("batch: {} global = {} ranks x {}; BatchNorm statistics {}", c_.batch_size, world_.size(),
                         c_.batch_size / world_.size(),
                         c_.sync_bn ? "over all ranks (model.sync_bn)" : "per rank, rank 0's running statistics kept (as DDP)"));
+}
+
+// The model on a training batch. Several ranks: the batch is this rank's rows of the global one, and dropout
+// draws those rows' masks of the global batch (tensor/shard.h), as one process would.
+Tensor Trainer::forward_shard(const Batch& batch) {
+  if (!world_.distributed()) return (*model_)(batch.images.to(device_));
+  const BatchShard shard(batch.global_size * world_.rank() / world_.size(), batch.global_size);
+  return (*model_)(batch.images.to(device_));
 }
 
 // Rank 0's parameters and buffers (or buffers alone) to every rank. Tensors on a GPU cross through the host.
@@ -572,7 +582,7 @@ void Trainer::precise_batch_norm(DataLoader& loader, int64_t epoch) {
   NoGradGuard no_grad;
   loader.start_epoch(kPreciseBnEpochs + epoch);
   Batch batch;
-  for (int64_t k = 0; k < c_.precise_bn_batches && loader.next(batch); ++k) (*model_)(batch.images.to(device_));
+  for (int64_t k = 0; k < c_.precise_bn_batches && loader.next(batch); ++k) forward_shard(batch);
   for (auto& [bn, momentum] : layers) bn->set_momentum(momentum);
 }
 
@@ -603,7 +613,7 @@ void Trainer::train_step(const Batch& batch, const std::vector<Tensor>& params,
                          EpochStats& stats) {
   // The loader assembles batches on the host; they cross to the model's device here, and only the
   // loss (one float) and the predicted labels come back.
-  const Tensor logits = (*model_)(batch.images.to(device_));
+  const Tensor logits = forward_shard(batch);
   const Tensor loss = cross_entropy(logits, batch.labels.to(device_), loss_options);
   const int64_t n = batch.labels.numel();
   const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
