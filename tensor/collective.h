@@ -17,9 +17,9 @@ class Collective {
   virtual ~Collective() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  // In place: every rank's `t` becomes the elementwise sum over the ranks. Blocking. `t` is contiguous;
-  // on a GPU tensor the implementation may stage through the host.
-  virtual void all_reduce_sum(Tensor& t) = 0;
+  // In place: every rank's `t` becomes the elementwise sum over the ranks. Blocking. A GPU or strided
+  // tensor may be staged through the host.
+  virtual void all_reduce_sum(const Tensor& t) = 0;
 };
 
 // y = sum over the ranks of x, on every rank. Differentiable: each rank's loss depends on y, so the

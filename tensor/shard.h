@@ -7,8 +7,16 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 
 namespace nn {
+
+// Rows [first, end) of share `part` when `rows` rows are cut into `parts` contiguous shares whose sizes
+// differ by at most one (floor or ceil of rows / parts). The one rule for how a batch or an evaluated
+// split is dealt to ranks: the loader, evaluation and the tests all use it.
+inline std::pair<int64_t, int64_t> share_rows(int64_t rows, int64_t part, int64_t parts) {
+  return {rows * part / parts, rows * (part + 1) / parts};
+}
 
 class BatchShard {
  public:

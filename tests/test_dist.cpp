@@ -6,8 +6,10 @@
 //   - synchronised BatchNorm on N ranks = batch_norm of the whole batch on one (float64);
 //   - with sync_bn, N ranks give one rank's weights after 5 SGD steps and then 5 AdamW steps. The metric is
 //     ||w_N - w_1|| / ||w_1|| over every float tensor. SGD meets float64 1e-12 and float32 1e-5 (measured:
-//     5e-15 and 1.7e-6 at worst; the bound grows to 4x the yardstick below only where a machine's own
-//     thread-order difference is larger than that). AdamW
+//     5e-15 and 1.7e-6 at worst). Its bound is 1e-12 / 1e-5 or 4x the yardstick below, whichever is larger:
+//     in float32 the yardstick is itself 2.2e-5 on the Zen 5 machine, so the float32 SGD bound asserted there
+//     is 8.8e-5, looser than 1e-5 (on purpose: a CPU whose own thread-order difference exceeds 1e-5 must
+//     not fail for it). AdamW
 //     divides each step by sqrt(v) + eps, so a weight whose gradient is mostly rounding noise moves by up to
 //     lr in a direction that noise sets: ANY change of summation order moves it. Its bound is therefore
 //     measured, not guessed: the same single-process run with 2 OpenMP threads instead of 1 (a change of
@@ -25,7 +27,6 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support.h"
-#include "weights/safetensors.h"
 
 namespace nn {
 namespace {
@@ -50,32 +51,16 @@ std::string mpirun(int n) {
                      n);
 }
 
-// ||a - b|| / ||b|| over every float tensor of two weight files (optimiser state left out).
-double weights_difference(const std::string& a_path, const std::string& b_path) {
-  const SafetensorsFile a = SafetensorsFile::open(a_path), b = SafetensorsFile::open(b_path);
-  double diff = 0, norm = 0;
-  int64_t compared = 0;
-  for (const std::string& name : b.names()) {
-    if (name.rfind("optim.", 0) == 0) continue;
-    const Tensor y = b.get(name);
-    if (y.dtype() == DType::i64) continue;
-    REQUIRE_MESSAGE(a.contains(name), a_path, " lacks ", name);
-    const auto xv = a.get(name).to(DType::f64).to_vector<double>(), yv = y.to(DType::f64).to_vector<double>();
-    REQUIRE(xv.size() == yv.size());
-    for (size_t i = 0; i < xv.size(); ++i) {
-      diff += (xv[i] - yv[i]) * (xv[i] - yv[i]);
-      norm += yv[i] * yv[i];
-    }
-    ++compared;
-  }
-  REQUIRE(compared > 10);
-  return std::sqrt(diff / norm);
-}
-
 CommandResult run_ok(const std::string& cmd) {
   const CommandResult r = run_command(cmd + " 2>&1", test::Capture::stdout_only);
   REQUIRE_MESSAGE(r.status == 0, cmd, "\n", r.output);
   return r;
+}
+
+// ||a - b|| / ||b|| over every float tensor of two weight files, optimiser state left out (dist_check compare).
+double weights_difference(const std::string& a, const std::string& b) {
+  const CommandResult r = run_ok(worker() + " compare " + a + " " + b);
+  return std::stod(r.output.substr(r.output.find_last_of('\n', r.output.size() - 2) + 1));
 }
 
 TEST_SUITE("dist") {

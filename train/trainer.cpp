@@ -206,10 +206,7 @@ enum class AfterEpoch { go_on, stop_early };
 class Trainer {
  public:
   Trainer(const TrainConfig& config, bool resume, const RunLog& log)
-      : c_(config),
-        resume_(resume),
-        log_(dist::World::get().rank() == 0 ? log : RunLog(LogFormat::silent)),
-        device_(parse_device(config.device, "config: device")) {}
+      : c_(config), resume_(resume), log_(log), device_(parse_device(config.device, "config: device")) {}
 
   RunSummary run();
 
@@ -402,31 +399,24 @@ void Trainer::setup_distributed() {
 // draws those rows' masks of the global batch (tensor/shard.h), as one process would.
 Tensor Trainer::forward_shard(const Batch& batch) {
   if (!world_.distributed()) return (*model_)(batch.images.to(device_));
-  const BatchShard shard(batch.global_size * world_.rank() / world_.size(), batch.global_size);
+  const BatchShard shard(batch.global_first, batch.global_size);
   return (*model_)(batch.images.to(device_));
 }
 
-// Rank 0's parameters and buffers (or buffers alone) to every rank. Tensors on a GPU cross through the host.
+// Rank 0's parameters and buffers (or buffers alone) to every rank.
 void Trainer::sync_model_from_root(bool buffers_only) {
   if (!world_.distributed()) return;
-  auto send = [&](const Tensor& t) {
-    Tensor host = t.device().is_cpu() && t.is_contiguous() ? t : t.to(Device::cpu()).contiguous();
-    NoGradGuard no_grad;
-    world_.broadcast(host);
-    if (!host.same(t)) t.copy_(host.to(t.device()));
-  };
   if (!buffers_only)
-    for (auto& [name, p] : model_->named_parameters()) send(p);
-  for (auto& [name, b] : model_->named_buffers()) send(b);
+    for (auto& [name, p] : model_->named_parameters()) world_.broadcast(p);
+  for (auto& [name, b] : model_->named_buffers()) world_.broadcast(b);
 }
 
 // Predictions for `indices` with every rank evaluating a contiguous share and all of them gathered, in the
 // order of `indices`: the same figures as one process evaluating them all.
 Predictions Trainer::predict_split(const std::vector<int64_t>& indices, const EvalOptions& options) {
   if (!world_.distributed()) return predict_samples(*model_, data_, indices, prep_, options);
-  const size_t n = indices.size(), r = static_cast<size_t>(world_.rank()), size = static_cast<size_t>(world_.size());
-  const std::vector<int64_t> mine(indices.begin() + static_cast<std::ptrdiff_t>(n * r / size),
-                                  indices.begin() + static_cast<std::ptrdiff_t>(n * (r + 1) / size));
+  const auto [first, end] = share_rows(static_cast<int64_t>(indices.size()), world_.rank(), world_.size());
+  const std::vector<int64_t> mine(indices.begin() + first, indices.begin() + end);
   Predictions p;
   if (!mine.empty()) p = predict_samples(*model_, data_, mine, prep_, options);
   std::vector<double> probs;

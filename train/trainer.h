@@ -38,7 +38,9 @@ struct RunSummary {
 
 // Trains, evaluates and reports. With `resume`, continues runs_dir/name from checkpoint-last (the config
 // given should be the run's config.toml, with any overrides).
-// `log`: what is printed (train/log.h); the run folder's files are the same whatever it is.
+// `log`: what is printed (train/log.h); the run folder's files are the same whatever it is. With several
+// ranks (docs/distributed.md) rank 0's log prints and the others get LogFormat::silent (skinnet train's
+// train_ranks does so).
 RunSummary run_training(const TrainConfig& config, bool resume, const RunLog& log = RunLog());
 
 // Data-parallel runs (docs/distributed.md): the line rank 0 prints first, with the world's size, ranks per

@@ -3,6 +3,7 @@
 // BatchNorm2d — on a fixed random batch, so runs with different rank counts can be compared exactly.
 //
 //   dist_check compare A B               ||A - B|| / ||B|| over the float tensors of two weight files
+//                                        (tests/test_dist.cpp compares every run with it)
 //   dist_check bn                        synchronised batch norm on N ranks against batch_norm of the whole
 //                                        batch on one: prints {"forward":..,"input_grad":..,"param_grad":..,
 //                                        "running":..} (max |difference| / max |value|, float64)
@@ -22,6 +23,7 @@
 #include "layers/batch_norm.h"
 #include "models/network.h"
 #include "tensor/ops.h"
+#include "tensor/shard.h"
 #include "train/dist/reducer.h"
 #include "train/dist/world.h"
 #include "train/optim/optim.h"
@@ -42,14 +44,12 @@ double rel_error(const Tensor& a, const Tensor& b) {
   return diff / std::max(scale, 1e-300);
 }
 
-// Rows [lo, hi) of this rank's share of n (contiguous, sizes floor/ceil, as the loader deals a batch).
-std::pair<int64_t, int64_t> share(int64_t n, int rank, int size) { return {n * rank / size, n * (rank + 1) / size}; }
 
 int check_bn(dist::World& world) {
   Generator gen(7);
   const Tensor x_all = randn({6, 3, 5, 4}, gen, DType::f64) * 2.0 + 0.5;
   const Tensor r_all = randn({6, 3, 5, 4}, gen, DType::f64);  // loss = sum(y * r)
-  const auto [lo, hi] = share(6, world.rank(), world.size());
+  const auto [lo, hi] = share_rows(6, world.rank(), world.size());
 
   BatchNorm2d ref(3, 1e-5, 0.1);
   ref.to(DType::f64);
@@ -90,13 +90,17 @@ int check_bn(dist::World& world) {
   return 0;
 }
 
-// ||a - b|| / ||b|| over every float tensor of two weight files.
+// ||a - b|| / ||b|| over every float tensor of two weight or checkpoint files (a checkpoint's optimiser
+// state left out); an error when the files share fewer than 10 float tensors (nothing much was compared).
 double weights_difference(const std::string& a_path, const std::string& b_path) {
   const SafetensorsFile a = SafetensorsFile::open(a_path), b = SafetensorsFile::open(b_path);
   double diff = 0, norm = 0;
+  int64_t compared = 0;
   for (const std::string& name : b.names()) {
+    if (name.rfind("optim.", 0) == 0) continue;
     const Tensor y = b.get(name);
     if (y.dtype() == DType::i64) continue;
+    ++compared;
     const auto xv = a.get(name).to(DType::f64).to_vector<double>(), yv = y.to(DType::f64).to_vector<double>();
     if (xv.size() != yv.size()) throw std::runtime_error(name + ": the files' shapes differ");
     for (size_t i = 0; i < xv.size(); ++i) {
@@ -104,6 +108,7 @@ double weights_difference(const std::string& a_path, const std::string& b_path) 
       norm += yv[i] * yv[i];
     }
   }
+  if (compared < 10) throw std::runtime_error(fmt::format("{}: only {} float tensors to compare", b_path, compared));
   return std::sqrt(diff / norm);
 }
 
@@ -154,7 +159,7 @@ int check_train(dist::World& world, const TrainArgs& a) {
         // of rank 0's share, the ones DDP keeps (it broadcasts rank 0's buffers).
         std::map<std::string, Tensor> grads, rank0_buffers;
         for (int k = 0; k < a.emulate; ++k) {
-          const auto [lo, hi] = share(a.batch, k, static_cast<int>(a.emulate));
+          const auto [lo, hi] = share_rows(a.batch, k, a.emulate);
           for (auto& [name, p] : params) p.zero_grad();
           cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi)).backward();
           const double w = static_cast<double>(hi - lo) / static_cast<double>(a.batch);
@@ -170,19 +175,13 @@ int check_train(dist::World& world, const TrainArgs& a) {
         for (auto& [name, b] : buffers) b.copy_(rank0_buffers[name]);
       } else {
         // What the trainer does: this rank's share of the loss, weighted by its share of the batch.
-        const auto [lo, hi] = share(a.batch, world.rank(), world.size());
+        const auto [lo, hi] = share_rows(a.batch, world.rank(), world.size());
         const Tensor loss = cross_entropy((*model)(images.slice(0, lo, hi)), labels.slice(0, lo, hi));
         if (reducer) reducer->begin();
         (loss * (static_cast<double>(hi - lo) / static_cast<double>(a.batch))).backward();
         if (reducer) reducer->finish();
-        if (!a.sync_bn && world.distributed()) {  // DDP: rank 0's buffers
-          NoGradGuard no_grad;
-          for (auto& [name, b] : buffers) {
-            Tensor host = b.to(Device::cpu()).contiguous();
-            world.broadcast(host);
-            b.copy_(host.to(b.device()));
-          }
-        }
+        if (!a.sync_bn && world.distributed())  // DDP: rank 0's buffers
+          for (auto& [name, b] : buffers) world.broadcast(b);
       }
       optimizer->step();
     }

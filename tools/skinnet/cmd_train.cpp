@@ -70,6 +70,15 @@ void check_setting_flag(const std::string& setting, const std::string& prefix = 
   }
 }
 
+// The resolved config, printed (text) or as the first event (json), then the run.
+void train(const TrainConfig& config, const std::string& config_path, bool resume, const RunLog& log) {
+  const std::string toml = config_to_toml(config);
+  log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, toml));
+  log.event("config", {{"file", config_path}, {"name", config.name}, {"runs_dir", config.runs_dir},
+                       {"arch", config.arch}, {"resume", resume}, {"toml", toml}});
+  run_training(config, resume, log);
+}
+
 // One rank of a data-parallel run (docs/distributed.md). Each rank runs as many threads as it has cores:
 // the node's cores shared among its ranks, and no more than mpirun bound it to (OMP_NUM_THREADS overrides).
 // Rank 0 prints, the others are silent. An error on any rank ends every rank with that rank's message
@@ -85,12 +94,8 @@ int train_ranks(const TrainConfig& config, const std::string& config_path, bool 
   }
   try {
     const RunLog log(world.rank() == 0 ? format : LogFormat::silent);
-    const std::string toml = config_to_toml(config);
     log.text(distributed_line(config));
-    log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, toml));
-    log.event("config", {{"file", config_path}, {"name", config.name}, {"runs_dir", config.runs_dir},
-                         {"arch", config.arch}, {"resume", resume}, {"toml", toml}});
-    run_training(config, resume, log);
+    train(config, config_path, resume, log);
   } catch (const std::exception& e) {
     world.fail(fmt::format("skinnet train: error: {}", e.what()));
   }
@@ -164,12 +169,7 @@ int train_main(int argc, char** argv) {
   const TrainConfig config = load_config(config_path, overrides);
   // Started by mpirun (or another launcher), even as a single rank: MPI, and the ranks' way of running.
   if (dist::World::launched()) return train_ranks(config, config_path, resume, format);
-  const RunLog log(format);
-  const std::string toml = config_to_toml(config);
-  log.text(fmt::format("config{}{}:\n{}", config_path.empty() ? "" : " ", config_path, toml));
-  log.event("config", {{"file", config_path}, {"name", config.name}, {"runs_dir", config.runs_dir},
-                       {"arch", config.arch}, {"resume", resume}, {"toml", toml}});
-  run_training(config, resume, log);
+  train(config, config_path, resume, RunLog(format));
   return kExitOk;
 }
 

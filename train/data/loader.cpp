@@ -25,6 +25,7 @@
 
 #include "base/error.h"
 #include "base/math.h"
+#include "tensor/shard.h"
 
 namespace nn {
 
@@ -197,7 +198,7 @@ struct DataLoader::State {
 
   Batch build(int64_t b) {
     const int64_t whole = std::min<int64_t>(options.batch_size, static_cast<int64_t>(order.size()) - b * options.batch_size);
-    const int64_t lo = whole * options.shard / options.shards, hi = whole * (options.shard + 1) / options.shards;
+    const auto [lo, hi] = share_rows(whole, options.shard, options.shards);
     const int64_t first = b * options.batch_size + lo;
     const int64_t count = hi - lo;
     const int64_t s = prep.input_size;
@@ -206,6 +207,7 @@ struct DataLoader::State {
     batch.labels = empty({count}, DType::i64);
     batch.indices.resize(count);
     batch.global_size = whole;
+    batch.global_first = lo;
     float* images = batch.images.data<float>();
     int64_t* labels = batch.labels.data<int64_t>();
     for (int64_t i = 0; i < count; ++i) {

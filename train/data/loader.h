@@ -57,6 +57,7 @@ struct Batch {
   Tensor labels;                // i64 [N]
   std::vector<int64_t> indices; // dataset indices of the N samples
   int64_t global_size = 0;      // samples in the whole batch, over all shards (N without sharding)
+  int64_t global_first = 0;     // this shard's first row in the whole batch (0 without sharding)
 };
 
 // The loader keeps a reference to `dataset`: the dataset must outlive it.

@@ -25,7 +25,7 @@ GradientReducer::GradientReducer(World& world, std::vector<std::pair<std::string
     NN_CHECK(p.dtype() == dtype, "distributed: parameter {} is {}, the others {}; one dtype per model", name,
              dtype_name(p.dtype()), dtype_name(dtype));
   // Reverse registration order: the last layers' gradients are final first.
-  bucket_of_.assign(params_.size(), 0);
+  place_.assign(params_.size(), {0, 0});
   copied_.assign(params_.size(), false);
   int64_t filled = 0;
   for (size_t k = params_.size(); k-- > 0;) {
@@ -37,8 +37,8 @@ GradientReducer::GradientReducer(World& world, std::vector<std::pair<std::string
     }
     Bucket& b = buckets_.back();
     b.offsets.push_back(filled / static_cast<int64_t>(dtype_size(dtype)));
+    place_[k] = {buckets_.size() - 1, b.params.size()};
     b.params.push_back(k);
-    bucket_of_[k] = buckets_.size() - 1;
     filled += bytes;
     index_[params_[k].second.impl()] = k;
   }
@@ -105,9 +105,8 @@ void GradientReducer::ready(TensorImpl* leaf) {
 void GradientReducer::copy_in(size_t k) {
   if (copied_[k]) return;
   copied_[k] = true;
-  Bucket& b = buckets_[bucket_of_[k]];
-  size_t slot = 0;
-  while (b.params[slot] != k) ++slot;
+  const auto [bucket, slot] = place_[k];
+  Bucket& b = buckets_[bucket];
   const Tensor& p = params_[k].second;
   const Tensor dst = b.buffer.slice(0, b.offsets[slot], b.offsets[slot] + p.numel());
   const Tensor g = p.grad();

@@ -93,7 +93,7 @@ class GradientReducer {
   std::unique_ptr<NcclGroup> nccl_;  // GPU parameters in a CUDA build
   std::vector<std::pair<std::string, Tensor>> params_;
   std::unordered_map<TensorImpl*, size_t> index_;
-  std::vector<size_t> bucket_of_;  // param -> bucket
+  std::vector<std::pair<size_t, size_t>> place_;  // param -> (bucket, its position in the bucket)
   std::vector<bool> copied_;       // this step
   std::vector<Bucket> buckets_;
   size_t next_bucket_ = 0;  // the next bucket to start, in order

@@ -12,6 +12,7 @@
 #include <cstdlib>
 
 #include "base/error.h"
+#include "tensor/autograd.h"
 
 namespace nn::dist {
 
@@ -30,9 +31,19 @@ MPI_Datatype mpi_type(DType dtype) {
 // MPI counts are int: larger buffers go in pieces.
 constexpr int64_t kMaxCount = INT_MAX / 2;
 
-void check_host_contiguous(const Tensor& t, const char* what) {
-  NN_CHECK(t.defined() && t.device().is_cpu() && t.is_contiguous(),
-           "distributed {}: needs a contiguous CPU tensor, got {}", what, t.defined() ? t.describe() : "undefined");
+// Runs `op` on a contiguous CPU tensor holding t's values; when that is a staging copy (t on a GPU, or
+// strided), writes the result back into t if `write_back`.
+template <class Op>
+void on_host(const Tensor& t, bool write_back, Op op) {
+  if (t.device().is_cpu() && t.is_contiguous()) {
+    op(t);
+    return;
+  }
+  const Tensor host = t.to(Device::cpu()).contiguous();
+  op(host);
+  if (!write_back) return;
+  NoGradGuard no_grad;  // parameters require grad; this is a data transfer, not an op
+  t.copy_(host.to(t.device()));
 }
 
 }  // namespace
@@ -90,21 +101,17 @@ void World::barrier() {
   if (mpi_) MPI_Barrier(MPI_COMM_WORLD);
 }
 
-void World::all_reduce_sum(Tensor& t) {
+void World::all_reduce_sum(const Tensor& t) {
   if (!mpi_ || size_ == 1) return;
-  NN_CHECK(t.is_contiguous(), "distributed all_reduce_sum: needs a contiguous tensor, got {}", t.describe());
-  if (!t.device().is_cpu()) {  // staged through the host; gradients of GPU models go through NCCL instead
-    Tensor host = t.to(Device::cpu());
-    all_reduce_sum(host);
-    t.copy_(host);
-    return;
-  }
-  const size_t element = dtype_size(t.dtype());
-  char* p = static_cast<char*>(t.raw_data());
-  for (int64_t done = 0; done < t.numel(); done += kMaxCount) {
-    const int64_t n = std::min(kMaxCount, t.numel() - done);
-    MPI_Allreduce(MPI_IN_PLACE, p + done * element, static_cast<int>(n), mpi_type(t.dtype()), MPI_SUM, MPI_COMM_WORLD);
-  }
+  on_host(t, true, [&](const Tensor& h) {
+    const size_t element = dtype_size(h.dtype());
+    char* p = static_cast<char*>(h.raw_data());
+    for (int64_t done = 0; done < h.numel(); done += kMaxCount) {
+      const int64_t n = std::min(kMaxCount, h.numel() - done);
+      MPI_Allreduce(MPI_IN_PLACE, p + done * element, static_cast<int>(n), mpi_type(h.dtype()), MPI_SUM,
+                    MPI_COMM_WORLD);
+    }
+  });
 }
 
 void World::all_reduce_sum(std::vector<double>& values) {
@@ -112,15 +119,16 @@ void World::all_reduce_sum(std::vector<double>& values) {
   MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
 
-void World::broadcast(Tensor& t, int root) {
+void World::broadcast(const Tensor& t, int root) {
   if (!mpi_ || size_ == 1) return;
-  check_host_contiguous(t, "broadcast");
-  const size_t element = dtype_size(t.dtype());
-  char* p = static_cast<char*>(t.raw_data());
-  for (int64_t done = 0; done < t.numel(); done += kMaxCount) {
-    const int64_t n = std::min(kMaxCount, t.numel() - done);
-    MPI_Bcast(p + done * element, static_cast<int>(n), mpi_type(t.dtype()), root, MPI_COMM_WORLD);
-  }
+  on_host(t, rank_ != root, [&](const Tensor& h) {  // the root only sends
+    const size_t element = dtype_size(h.dtype());
+    char* p = static_cast<char*>(h.raw_data());
+    for (int64_t done = 0; done < h.numel(); done += kMaxCount) {
+      const int64_t n = std::min(kMaxCount, h.numel() - done);
+      MPI_Bcast(p + done * element, static_cast<int>(n), mpi_type(h.dtype()), root, MPI_COMM_WORLD);
+    }
+  });
 }
 
 void World::broadcast(std::string& text, int root) {
@@ -158,10 +166,7 @@ void World::broadcast(std::map<std::string, Tensor>& tensors, int root) {
       tensors[e[0].get<std::string>()] = empty(Shape(std::span<const int64_t>(dims)), d);
     }
   }
-  for (auto& [name, t] : tensors) {
-    if (rank_ == root) t = t.contiguous();
-    broadcast(t, root);
-  }
+  for (auto& [name, t] : tensors) broadcast(t, root);
 }
 
 namespace {

@@ -7,9 +7,9 @@
 // World::get() is the process's world. init() starts MPI only when a launcher (mpirun, srun with PMIx)
 // started the process: a plain `skinnet train` stays a single process with no MPI at all. Every
 // collective below must be called by every rank, in the same order, with matching shapes and dtypes.
-// Tensors given to the collectives are contiguous CPU tensors unless a function says otherwise;
-// all_reduce_sum (the Collective interface, tensor/collective.h) also takes GPU tensors, staged through
-// the host (the GPU gradient path is NCCL's, train/dist/nccl.h).
+// Tensors given to all_reduce_sum and broadcast may be on a GPU or strided: they are staged through a
+// contiguous host copy (the GPU gradient path is NCCL's, train/dist/nccl.h). In-place writes to a tensor's
+// data go through a const handle, as Tensor's own (fill_, copy_).
 //
 // Failure: a rank that cannot go on calls fail(), which prints its message with its rank and ends every
 // rank of the job (MPI_Abort) — never a hang with the others waiting in a collective.
@@ -44,9 +44,9 @@ class World final : public Collective {
   std::string transport() const;  // "none (one process)" or "MPI (Open MPI 4.1.4)"
 
   void barrier();
-  void all_reduce_sum(Tensor& t) override;
+  void all_reduce_sum(const Tensor& t) override;
   void all_reduce_sum(std::vector<double>& values);
-  void broadcast(Tensor& t, int root = 0);  // t has the same shape and dtype on every rank
+  void broadcast(const Tensor& t, int root = 0);  // t has the same shape and dtype on every rank
   void broadcast(std::string& text, int root = 0);
   void broadcast(std::vector<int64_t>& values, int root = 0);
   // Root's named CPU tensors (names, shapes, dtypes and values) on every rank, replacing what they held.
