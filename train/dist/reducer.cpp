@@ -121,7 +121,6 @@ void GradientReducer::copy_in(size_t k) {
 void GradientReducer::start_ready_buckets() {
   while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].pending == 0) {
     Bucket& b = buckets_[next_bucket_++];
-    if (next_bucket_ == 1) first_start_ = std::chrono::steady_clock::now();
     if (nccl_) {
       nccl_->start_all_reduce_sum(b.buffer.raw_data(), b.buffer.numel(), b.buffer.dtype());
     } else {
@@ -141,7 +140,6 @@ void GradientReducer::finish() {
   hook_.reset();
   active_ = false;
   for (size_t k = 0; k < params_.size(); ++k) copy_in(k);  // parameters no gradient reached
-  const bool overlapping = next_bucket_ > 0;
   const auto backward_end = std::chrono::steady_clock::now();
   start_ready_buckets();
   const auto t0 = std::chrono::steady_clock::now();
@@ -150,7 +148,6 @@ void GradientReducer::finish() {
   stats_.last_wait_seconds = seconds_since(t0);
   stats_.last_backward_end = std::chrono::duration<double>(backward_end.time_since_epoch()).count();
   stats_.exposed_seconds += stats_.last_wait_seconds;
-  if (overlapping) stats_.overlapped_seconds += std::chrono::duration<double>(backward_end - first_start_).count();
   ++stats_.steps;
   NoGradGuard no_grad;
   for (const Bucket& b : buckets_) {

@@ -43,7 +43,6 @@ struct ReducerOptions {
 struct ReducerStats {
   int64_t steps = 0;
   double exposed_seconds = 0;   // waiting in finish(): communication backward did not hide
-  double overlapped_seconds = 0;  // from the first bucket's start to the end of backward: where it could hide
   int64_t bytes_per_step = 0;   // bytes each rank contributes per step (all buckets)
   // The last step alone: its wait in finish() and when its backward ended (steady_clock seconds, one clock
   // for every process of a machine), so a benchmark can tell waiting for a slower rank from communication.
@@ -99,7 +98,6 @@ class GradientReducer {
   size_t next_bucket_ = 0;  // the next bucket to start, in order
   bool active_ = false;
   std::optional<GradReadyHook> hook_;
-  std::chrono::steady_clock::time_point first_start_;
   ReducerStats stats_;
 };
 
