@@ -5,13 +5,15 @@
 
 namespace nn {
 
-BatchNorm2d::BatchNorm2d(int64_t channels, double eps, std::optional<double> momentum, bool affine)
+BatchNorm2d::BatchNorm2d(int64_t channels, double eps, std::optional<double> momentum, bool affine, bool scale)
     : eps_(eps), momentum_(momentum) {
   NN_CHECK(channels > 0, "BatchNorm2d: channels must be positive, got {}", channels);
-  if (affine) {
+  if (affine && scale) {
     weight = ones({channels});
-    bias = zeros({channels});
     register_parameter("weight", &weight);
+  }
+  if (affine) {
+    bias = zeros({channels});
     register_parameter("bias", &bias);
   }
   running_mean = zeros({channels});
@@ -67,7 +69,8 @@ Tensor BatchNorm2d::forward_synchronised(const Tensor& x, double momentum) {
   const Tensor centred = x - mean.reshape(per_channel);
   const Tensor var = all_reduce_sum(sum(centred * centred, {0, 2, 3}), *sync_) / n;  // biased, to normalise
   Tensor y = centred * pow(var + eps_, -0.5).reshape(per_channel);
-  if (weight.defined()) y = y * weight.reshape(per_channel) + bias.reshape(per_channel);
+  if (weight.defined()) y = y * weight.reshape(per_channel);
+  if (bias.defined()) y = y + bias.reshape(per_channel);
   NoGradGuard no_grad;
   running_mean.mul_(1 - momentum).add_(mean.detach(), momentum);
   running_var.mul_(1 - momentum).add_(var.detach() * (n / (n - 1)), momentum);  // unbiased, as PyTorch
@@ -81,7 +84,9 @@ void BatchNorm2d::reset_running_stats() {
 }
 
 std::string BatchNorm2d::describe() const {
-  return fmt::format("BatchNorm2d({}{})", running_mean.size(0), weight.defined() ? "" : ", affine=False");
+  return fmt::format("BatchNorm2d({}{}{})", running_mean.size(0),
+                     !bias.defined() ? ", affine=False" : (weight.defined() ? "" : ", scale=False"),
+                     eps_ == 1e-5 ? "" : fmt::format(", eps={:g}", eps_));
 }
 
 double BatchNorm2d::flops(const Shape&, const Shape& out) const {

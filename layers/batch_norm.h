@@ -2,6 +2,8 @@
 // running_var 1 and num_batches_tracked (i64, counts training forwards). In training mode it normalises
 // with the batch statistics and updates the running ones with `momentum`, or, when momentum is unset,
 // with the cumulative average 1/num_batches_tracked; in eval mode it uses the running statistics.
+// Without `scale` (Keras' BatchNormalization(scale=False), as Keras' Inception networks use it) there is
+// no weight: gamma is fixed at 1 and only the bias (beta) is learned.
 //
 // Synchronised (torch.nn.SyncBatchNorm, `model.sync_bn` in data-parallel training): with a group of more
 // than one rank set, training normalises with the mean and variance of the whole batch, every rank's part
@@ -19,7 +21,8 @@ namespace nn {
 
 class BatchNorm2d final : public Module {
  public:
-  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, std::optional<double> momentum = 0.1, bool affine = true);
+  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, std::optional<double> momentum = 0.1, bool affine = true,
+                       bool scale = true);
 
   Tensor forward(const Tensor& x) override;
   const char* type_name() const override { return "BatchNorm2d"; }
@@ -39,7 +42,7 @@ class BatchNorm2d final : public Module {
   // Its running statistics, affine parameters and eps, as conv2d_fused_eval and fold_batch_norm take them.
   BatchNormEval eval_stats() const { return {running_mean, running_var, weight, bias, eps_}; }
 
-  Tensor weight, bias;                                  // parameters (when affine)
+  Tensor weight, bias;                                  // parameters (when affine; weight only with scale)
   Tensor running_mean, running_var, num_batches_tracked;  // buffers
 
  private:

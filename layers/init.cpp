@@ -48,6 +48,32 @@ void kaiming_normal_relu_(const Tensor& weight, FanMode mode, Generator& gen) {
   normal_(weight, 0.0, std::sqrt(2.0) / std::sqrt(static_cast<double>(fan(weight, mode))), gen);
 }
 
+void trunc_normal_(const Tensor& t, double mean, double std, double a, double b, Generator& gen) {
+  NN_CHECK(a < b && std > 0, "trunc_normal_: needs a < b and std > 0, got [{}, {}] and std {}", a, b, std);
+  normal_(t, mean, std, gen);
+  NoGradGuard no_grad;
+  dispatch_floating(t.dtype(), "trunc_normal_", [&](auto v) {
+    using T = decltype(v);
+    T* data = t.data<T>();
+    for (int round = 0;; ++round) {  // redraw what fell outside; each round keeps the rest
+      int64_t outside = 0;
+      for (int64_t i = 0; i < t.numel(); ++i) outside += data[i] < a || data[i] > b;
+      if (outside == 0) break;
+      NN_CHECK(round < 100, "trunc_normal_: [{}, {}] is too far in the tail of N({}, {}^2)", a, b, mean, std);
+      Tensor fresh = empty(t.shape(), t.dtype());
+      normal_(fresh, mean, std, gen);
+      for (int64_t i = 0; i < t.numel(); ++i)
+        if (data[i] < a || data[i] > b) data[i] = fresh.data<T>()[i];
+    }
+  });
+  t.storage()->bump_version();
+}
+
+void glorot_uniform_(const Tensor& weight, Generator& gen) {
+  const double bound = std::sqrt(6.0 / static_cast<double>(fan(weight, FanMode::fan_in) + fan(weight, FanMode::fan_out)));
+  uniform_(weight, -bound, bound, gen);
+}
+
 void pytorch_default_init_(const Tensor& weight, const Tensor& bias, Generator& gen) {
   const double bound = 1.0 / std::sqrt(static_cast<double>(fan(weight, FanMode::fan_in)));
   uniform_(weight, -bound, bound, gen);

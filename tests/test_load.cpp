@@ -123,7 +123,7 @@ TEST_SUITE("weights") {
     }
     reset_peak_rss();
     const int64_t before = rss_kib();
-    load_state(model, SafetensorsFile::open(path), LoadMode::strict, "", "");
+    load_state(model, SafetensorsFile::open(path), LoadMode::strict, {}, "");
     const int64_t growth = peak_rss_kib() - before;
     MESSAGE("loading " << file_kib / 1024 << " MiB: peak resident growth " << growth / 1024 << " MiB");
     CHECK(growth < file_kib / 2);  // at most about one tensor of the file resident beside the model

@@ -111,7 +111,8 @@ TrainedModel load_trained_model(const std::string& path) {
       NN_FAIL("{}: the 'classes' metadata is not a JSON list of names: {}", path, e.what());
     }
   }
-  out.model = make_model(arch->second, {.num_classes = static_cast<int64_t>(out.classes.size()), .init = false});
+  out.model = make_model(arch->second,
+                         model_options_for(file, {.num_classes = static_cast<int64_t>(out.classes.size()), .init = false}));
   if (checkpoint) {
     load_checkpoint_model(*out.model, file);
   } else {

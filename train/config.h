@@ -55,6 +55,7 @@ struct TrainConfig {
   int64_t input_size = 0;      // 0: the weights' preprocessing (224 for torchvision)
   int64_t resize_shorter = -1; // -1: the weights' (or input_size * 8 / 7 when input_size is set)
   double dropout = 0.5;
+  double aux_weight = 0.4;     // inception_v3: loss = CE(logits) + aux_weight * CE(aux logits) (torchvision's recipe)
   bool sync_bn = false;        // data-parallel runs: BatchNorm statistics over every rank's batch (docs/distributed.md)
 
   // [augment]

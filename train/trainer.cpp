@@ -95,6 +95,10 @@ std::string reference_line(const nlohmann::json& r) {
 
 Preprocessing choose_preprocessing(const TrainConfig& c, const SafetensorsFile* weights) {
   Preprocessing p = weights ? weights_preprocessing(*weights) : Preprocessing::torchvision_imagenet();
+  if (!weights && model_input_size(c.arch) != p.input_size) {  // from scratch: the architecture's native size
+    p.input_size = model_input_size(c.arch);
+    p.resize_shorter = (p.input_size * 8 + 6) / 7;
+  }
   if (c.input_size > 0) {
     p.input_size = c.input_size;
     p.resize_shorter = c.resize_shorter >= 0 ? c.resize_shorter : (c.input_size * 8 + 6) / 7;  // 224 -> 256
@@ -105,17 +109,20 @@ Preprocessing choose_preprocessing(const TrainConfig& c, const SafetensorsFile* 
 }
 
 // Freezes everything but what stage `s` trains; returns how many parameter tensors train.
+// The head: the head block and every classification layer (Inception-v3's auxiliary "AuxLogits.fc" too).
+std::vector<std::string> head_prefixes(const Network& model) {
+  std::vector<std::string> prefixes{model.head_block()};
+  for (const std::string& h : model.head_names())
+    if (h.rfind(model.head_block(), 0) != 0) prefixes.push_back(h);
+  return prefixes;
+}
+
 int64_t configure_trainable(Network& model, const StageConfig& s) {
   model.freeze("");
   for (const std::string& t : s.train) {
-    if (t == "all") {
-      model.unfreeze("");
-    } else if (t == "head") {
-      model.unfreeze(model.head_block());
-    } else {
-      model.unfreeze(t);
-      model.unfreeze(model.head_block());
-    }
+    if (t == "all") model.unfreeze("");
+    else if (t != "head") model.unfreeze(t);
+    for (const std::string& h : head_prefixes(model)) model.unfreeze(h);
   }
   return static_cast<int64_t>(model.parameters(Trainable::only).size());
 }
@@ -136,9 +143,12 @@ void set_train_mode(Network& model, const StageConfig& s) {
 std::vector<ParamGroup> param_groups(Network& model, const StageConfig& s, double weight_decay) {
   ParamGroup head{"head", {}, s.lr, weight_decay};
   ParamGroup backbone{"backbone", {}, s.backbone_lr > 0 ? s.backbone_lr : s.lr, weight_decay};
-  const std::string prefix = model.head_block() + ".";
-  for (auto& [name, p] : model.named_parameters(Trainable::only))
-    (name.rfind(prefix, 0) == 0 ? head : backbone).params.emplace_back(name, p);
+  const std::vector<std::string> prefixes = head_prefixes(model);
+  for (auto& [name, p] : model.named_parameters(Trainable::only)) {
+    const bool in_head = std::any_of(prefixes.begin(), prefixes.end(),
+                                     [&](const std::string& h) { return name.rfind(h + ".", 0) == 0; });
+    (in_head ? head : backbone).params.emplace_back(name, p);
+  }
   std::vector<ParamGroup> groups;
   if (!head.params.empty()) groups.push_back(std::move(head));
   if (!backbone.params.empty()) groups.push_back(std::move(backbone));
@@ -220,6 +230,7 @@ class Trainer {
   Split split_;
   std::shared_ptr<Network> model_;
   Preprocessing prep_;
+  std::map<std::string, std::string> model_options_;  // the weights' model options, recorded in the files it writes
   std::vector<std::string> notes_;
   bool synthetic_ = false;  // the data is skinnet synth's (the title and notes say so)
   RunState state_;
@@ -314,14 +325,21 @@ void Trainer::setup() {
   mo.num_classes = static_cast<int64_t>(data_.classes.size());
   mo.seed = c_.seed;
   mo.dropout = c_.dropout;
+  std::optional<SafetensorsFile> weights;
+  if (!c_.weights.empty()) {
+    weights = SafetensorsFile::open(c_.weights);
+    if (auto it = weights->metadata().find("arch"); it != weights->metadata().end())
+      NN_CHECK(it->second == c_.arch, "{}: holds {} weights, but model.arch is {}", c_.weights, it->second, c_.arch);
+    mo = model_options_for(*weights, mo);  // the flavour (Keras), input transform, ... the weights call for
+  }
+  model_options_ = model_options_metadata(mo);
   model_ = make_model(c_.arch, mo);
   // Validation, test and the frozen backbone run conv -> batch norm -> ReLU as one convolution; passes that
   // need gradients run the modules one by one (layers/fused.h). Weights loaded below reach the fused modules.
   fuse_for_inference(*model_);
-  if (!c_.weights.empty()) {
-    const SafetensorsFile weights = SafetensorsFile::open(c_.weights);
-    const LoadReport r = load_weights(*model_, weights, LoadMode::finetune);
-    prep_ = choose_preprocessing(c_, &weights);
+  if (weights) {
+    const LoadReport r = load_weights(*model_, *weights, LoadMode::finetune);
+    prep_ = choose_preprocessing(c_, &*weights);
     log_.text(fmt::format("model: {}, {} tensors from {}; new {}-class head", c_.arch, r.loaded, c_.weights,
                           mo.num_classes));
   } else {
@@ -604,12 +622,18 @@ void Trainer::train_step(const Batch& batch, const std::vector<Tensor>& params,
   // The loader assembles batches on the host; they cross to the model's device here, and only the
   // loss (one float) and the predicted labels come back.
   const Tensor logits = forward_shard(batch);
-  const Tensor loss = cross_entropy(logits, batch.labels.to(device_), loss_options);
+  const Tensor labels = batch.labels.to(device_);
+  Tensor loss = cross_entropy(logits, labels, loss_options);
+  // Inception-v3's auxiliary classifier (training forwards only): its loss joins the main one, as in
+  // torchvision's reference recipe; the figures logged stay the main classifier's own.
+  const Tensor aux = model_->take_aux_logits();
+  const double main_loss = loss.item<float>();
+  if (aux.defined() && c_.aux_weight > 0) loss = add(loss, mul(cross_entropy(aux, labels, loss_options), c_.aux_weight));
   const int64_t n = batch.labels.numel();
   const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
   int64_t correct = 0;
   for (int64_t i = 0; i < n; ++i) correct += predicted.data<int64_t>()[i] == batch.labels.data<int64_t>()[i];
-  double value = loss.item<float>();
+  double value = main_loss;
   // Several ranks: this rank's loss is the (weighted) mean over its share of the batch. Weighting it by its
   // share of the batch's total sample weight makes the sum over ranks the whole batch's loss, as one
   // process computes it (reducer.h); the figures logged are the whole batch's.
@@ -627,7 +651,7 @@ void Trainer::train_step(const Batch& batch, const std::vector<Tensor>& params,
     correct = static_cast<int64_t>(sums[2]);
     batch_n = sums[3];
   }
-  NN_CHECK(std::isfinite(value),
+  NN_CHECK(std::isfinite(value) && (!aux.defined() || std::isfinite(loss.item<float>())),
            "the training loss became {} at epoch {}; stopping. Last good checkpoint: {}. Lower the learning rate "
            "or clip gradients (optimizer.clip_grad_norm)", value, epoch + 1, last_good());
   optimizer.zero_grad();
@@ -684,7 +708,9 @@ AfterEpoch Trainer::end_of_epoch(const StageRun& current, int64_t epoch, int64_t
 
   nlohmann::json meta = checkpoint_meta_json(current.stage);
   meta["schedule"] = current.schedule->save();
-  const std::map<std::string, std::string> md{{"arch", c_.arch}, {"preprocessing", prep_.to_json()}};
+  std::map<std::string, std::string> md = model_options_;
+  md["arch"] = c_.arch;
+  md["preprocessing"] = prep_.to_json();
   if (best && root()) {
     save_checkpoint(path("checkpoint-best.safetensors"), *model_, nullptr, meta, md);
     log_.event("checkpoint", {{"path", path("checkpoint-best.safetensors")}, {"epoch", epoch + 1}, {"best", true}});
@@ -707,11 +733,12 @@ void Trainer::finish(RunSummary& summary) {
   if (root()) {
     const SafetensorsFile best = SafetensorsFile::open(path("checkpoint-best.safetensors"));
     load_checkpoint_model(*model_, best);
-    save_weights(*model_, path("model.safetensors"),
-                 {{"arch", c_.arch},
-                  {"preprocessing", prep_.to_json()},
-                  {"classes", nlohmann::json(data_.classes).dump()},
-                  {"dataset", nlohmann::json{{"name", data_.name}, {"synthetic", synthetic_}}.dump()}});
+    std::map<std::string, std::string> md = model_options_;
+    md["arch"] = c_.arch;
+    md["preprocessing"] = prep_.to_json();
+    md["classes"] = nlohmann::json(data_.classes).dump();
+    md["dataset"] = nlohmann::json{{"name", data_.name}, {"synthetic", synthetic_}}.dump();
+    save_weights(*model_, path("model.safetensors"), md);
   }
   sync_model_from_root(false);
   std::vector<int64_t> test = split_.test;

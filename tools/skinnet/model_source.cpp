@@ -59,7 +59,7 @@ LoadedModel load_model_from_flags(const Flags& flags) {
   out.prep = weights_preprocessing(file);
   const int64_t n = flags.str("num-classes") == "auto" ? head_classes(file, arch) : flags.integer("num-classes");
   NN_USAGE_CHECK(n > 0, "--num-classes must be positive, got {}", n);
-  out.model = make_model(arch, {.num_classes = n, .init = false});  // weights come next
+  out.model = make_model(arch, model_options_for(file, {.num_classes = n, .init = false}));  // weights come next
   load_weights(*out.model, file, LoadMode::strict);
   out.model->eval();
   if (auto it = file.metadata().find("classes"); it != file.metadata().end()) {

@@ -1,0 +1,95 @@
+// Whole-model comparisons with PyTorch (see model_parity.h).
+#include "tests/model_parity.h"
+
+#include <cmath>
+
+namespace nn::test {
+
+namespace {
+
+// SGD with momentum as torch.optim.SGD: buf = momentum * buf + grad (buf = grad at first), p -= lr * buf.
+void sgd_step(const std::vector<Tensor>& params, std::vector<Tensor>& buffers, double lr, double momentum) {
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!buffers[i].defined()) buffers[i] = params[i].grad().clone();
+    else buffers[i].mul_(momentum).add_(params[i].grad());
+    params[i].add_(buffers[i], -lr);
+    params[i].zero_grad();
+  }
+}
+
+double squared_norm(const Tensor& t) { return sum(mul(t, t)).item<double>(); }
+
+}  // namespace
+
+const TorchCase& find_case(const std::vector<TorchCase>& cases, const std::string& name) {
+  for (const TorchCase& c : cases)
+    if (c.name == name) return c;
+  NN_FAIL("no reference case {}", name);
+}
+
+double relative_error(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    diff += (x[i] - y[i]) * (x[i] - y[i]);
+    norm += y[i] * y[i];
+  }
+  return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+}
+
+void check_training_case(const TorchCase& c, Network& model, bool f64) {
+  const double grad_tol = f64 ? 1e-10 : 1e-3, loss_tol = f64 ? 1e-10 : 1e-4, buffer_tol = f64 ? 1e-10 : 1e-3;
+  const DType dtype = f64 ? DType::f64 : DType::f32;
+  const double aux_weight = c.params.value("aux_weight", 0.0);
+  const Tensor x = c["x"].to(dtype);
+  const std::vector<double> losses = c[f64 ? "losses64" : "losses"].to_vector<double>();
+  const std::string grad_key = f64 ? "grad64." : "grad.";
+  const auto params = model.named_parameters();
+  std::vector<Tensor> tensors, buffers(params.size());
+  for (const auto& [_, t] : params) tensors.push_back(t);
+  double worst_grad = 0, worst_loss = 0;
+  for (int step = 0; step < 5; ++step) {
+    Tensor loss = cross_entropy(model(x), c["target"]);
+    const Tensor aux = model.take_aux_logits();
+    CHECK_MESSAGE(aux.defined() == (aux_weight > 0), "auxiliary logits " << (aux.defined() ? "present" : "absent"));
+    if (aux.defined()) loss = add(loss, mul(cross_entropy(aux, c["target"]), aux_weight));
+    const double rel = std::fabs(loss.item<double>() - losses[step]) / std::fabs(losses[step]);
+    worst_loss = std::max(worst_loss, rel);
+    CHECK_MESSAGE(rel <= (step == 0 && !f64 ? 1e-5 : loss_tol),
+                  "step " << step << ": loss " << loss.item<double>() << ", PyTorch " << losses[step]);
+    loss.backward();
+    for (size_t k = 0; step == 0 && k < params.size(); ++k) {
+      const auto& [name, t] = params[k];
+      if (!c.has(grad_key + name)) continue;  // large tensors in float64: not stored
+      const Tensor truth = c[grad_key + name];
+      const std::string weight = name.substr(0, name.size() - 5) + ".weight";
+      const bool exact_zero = name.ends_with(".bias") && c.has(grad_key + weight) &&
+                              squared_norm(truth) < 1e-12 * squared_norm(c[grad_key + weight]);
+      if (exact_zero) {
+        const Tensor dw = params[k - 1].second.grad();
+        CHECK_MESSAGE(std::sqrt(squared_norm(t.grad())) <= 1e-4 * std::sqrt(squared_norm(dw)),
+                      name << ": gradient should be 0 (bias before batch norm)");
+        continue;
+      }
+      const double err = relative_error(t.grad(), truth);
+      worst_grad = std::max(worst_grad, err);
+      CHECK_MESSAGE(err <= grad_tol, name << ": gradient relative error " << err);
+      if (!f64 && c.has("grad64." + name)) {
+        const double vs_truth = relative_error(t.grad(), c["grad64." + name]);
+        CHECK_MESSAGE(vs_truth <= 1e-3, name << ": float32 gradient vs the float64 truth " << vs_truth);
+      }
+    }
+    sgd_step(tensors, buffers, c.params["lr"], c.params["momentum"]);
+  }
+  MESSAGE(c.name << (f64 ? " float64" : " float32") << ": worst gradient error " << worst_grad
+                 << ", worst loss error over 5 SGD steps " << worst_loss);
+  for (const auto& [name, b] : model.named_buffers()) {
+    CAPTURE(name);
+    const Tensor want = c[(f64 ? "buffer64." : "buffer.") + name];
+    if (b.dtype() == DType::i64) CHECK(b.item<int64_t>() == want.item<int64_t>());
+    else CHECK(relative_error(b, want) <= buffer_tol);
+  }
+}
+
+}  // namespace nn::test

@@ -1,0 +1,28 @@
+// Whole-model comparisons with PyTorch shared by the model tests (tests/test_models.cpp,
+// tests/test_notebook_models.cpp): the training-step check of a train_<arch> reference case.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/network.h"
+#include "tests/check.h"
+
+namespace nn::test {
+
+const TorchCase& find_case(const std::vector<TorchCase>& cases, const std::string& name);
+
+// ||a - b|| / ||b||, in double.
+double relative_error(const Tensor& a, const Tensor& b);
+
+// One batch, five SGD steps (momentum 0.9) of `model` (built and loaded with the case's initial weights,
+// in training mode) against a train_<arch> case (train_case in tests/torch_cases_models.py):
+//   float32: first loss within 1e-5 relative, every gradient within 1e-3 (norm-wise) of PyTorch float32
+//            and of the float64 truth, the five losses within 1e-4, buffers within 1e-3;
+//   float64: the same quantities within 1e-10: identical semantics, step for step.
+// The bias of a convolution followed by batch norm has gradient 0 in exact arithmetic: both sides hold
+// rounding noise, so it must only be negligible (1e-4 of the weight gradient). With params["aux_weight"]
+// (Inception-v3) the loss adds that times the auxiliary classifier's cross-entropy, as PyTorch's did.
+void check_training_case(const TorchCase& c, Network& model, bool f64);
+
+}  // namespace nn::test
