@@ -53,21 +53,30 @@ void ModelStep::run() {
     (void)logits.data<float>();
     return;
   }
-  const Tensor loss = cross_entropy((*model)(images), labels);
+  const Tensor l = loss();
   optimizer->zero_grad();
-  loss.backward();
+  l.backward();
   optimizer->step();
+}
+
+Tensor ModelStep::loss() {
+  Tensor l = cross_entropy((*model)(images), labels);
+  const Tensor aux = model->take_aux_logits();  // Inception-v3 in training mode: as the trainer, 0.4 x its loss
+  if (aux.defined()) l = add(l, mul(cross_entropy(aux, labels), 0.4));
+  return l;
 }
 
 void add_model_step_flags(Flags& flags) {
   flags.add("arch", "resnet50", fmt::format("architecture: {}", fmt::join(model_archs(), ", ")))
       .add("mode", "train", "inference | train (every parameter) | frozen (head only, backbone frozen)")
       .add("batch-size", "8", "images per step")
-      .add("input-size", "224", "input height and width");
+      .add("input-size", "auto", "input height and width (auto: the architecture's, 299 for the Inceptions)");
 }
 
 ModelStep model_step_from_flags(const Flags& flags) {
-  return ModelStep(flags.str("arch"), flags.str("mode"), flags.integer("batch-size"), flags.integer("input-size"));
+  const std::string arch = flags.str("arch");
+  const int64_t size = flags.str("input-size") == "auto" ? model_input_size(arch) : flags.integer("input-size");
+  return ModelStep(arch, flags.str("mode"), flags.integer("batch-size"), size);
 }
 
 }  // namespace nn

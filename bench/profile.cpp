@@ -45,7 +45,7 @@ int profile_main(int argc, char** argv) {
       (void)(*step.model)(step.images).data<float>();
       forward_ms += ms_since(t0);
     } else {
-      const Tensor loss = cross_entropy((*step.model)(step.images), step.labels);
+      const Tensor loss = step.loss();
       forward_ms += ms_since(t0);
       step.optimizer->zero_grad();
       const auto t1 = std::chrono::steady_clock::now();
@@ -62,7 +62,7 @@ int profile_main(int argc, char** argv) {
   const double k = 1.0 / static_cast<double>(steps);
   std::printf("skinnet profile: %s, %s, batch %lld, %lldx%lld, %d threads, mean of %lld steps after 1 warm-up\n\n",
               flags.str("arch").c_str(), step.mode.c_str(), static_cast<long long>(batch),
-              static_cast<long long>(flags.integer("input-size")), static_cast<long long>(flags.integer("input-size")),
+              static_cast<long long>(step.images.size(2)), static_cast<long long>(step.images.size(3)),
               num_threads(), static_cast<long long>(steps));
   std::printf("%s\n", profiler.table(steps).c_str());
   std::printf("step: forward %.1f ms (with the loss), backward %.1f ms, optimiser %.1f ms, total %.1f ms = %.2f images/s, "

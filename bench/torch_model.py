@@ -3,22 +3,38 @@
 
     /usr/bin/python3 bench/torch_model.py --arch resnet50 --mode train --batch 8 [--warmup 1] [--steps 3]
 
-torchvision's architecture with 7 classes, random N(0, 1) images, 2 threads (torch.set_num_threads), float32,
-contiguous (NCHW) memory format unless --channels-last. Modes:
+torchvision's architecture with 7 classes (the ones torchvision lacks, inception_resnet_v2 and resnet*_v1, from
+weights/torch_models.py: timm's and Keras' networks in PyTorch), random N(0, 1) images at --input (auto: 299
+for the Inceptions, else 224), 2 threads (torch.set_num_threads), float32, contiguous (NCHW) memory format
+unless --channels-last. Modes:
   inference  model.eval() under torch.no_grad(): forward only
-  train      model.train(): forward, cross-entropy, zero_grad(set_to_none), backward, SGD(momentum 0.9) step
+  train      model.train(): forward, cross-entropy (+ 0.4 x the auxiliary classifier's for inception_v3,
+             torchvision's recipe), zero_grad(set_to_none), backward, SGD(momentum 0.9) step
   frozen     every parameter frozen but the head (fc / classifier), batch norms in eval mode
 Prints one JSON line: step times, images/s (batch / median step), peak RSS (getrusage) in MiB.
 """
 import argparse
 import json
+import os
 import resource
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 import torchvision
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "weights"))
+import torch_models  # noqa: E402  timm's and Keras' architectures, as the tests use them
+
+
+def build(arch):
+    if arch == "inception_v3":
+        return torchvision.models.inception_v3(num_classes=7, aux_logits=True, init_weights=True)
+    if arch == "inception_resnet_v2" or arch.endswith("_v1"):
+        return torch_models.build(arch, num_classes=7)
+    return getattr(torchvision.models, arch)(num_classes=7)
 
 
 def main():
@@ -26,7 +42,7 @@ def main():
     ap.add_argument("--arch", default="resnet50")
     ap.add_argument("--mode", default="train", choices=["inference", "train", "frozen"])
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--input", type=int, default=224)
+    ap.add_argument("--input", default="auto")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
@@ -35,8 +51,9 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
-    model = getattr(torchvision.models, a.arch)(num_classes=7)
-    images = torch.randn(a.batch, 3, a.input, a.input)
+    model = build(a.arch)
+    size = int(a.input) if a.input != "auto" else (299 if a.arch.startswith("inception") else 224)
+    images = torch.randn(a.batch, 3, size, size)
     labels = torch.randint(0, 7, (a.batch,))
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -48,7 +65,7 @@ def main():
     else:
         model.train()
         if a.mode == "frozen":
-            head = model.fc if hasattr(model, "fc") else model.classifier
+            head = next(getattr(model, n) for n in ("fc", "classif", "classifier") if hasattr(model, n))
             for p in model.parameters():
                 p.requires_grad_(False)
             for p in head.parameters():
@@ -63,7 +80,11 @@ def main():
             with torch.no_grad():
                 model(images)
             return
-        loss = F.cross_entropy(model(images), labels)
+        out = model(images)
+        if isinstance(out, tuple):  # torchvision's InceptionOutputs in training mode
+            loss = F.cross_entropy(out.logits, labels) + 0.4 * F.cross_entropy(out.aux_logits, labels)
+        else:
+            loss = F.cross_entropy(out, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

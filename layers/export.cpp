@@ -170,14 +170,28 @@ GraphValue AvgPool2d::export_graph(GraphBuilder& g, const GraphValue& x) const {
   const AvgPool2dOptions& o = options_;
   const Pair stride = o.stride.value_or(o.kernel_size);
   const int64_t ceil = export_ceil_mode(g, "AvgPool2d", x.shape, o.kernel_size, stride, o.padding, Pair(1), o.ceil_mode, true);
+  const Shape out{x.shape[0], x.shape[1], pool_output_size(x.shape[2], o.kernel_size.h, stride.h, o.padding.h, 1, o.ceil_mode),
+                  pool_output_size(x.shape[3], o.kernel_size.w, stride.w, o.padding.w, 1, o.ceil_mode)};
+  if (o.count_include_pad && (o.padding.h > 0 || o.padding.w > 0) && ceil == 0) {
+    // Every window then holds R*S cells, padding included: a depthwise convolution with weights 1/(R*S) and
+    // zero padding computes it (to rounding). Written so because OpenCV DNN 4.6 ignores AveragePool's
+    // count_include_pad and always leaves padding out (torchvision's Inception-v3 pools include it).
+    const int64_t C = x.shape[1], cells = o.kernel_size.h * o.kernel_size.w;
+    const std::string w = g.constant("mean_weight", full({C, 1, o.kernel_size.h, o.kernel_size.w}, 1.0 / static_cast<double>(cells)));
+    return {g.node("Conv", {x.name, w},
+                   {{"kernel_shape", std::vector<int64_t>{o.kernel_size.h, o.kernel_size.w}},
+                    {"strides", std::vector<int64_t>{stride.h, stride.w}},
+                    {"pads", pads_of(o.padding)},
+                    {"group", C}}),
+            out};
+  }
   const std::string y = g.node("AveragePool", {x.name},
                                {{"kernel_shape", std::vector<int64_t>{o.kernel_size.h, o.kernel_size.w}},
                                 {"strides", std::vector<int64_t>{stride.h, stride.w}},
                                 {"pads", pads_of(o.padding)},
                                 {"count_include_pad", int64_t{o.count_include_pad ? 1 : 0}},
                                 {"ceil_mode", ceil}});
-  return {y, Shape{x.shape[0], x.shape[1], pool_output_size(x.shape[2], o.kernel_size.h, stride.h, o.padding.h, 1, o.ceil_mode),
-                   pool_output_size(x.shape[3], o.kernel_size.w, stride.w, o.padding.w, 1, o.ceil_mode)}};
+  return {y, out};
 }
 
 GraphValue AdaptiveAvgPool2d::export_graph(GraphBuilder& g, const GraphValue& x) const {

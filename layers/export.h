@@ -9,7 +9,9 @@
 //   BatchNorm2d       -> BatchNormalization(x, scale, B, mean, var)   epsilon (eval mode: running stats)
 //                        or folded into the Conv before it (GraphBuilder::fold_batch_norm, `--fuse-bn`)
 //   ReLU              -> Relu
-//   MaxPool2d         -> MaxPool                             AvgPool2d -> AveragePool (count_include_pad)
+//   MaxPool2d         -> MaxPool                             AvgPool2d -> AveragePool (count_include_pad), or
+//                        a depthwise Conv with weights 1/(R*S) when padded cells count (OpenCV DNN 4.6
+//                        ignores count_include_pad and always leaves them out)
 //   AdaptiveAvgPool2d -> GlobalAveragePool (to 1x1), nothing (to its own size), AveragePool (an integer
 //                        ratio); any other ratio has no ONNX equivalent and is an error, as in torch.onnx
 //   Flatten           -> Flatten(axis = start_dim) when it flattens to 2-D

@@ -117,6 +117,31 @@ std::shared_ptr<Linear> make_fc(int64_t in, int64_t out, ConvInit init, double s
 
 }  // namespace
 
+// torchvision's transform_input: ImageNet-normalised input re-normalised to (x/255 - 0.5)/0.5, channel by
+// channel: x * std_c/0.5 + (mean_c - 0.5)/0.5. A function in torchvision, so unregistered here.
+class InputTransform final : public Module {
+ public:
+  Tensor forward(const Tensor& x) override {
+    const Tensor scale = from_vector<double>({kScale[0], kScale[1], kScale[2]}, {1, 3, 1, 1}).to(x.dtype()).to(x.device());
+    const Tensor shift = from_vector<double>({kShift[0], kShift[1], kShift[2]}, {1, 3, 1, 1}).to(x.dtype()).to(x.device());
+    return add(mul(x, scale), shift);
+  }
+  const char* type_name() const override { return "InputTransform"; }
+  // As a 1x1 convolution with a diagonal weight: exact (the off-diagonal products are zeros), and what
+  // OpenCV DNN runs correctly on a graph input, where it cannot broadcast a [1, 3, 1, 1] Mul.
+  GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override {
+    std::vector<double> diagonal(9, 0.0);
+    for (int c = 0; c < 3; ++c) diagonal[c * 4] = kScale[c];
+    const std::string w = g.constant("weight", from_vector<double>(diagonal, {3, 3, 1, 1}));
+    const std::string b = g.constant("bias", from_vector<double>({kShift[0], kShift[1], kShift[2]}, {3}));
+    return {g.node("Conv", {x.name, w, b}, {{"kernel_shape", std::vector<int64_t>{1, 1}}}), x.shape};
+  }
+
+ private:
+  static constexpr double kScale[3] = {0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5};
+  static constexpr double kShift[3] = {(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5};
+};
+
 // The auxiliary classifier on Mixed_6e's 17x17x768 map: avgpool 5/3 -> 5x5, conv0 1x1 128, conv1 5x5 768
 // -> 1x1, fc. It needs a map of at least 17x17, i.e. an input of about 299x299.
 class InceptionAux final : public Module {
@@ -149,11 +174,12 @@ class InceptionAux final : public Module {
   std::shared_ptr<Linear> fc_;
 };
 
-InceptionV3::InceptionV3(const ModelOptions& o) : keras_(o.flavour == "keras"), transform_input_(o.transform_input) {
+InceptionV3::InceptionV3(const ModelOptions& o) : keras_(o.flavour == "keras") {
   NN_CHECK(o.num_classes > 0, "inception_v3: num_classes must be positive, got {}", o.num_classes);
   NN_CHECK(o.flavour.empty() || keras_, "inception_v3: unknown flavour '{}' (torchvision's, or keras)", o.flavour);
   NN_CHECK(!(keras_ && o.transform_input), "inception_v3: the Keras flavour has no input transform (Keras weights "
            "expect x/127.5 - 1, which their preprocessing gives)");
+  if (o.transform_input) input_transform_ = std::make_shared<InputTransform>();
   Generator gen(o.seed);
   const ConvInit init = !o.init ? ConvInit{ConvInit::none}
                                 : keras_ ? ConvInit{ConvInit::glorot_uniform} : ConvInit{ConvInit::trunc_normal, 0.1};
@@ -189,12 +215,7 @@ Tensor InceptionV3::forward(const Tensor& x) {
            x.describe());
   aux_ = Tensor();
   Tensor h = x;
-  if (transform_input_) {  // ImageNet-normalised -> (x/255 - 0.5)/0.5, channel by channel, as torchvision
-    const Tensor scale = from_vector<double>({0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5}, {1, 3, 1, 1}).to(x.dtype()).to(x.device());
-    const Tensor shift = from_vector<double>({(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5}, {1, 3, 1, 1})
-                             .to(x.dtype()).to(x.device());
-    h = add(mul(h, scale), shift);
-  }
+  if (input_transform_) h = (*input_transform_)(h);
   // One statement per layer, so an activation nothing saved is freed at once (see ResNet::forward).
   for (const auto& m : stem_) h = (*m)(h);
   for (int i = 0; i < 11; ++i) {
@@ -209,12 +230,7 @@ Tensor InceptionV3::forward(const Tensor& x) {
 
 GraphValue InceptionV3::export_graph(GraphBuilder& g, const GraphValue& x) const {
   GraphValue h = x;
-  if (transform_input_) {
-    const std::string scale = g.constant("input_scale", from_vector<float>({0.229f / 0.5f, 0.224f / 0.5f, 0.225f / 0.5f}, {1, 3, 1, 1}));
-    const std::string shift = g.constant("input_shift", from_vector<double>({(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5,
-                                                                             (0.406 - 0.5) / 0.5}, {1, 3, 1, 1}));
-    h = {g.node("Add", {g.node("Mul", {h.name, scale}), shift}), h.shape};
-  }
+  if (input_transform_) h = g.call("input_transform", *input_transform_, h);
   const auto& c = children();
   for (const auto& [name, m] : c) {
     if (name == "AuxLogits" || name == "fc") continue;  // no auxiliary output in eval; fc after the flatten

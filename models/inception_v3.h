@@ -36,6 +36,7 @@ namespace nn {
 class Linear;
 class Dropout;
 class InceptionAux;
+class InputTransform;
 
 class InceptionV3 final : public Network {
  public:
@@ -56,9 +57,11 @@ class InceptionV3 final : public Network {
 
   bool keras() const { return keras_; }
   bool has_aux() const { return aux_head_ != nullptr; }
+  bool transform_input() const { return input_transform_ != nullptr; }
 
  private:
-  bool keras_, transform_input_;
+  bool keras_;
+  std::shared_ptr<InputTransform> input_transform_;  // transform_input; null: none
   std::shared_ptr<Module> stem_[7];    // Conv2d_1a_3x3 ... maxpool2
   std::shared_ptr<Module> mixed_[11];  // Mixed_5b ... Mixed_7c
   std::shared_ptr<InceptionAux> aux_head_;

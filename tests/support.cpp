@@ -33,7 +33,7 @@ TempDir::TempDir(const std::string& name) {
 
 TempDir::~TempDir() {
   std::error_code ec;  // a destructor must not throw; a folder that cannot be removed shows up in <build>/tmp
-  fs::remove_all(path_, ec);
+  if (!std::getenv("NN_KEEP_TMP")) fs::remove_all(path_, ec);
 }
 
 std::string TempDir::write(const std::string& rel, const std::string& text) const {

@@ -30,7 +30,8 @@ std::string build_dir();
 // A fresh, empty folder for one test: <build_dir()>/tmp/<name>-<pid>-<n> as an absolute path, created on
 // construction and removed with everything in it on destruction, so also when a check fails or the test throws.
 // Every test folder lives under that one base folder: a run leaves nothing in /tmp, and anything left in
-// <build>/tmp (a test binary that crashed) is easy to see and to delete.
+// <build>/tmp (a test binary that crashed) is easy to see and to delete. NN_KEEP_TMP=1 keeps the folders,
+// to look at what a failing test wrote (files a test removes itself are still removed).
 class TempDir {
  public:
   explicit TempDir(const std::string& name);

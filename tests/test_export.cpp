@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -39,8 +40,13 @@ Preprocessing small_prep(int64_t input) {
 // A model file as a skinnet run writes it (arch, classes, preprocessing in the metadata), with random weights
 // and batch norms whose statistics and affine parameters are far from the identity, so that folding them and
 // the epsilon matter.
-std::string random_model(const test::TempDir& dir, const std::string& arch, const Preprocessing& prep, uint64_t seed) {
-  auto model = make_model(arch, {.num_classes = static_cast<int64_t>(kClasses.size()), .seed = seed});
+// `options` (e.g. {"flavour": "keras"}) go into the metadata and build the model they describe.
+std::string random_model(const test::TempDir& dir, const std::string& arch, const Preprocessing& prep, uint64_t seed,
+                         const std::map<std::string, std::string>& options = {}) {
+  ModelOptions o{.num_classes = static_cast<int64_t>(kClasses.size()), .seed = seed};
+  if (options.count("flavour")) o.flavour = options.at("flavour");
+  if (options.count("transform_input")) o.transform_input = options.at("transform_input") == "true";
+  auto model = make_model(arch, o);
   Generator gen(seed + 1);
   for (auto& [name, m] : model->named_modules()) {
     auto* bn = dynamic_cast<BatchNorm2d*>(m);
@@ -48,12 +54,15 @@ std::string random_model(const test::TempDir& dir, const std::string& arch, cons
     NoGradGuard no_grad;
     uniform_(bn->running_mean, -0.2, 0.2, gen);
     uniform_(bn->running_var, 0.5, 2.0, gen);
-    uniform_(bn->weight, 0.5, 1.5, gen);
+    if (bn->weight.defined()) uniform_(bn->weight, 0.5, 1.5, gen);  // Keras' flavour has none
     uniform_(bn->bias, -0.2, 0.2, gen);
   }
   const std::string path = dir / (arch + ".safetensors");
-  save_weights(*model, path,
-               {{"arch", arch}, {"preprocessing", prep.to_json()}, {"classes", nlohmann::json(kClasses).dump()}});
+  std::map<std::string, std::string> md = options;
+  md["arch"] = arch;
+  md["preprocessing"] = prep.to_json();
+  md["classes"] = nlohmann::json(kClasses).dump();
+  save_weights(*model, path, md);
   return path;
 }
 
@@ -176,6 +185,34 @@ TEST_SUITE("export") {
       // --arch/--weights, folded batch norms, a fixed batch: --flag=value spellings
       CHECK(export_and_compare(dir, "--arch=" + arch + " --weights=" + weights, "--fuse-bn --batch=3", arch, prep, paths,
                                "3") <= 1e-4);
+      fs::remove(weights);
+    }
+  }
+
+  // The Inception blocks: Concat of branches (one branch itself a Concat in InceptionE), 3x3 average pools
+  // that count padding (torchvision's; OpenCV ignores AveragePool's count_include_pad, so they are written
+  // as depthwise convolutions: this test found that) or not (Keras' flavour), the input transform of
+  // torchvision's weights, batch norms without scale, and Inception-ResNet's scaled residuals (Mul, Add).
+  // 96 px keeps it quick.
+  TEST_CASE("export: Inception-v3 (both flavours) and Inception-ResNet-v2 run in OpenCV DNN like skinnet" *
+            doctest::skip(kSanitized)) {
+    const test::TempDir dir("export-inception");
+    const Preprocessing prep = small_prep(96);
+    const std::vector<std::string> paths = images(dir, 2, 13);
+    const std::vector<std::pair<std::string, std::map<std::string, std::string>>> models = {
+        {"inception_v3", {{"flavour", "keras"}}},
+        {"inception_resnet_v2", {}},
+        {"inception_v3", {{"transform_input", "true"}}}};
+    for (const auto& [arch, options] : models) {
+      CAPTURE(arch);
+      CAPTURE(options.size());
+      const std::string weights = random_model(dir, arch, prep, 21, options);
+      const double plain = export_and_compare(dir, "--checkpoint " + weights, "", arch, prep, paths, "N");
+      const double folded = export_and_compare(dir, "--checkpoint " + weights, "--fuse-bn", arch, prep, paths, "N", false);
+      MESSAGE(fmt::format("{} {}: OpenCV vs skinnet predict {:.1e}, folded {:.1e}", arch,
+                          options.empty() ? "" : options.begin()->first, plain, folded));
+      CHECK(plain <= 1e-4);
+      CHECK(folded <= 1e-4);
       fs::remove(weights);
     }
   }

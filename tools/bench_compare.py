@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """`make bench-compare`: skinnet against PyTorch on the same machine, whole networks, side by side.
 
-    tools/bench_compare.py [--models resnet18,resnet50,vgg19] [--modes inference,train,frozen]
-                           [--batches 8,32] [--reps 2] [--steps 3] [--out build/bench-compare.json]
+    tools/bench_compare.py [--models resnet18,resnet50,vgg19,inception_v3,inception_resnet_v2]
+                           [--modes inference,train,frozen] [--batches 8,32] [--input auto] [--reps 2] [--steps 3]
+                           [--out build/bench-compare.json]
 
 For every (model, mode, batch) row it runs `build/skinnet bench-model` and bench/torch_model.py as separate
 processes, alternating which goes first, --reps times each (interleaved, so that a noisy neighbour slows
@@ -49,13 +50,13 @@ def gemm_peak(skinnet, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="resnet18,resnet50,vgg19")
+    ap.add_argument("--models", default="resnet18,resnet50,vgg19,inception_v3,inception_resnet_v2")
     ap.add_argument("--modes", default="inference,train,frozen")
     ap.add_argument("--batches", default="8,32")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--input", type=int, default=224)
+    ap.add_argument("--input", default="auto", help="input size (auto: each model's, 299 for the Inceptions)")
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default=None, help="JSON table (default BUILD/bench-compare.json)")
     a = ap.parse_args()
@@ -65,17 +66,18 @@ def main():
     env["OMP_NUM_THREADS"] = "2"
 
     peak = gemm_peak(skinnet, env)
-    print(f"bench-compare: {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, input {a.input}x{a.input}, "
+    print(f"bench-compare: {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, input {a.input}, "
           f"{a.reps} interleaved repetitions x median of {a.steps} steps (after {a.warmup} warm-up); "
           f"GEMM peak {peak:.0f} GFLOP/s (skinnet bench-ops)", flush=True)
-    head = (f"{'model':<9} {'mode':<9} {'batch':>5} {'skinnet/s':>9} {'torch/s':>8} {'ratio':>6} {'RSS MiB':>8} "
+    head = (f"{'model':<19} {'input':>5} {'mode':<9} {'batch':>5} {'skinnet/s':>9} {'torch/s':>8} {'ratio':>6} {'RSS MiB':>8} "
             f"{'torch MiB':>9} {'GFLOP/s':>8} {'% peak':>6}")
     print(head + "\n" + "-" * len(head), flush=True)
     rows = []
     for model in a.models.split(","):
         for mode in a.modes.split(","):
             for batch in [int(b) for b in a.batches.split(",")]:
-                flags = {"arch": model, "mode": mode, "batch": batch, "input": a.input, "warmup": a.warmup,
+                size = int(a.input) if a.input != "auto" else (299 if model.startswith("inception") else 224)
+                flags = {"arch": model, "mode": mode, "batch": batch, "input": size, "warmup": a.warmup,
                          "steps": a.steps}
                 ours_cmd = [skinnet, "bench-model"] + [f"--{k}={v}" for k, v in flags.items()]
                 torch_cmd = ["/usr/bin/python3", "bench/torch_model.py"] + [f"--{k}={v}" for k, v in flags.items()]
@@ -90,14 +92,14 @@ def main():
                 o_ips = statistics.median(r["ips"] for r in ours)
                 t_ips = statistics.median(r["ips"] for r in theirs)
                 gflops = statistics.median(r["gflops"] for r in ours)
-                row = {"model": model, "mode": mode, "batch": batch, "ours_ips": round(o_ips, 3),
+                row = {"model": model, "input": size, "mode": mode, "batch": batch, "ours_ips": round(o_ips, 3),
                        "torch_ips": round(t_ips, 3), "ratio": round(o_ips / t_ips, 3),
                        "ours_rss_mb": max(r["rss_mb"] for r in ours), "torch_rss_mb": max(r["rss_mb"] for r in theirs),
                        "ours_gflops": round(gflops, 1), "gemm_peak_gflops": round(peak, 1),
                        "ours_ips_reps": [round(r["ips"], 3) for r in ours],
                        "torch_ips_reps": [round(r["ips"], 3) for r in theirs]}
                 rows.append(row)
-                print(f"{model:<9} {mode:<9} {batch:>5} {o_ips:>9.2f} {t_ips:>8.2f} {o_ips / t_ips:>6.2f} "
+                print(f"{model:<19} {size:>5} {mode:<9} {batch:>5} {o_ips:>9.2f} {t_ips:>8.2f} {o_ips / t_ips:>6.2f} "
                       f"{row['ours_rss_mb']:>8.0f} {row['torch_rss_mb']:>9.0f} {gflops:>8.1f} {100 * gflops / peak:>6.1f}",
                       flush=True)
                 os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
