@@ -154,7 +154,7 @@ class InceptionAux final : public Module {
   Tensor forward(const Tensor& x) override {
     NN_CHECK(x.size(2) >= 17 && x.size(3) >= 17,
              "inception_v3: the auxiliary classifier needs Mixed_6e's map to be at least 17x17 (an input of about "
-             "299x299), got {}; use a larger input or aux_logits = false", x.describe());
+             "299x299), got {}; train at 299 px or turn it off (model.aux_weight = 0)", x.describe());
     Tensor h = avg_pool2d(x, {.kernel_size = 5, .stride = Pair(3)});
     h = (*conv0_)(h);
     h = (*conv1_)(h);
@@ -220,7 +220,7 @@ Tensor InceptionV3::forward(const Tensor& x) {
   for (const auto& m : stem_) h = (*m)(h);
   for (int i = 0; i < 11; ++i) {
     h = (*mixed_[i])(h);
-    if (i == 7 && aux_head_ && training()) aux_ = (*aux_head_)(h);
+    if (i == 7 && aux_head_ && aux_on_ && training()) aux_ = (*aux_head_)(h);
   }
   h = (*avgpool_)(h);
   h = (*dropout_)(h);

@@ -50,6 +50,7 @@ class InceptionV3 final : public Network {
   std::string head_block() const override { return "fc"; }
   std::vector<std::string> head_names() const override;
   Tensor take_aux_logits() override { return std::exchange(aux_, Tensor()); }
+  void use_aux_logits(bool on) override { aux_on_ = on; }
   std::string cam_layer() const override { return "Mixed_7c"; }
   int64_t num_classes() const override;
   int64_t head_in_features() const override { return 2048; }
@@ -68,7 +69,8 @@ class InceptionV3 final : public Network {
   std::shared_ptr<Module> avgpool_;
   std::shared_ptr<Dropout> dropout_;
   std::shared_ptr<Linear> fc_;
-  Tensor aux_;  // the last training forward's auxiliary logits, until taken
+  Tensor aux_;         // the last training forward's auxiliary logits, until taken
+  bool aux_on_ = true;  // use_aux_logits
 };
 
 std::shared_ptr<Network> make_inception_v3(const std::string& arch, const ModelOptions& options);  // null if not it

@@ -33,6 +33,10 @@ class Network : public Module {
   // torchvision's InceptionOutputs.aux_logits), handed over once; undefined for other networks and in eval.
   // The trainer adds aux_weight (0.4, torchvision's recipe) times their cross-entropy to the loss.
   virtual Tensor take_aux_logits() { return {}; }
+  // Whether training forwards compute the auxiliary logits (default: yes, when the network has them). Off,
+  // the auxiliary classifier keeps its parameters (weights load and save as before) but never runs: the
+  // trainer turns it off with model.aux_weight = 0, e.g. for inputs smaller than its 299 px.
+  virtual void use_aux_logits(bool /*on*/) {}
   virtual int64_t num_classes() const = 0;
   // The layer Grad-CAM explains by default (models/gradcam.h): the last one with spatial resolution, the
   // output of the network's last feature block ("layer4" for ResNet, the last ReLU of `features` for VGG).

@@ -53,7 +53,7 @@ std::vector<Field> config_fields(TrainConfig& c) {
       {"model.input_size", Kind::integer, &c.input_size, "network input size (0: the weights' preprocessing)"},
       {"model.resize_shorter", Kind::integer, &c.resize_shorter, "eval resize of the shorter side (-1: automatic)"},
       {"model.dropout", Kind::real, &c.dropout, "dropout before the classifier (VGG, Inception-v3)"},
-      {"model.aux_weight", Kind::real, &c.aux_weight, "Inception-v3: weight of the auxiliary classifier's loss"},
+      {"model.aux_weight", Kind::real, &c.aux_weight, "Inception-v3: weight of the auxiliary classifier's loss (0: it does not run)"},
       {"model.sync_bn", Kind::flag, &c.sync_bn, "with several ranks: BatchNorm statistics over all ranks' batches"},
       {"augment.geometry", Kind::geometry, &a.geometry, "random_resized_crop or resize"},
       {"augment.scale_min", Kind::real, &a.scale_min, "random resized crop: smallest area fraction"},

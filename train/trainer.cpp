@@ -334,6 +334,7 @@ void Trainer::setup() {
   }
   model_options_ = model_options_metadata(mo);
   model_ = make_model(c_.arch, mo);
+  model_->use_aux_logits(c_.aux_weight > 0);  // Inception-v3's auxiliary classifier: off with aux_weight = 0
   // Validation, test and the frozen backbone run conv -> batch norm -> ReLU as one convolution; passes that
   // need gradients run the modules one by one (layers/fused.h). Weights loaded below reach the fused modules.
   fuse_for_inference(*model_);
