@@ -113,7 +113,8 @@ class ResidualBlock final : public Module {
 ResNet::ResNet(std::string arch, Block block, const std::vector<int>& blocks, const ModelOptions& o, Version version)
     : arch_(std::move(arch)), version_(version) {
   NN_CHECK(o.num_classes > 0, "{}: num_classes must be positive, got {}", arch_, o.num_classes);
-  NN_CHECK(o.flavour.empty(), "{}: has no flavour '{}' (Keras' ResNet is resnet50_v1 and its kin)", arch_, o.flavour);
+  NN_CHECK(o.flavour.empty() || (o.flavour == "keras" && version == Version::v1),
+           "{}: has no flavour '{}' (Keras' ResNet is resnet50_v1 and its kin, which are Keras' already)", arch_, o.flavour);
   Style st{.version = version, .init = o.init};
   if (version == Version::v1) st.bn_eps = 1.001e-5, st.bn_momentum = 0.01;
   if (o.bn_eps > 0) st.bn_eps = o.bn_eps;

@@ -21,8 +21,15 @@ double relative_error(const Tensor& a, const Tensor& b);
 //            and of the float64 truth, the five losses within 1e-4, buffers within 1e-3;
 //   float64: the same quantities within 1e-10: identical semantics, step for step.
 // The bias of a convolution followed by batch norm has gradient 0 in exact arithmetic: both sides hold
-// rounding noise, so it must only be negligible (1e-4 of the weight gradient). With params["aux_weight"]
-// (Inception-v3) the loss adds that times the auxiliary classifier's cross-entropy, as PyTorch's did.
-void check_training_case(const TorchCase& c, Network& model, bool f64);
+// rounding noise, so it must only be negligible (1e-4 of the weight gradient; in float64 1e-10). Which
+// gradients are zero is read from the float64 truth (below 1e-10 of its weight's gradient), where rounding
+// cannot blur it. With params["aux_weight"] (Inception-v3) the loss adds that times the auxiliary
+// classifier's cross-entropy, as PyTorch's did.
+//
+// `f32_tensor_tol` relaxes the float32 per-tensor bound for deep networks at full resolution, where one
+// max-pool pick or ReLU decision that flips between two correct float32 runs moves the gradients of every
+// layer before it by ~1/sqrt(values per channel) (tests/test_notebook_models.cpp says what was measured);
+// the gradients of all parameters together must still be within 1e-3 of PyTorch's and of the truth.
+void check_training_case(const TorchCase& c, Network& model, bool f64, double f32_tensor_tol = 1e-3);
 
 }  // namespace nn::test

@@ -8,7 +8,7 @@ saved as .pth and converted with weights/convert.py exactly as a user's files wo
   (momentum 0.9) and the buffers after them.
 - keras_vgg19: eval_vgg19's numbers written as a Keras VGG19 .h5 (layer_names, weight_names, HWIO kernels,
   (in, out) dense kernels, fc1 rows in HWC order) and converted with --from keras.
-- keys_<arch>: every architecture's state-dict keys and shapes.
+- keys_<arch>: every torchvision architecture's state-dict keys and shapes (the Keras-notebook ones: torch_cases_notebooks.py).
 - malicious_pth: a .pth whose unpickling would run a shell command (the converter must refuse it).
 Large intermediate files (.pth, .h5) are deleted once converted, except resnet18's .pth, which
 tests/test_convert.cpp feeds to the converter.
@@ -138,11 +138,12 @@ def train_case(arch, seed, out_dir):
     return {"arch": arch, "weights": weights, "num_classes": 7, "lr": LR, "momentum": 0.9}, tensors
 
 
-def write_keras_vgg19(state, path):
-    """Writes `state` (torchvision vgg19) in the layout of Keras' vgg19_weights_tf_dim_ordering_tf_kernels.h5."""
+def write_keras_vgg(state, path, arch, top=True):
+    """Writes `state` (torchvision vgg16/vgg19) in the layout of Keras' <arch>_weights_tf_dim_ordering_tf_kernels.h5
+    (or, without `top`, of the _notop file: the convolutions only)."""
     layer_names, weights = ["input_1"], {}
     feature, block, within = 0, 1, 0
-    for out in convert.VGG_CFGS["vgg19"]:
+    for out in convert.VGG_CFGS[arch]:
         if not out:
             layer_names.append(f"block{block}_pool")
             block, within, feature = block + 1, 0, feature + 1
@@ -153,12 +154,8 @@ def write_keras_vgg19(state, path):
         weights[name] = [w.transpose(2, 3, 1, 0), state[f"features.{feature}.bias"].numpy()]  # OIHW -> HWIO
         layer_names.append(name)
         feature += 2
-    layer_names.append("flatten")
-    fc1 = state["classifier.0.weight"].numpy().reshape(4096, 512, 7, 7).transpose(0, 2, 3, 1).reshape(4096, 25088)
-    weights["fc1"] = [fc1.T, state["classifier.0.bias"].numpy()]
-    weights["fc2"] = [state["classifier.3.weight"].numpy().T, state["classifier.3.bias"].numpy()]
-    weights["predictions"] = [state["classifier.6.weight"].numpy().T, state["classifier.6.bias"].numpy()]
-    layer_names += ["fc1", "fc2", "predictions"]
+    if top:
+        write_keras_vgg_top(state, layer_names, weights)
     with h5py.File(path, "w") as f:
         f.attrs["layer_names"] = [n.encode() for n in layer_names]
         f.attrs["backend"] = b"tensorflow"
@@ -169,6 +166,16 @@ def write_keras_vgg19(state, path):
             g.attrs["weight_names"] = [w.encode() for w in names]
             for wn, value in zip(names, weights.get(n, [])):
                 g.create_dataset(wn, data=value)
+
+
+def write_keras_vgg_top(state, layer_names, weights):
+    """flatten, fc1, fc2, predictions: Dense kernels (in, out), fc1's rows in Keras' (h, w, c) flattening order."""
+    layer_names.append("flatten")
+    fc1 = state["classifier.0.weight"].numpy().reshape(4096, 512, 7, 7).transpose(0, 2, 3, 1).reshape(4096, 25088)
+    weights["fc1"] = [fc1.T, state["classifier.0.bias"].numpy()]
+    weights["fc2"] = [state["classifier.3.weight"].numpy().T, state["classifier.3.bias"].numpy()]
+    weights["predictions"] = [state["classifier.6.weight"].numpy().T, state["classifier.6.bias"].numpy()]
+    layer_names += ["fc1", "fc2", "predictions"]
 
 
 class _Payload:
@@ -202,7 +209,7 @@ def cases(out_dir):
         yield f"eval_{arch}", params, tensors
         if arch == "vgg19":
             h5 = os.path.join(out_dir, "vgg19_weights_tf_dim_ordering_tf_kernels.h5")
-            write_keras_vgg19(model.state_dict(), h5)
+            write_keras_vgg(model.state_dict(), h5, "vgg19")
             tensors, meta = convert.from_keras(h5, "vgg19")
             convert.write_safetensors(os.path.join(out_dir, "keras_vgg19.safetensors"), tensors, meta)
             os.remove(h5)
@@ -212,5 +219,6 @@ def cases(out_dir):
         params, tensors = train_case(arch, seed, out_dir)
         yield f"train_{arch}", params, tensors
     for arch in convert.ARCHS:
-        yield f"keys_{arch}", keys_case(arch), {}
+        if arch not in convert.NOTEBOOK_ARCHS:  # their keys (per flavour) are in tests/torch_cases_notebooks.py
+            yield f"keys_{arch}", keys_case(arch), {}
     yield "malicious_pth", {"file": write_malicious_pth(out_dir), "marker": "malicious-ran"}, {}

@@ -1,16 +1,31 @@
 #!/usr/bin/python3
-"""Converts ImageNet weights from torchvision (.pth) or Keras (.h5) into skinnet's safetensors files.
+"""Converts ImageNet weights from torchvision (.pth), timm (.pth, .safetensors) or Keras (.h5) into skinnet's
+safetensors files.
 
     /usr/bin/python3 weights/convert.py --from torchvision --arch resnet50 --in resnet50-0676ba61.pth \\
         --out weights/resnet50.safetensors
+    /usr/bin/python3 weights/convert.py --from torchvision --arch inception_v3 \\
+        --in inception_v3_google-0cc3c7bd.pth --out weights/inception_v3.safetensors
+    /usr/bin/python3 weights/convert.py --from timm --arch inception_resnet_v2 \\
+        --in model.safetensors --out weights/inception_resnet_v2.safetensors
     /usr/bin/python3 weights/convert.py --from keras --arch vgg19 \\
         --in vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 --out weights/vgg19-keras.safetensors
+    /usr/bin/python3 weights/convert.py --from keras --arch resnet50_v1 \\
+        --in resnet50_weights_tf_dim_ordering_tf_kernels.h5 --out weights/resnet50_v1.safetensors
     /usr/bin/python3 weights/convert.py --fetch resnet50 --dir weights     # what `make weights ARCH=...` runs
 
-Tensor names become torchvision's state-dict keys; the file's metadata records the architecture, the
-source and the preprocessing the weights expect (weights/preprocess.h), so skinnet prepares images the
-way the weights were trained. .pth files are read with torch.load(weights_only=True), which refuses to run
-code from a pickle. A torchvision file name carries the first 8 hex digits of its SHA-256; it is checked.
+Tensor names become skinnet's state-dict keys (torchvision's, timm's for inception_resnet_v2, torchvision's
+resnet names plus biases for Keras' ResNet v1: weights/torch_models.py); every key and shape is checked
+against the architecture. The file's metadata records the architecture, the source, the preprocessing the
+weights expect (weights/preprocess.h) and the architecture options they call for (weights/load.h:
+flavour, transform_input, aux_logits, bn_eps), so skinnet builds the network and prepares images the way
+the weights were trained. .pth files are read with torch.load(weights_only=True), which refuses to run code
+from a pickle. A file name carrying the first 8 hex digits of its SHA-256 (torchvision's, timm's releases)
+is checked.
+
+--from keras reads Keras applications' HDF5 files (full or _notop): vgg16, vgg19, inception_v3,
+inception_resnet_v2 (flavour "keras": batch norm without scale) and resnet50_v1/101_v1/152_v1 (Keras'
+ResNet, which strides on the first 1x1 convolution; torchvision's resnet50 is v1.5 and cannot take them).
 """
 import argparse
 import hashlib
@@ -24,6 +39,7 @@ import urllib.request
 import numpy as np
 
 TORCHVISION_URLS = {
+    "inception_v3": "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
     "resnet18": "https://download.pytorch.org/models/resnet18-f37072fd.pth",
     "resnet34": "https://download.pytorch.org/models/resnet34-b627a593.pth",
     "resnet50": "https://download.pytorch.org/models/resnet50-0676ba61.pth",
@@ -38,6 +54,12 @@ TORCHVISION_URLS = {
     "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
     "vgg19_bn": "https://download.pytorch.org/models/vgg19_bn-c79401a0.pth",
 }
+# timm's hub file for 'inception_resnet_v2.tf_in1k' (timm/models/inception_resnet_v2.py default_cfgs,
+# hf_hub_id 'timm/'; _hub.py HF_SAFE_WEIGHTS_NAME). Saved under the local name, not as model.safetensors.
+TIMM_URLS = {
+    "inception_resnet_v2": ("https://huggingface.co/timm/inception_resnet_v2.tf_in1k/resolve/main/model.safetensors",
+                            "inception_resnet_v2.tf_in1k.safetensors"),
+}
 # torchvision's IMAGENET1K_V2 files were trained with a shorter side of 232 before the 224 crop.
 RESIZE_232 = {"11ad3fa6", "cd907fc2", "f82ba261"}
 
@@ -48,7 +70,11 @@ VGG_CFGS = {
     "vgg16": [64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0],
     "vgg19": [64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0],
 }
-ARCHS = sorted(TORCHVISION_URLS)
+# Architectures built by weights/torch_models.py (the same list as its ARCHS; kept here so that --help
+# does not import torch).
+NOTEBOOK_ARCHS = ["inception_v3", "inception_resnet_v2", "resnet50_v1", "resnet101_v1", "resnet152_v1"]
+ARCHS = sorted(set(TORCHVISION_URLS) | set(NOTEBOOK_ARCHS))
+KERAS_ARCHS = ["vgg16", "vgg19", "inception_v3", "inception_resnet_v2", "resnet50_v1", "resnet101_v1", "resnet152_v1"]
 
 DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "uint8": "U8"}
 
@@ -57,15 +83,22 @@ class ConvertError(Exception):
     pass
 
 
-def preprocessing_torchvision(resize_shorter=256):
+def preprocessing_torchvision(resize_shorter=256, input_size=224):
     return {"color_order": "RGB", "scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-            "input_size": 224, "resize_shorter": resize_shorter}
+            "input_size": input_size, "resize_shorter": resize_shorter}
 
 
 def preprocessing_keras_caffe():
-    # keras.applications.vgg16/vgg19.preprocess_input: RGB -> BGR, then subtract the ImageNet mean (BGR order).
+    # keras.applications.vgg16/vgg19/resnet.preprocess_input: RGB -> BGR, then subtract the ImageNet mean (BGR order).
     return {"color_order": "BGR", "scale": 1.0, "mean": [103.939, 116.779, 123.68], "std": [1.0, 1.0, 1.0],
             "input_size": 224, "resize_shorter": 0}
+
+
+def preprocessing_inception(resize_shorter):
+    # Keras 'tf' mode (imagenet_utils.preprocess_input: x / 127.5 - 1) and timm's IMAGENET_INCEPTION_MEAN/STD:
+    # (x/255 - 0.5) / 0.5. timm's crop_pct 0.8975 for 299 makes the shorter side int(299 / 0.8975) = 333.
+    return {"color_order": "RGB", "scale": 1 / 255, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5],
+            "input_size": 299, "resize_shorter": resize_shorter}
 
 
 def write_safetensors(path, tensors, metadata):
@@ -97,6 +130,31 @@ def write_safetensors(path, tensors, metadata):
     os.replace(tmp, path)
 
 
+def read_safetensors(path):
+    """name -> numpy array from a safetensors file (8-byte little-endian header length, JSON header, data)."""
+    kinds = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+             "U8": np.uint8, "BF16": np.uint16}
+    try:
+        with open(path, "rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+            data = f.read()
+    except (OSError, ValueError, struct.error) as e:
+        raise ConvertError(f"{path}: cannot read as safetensors: {e}")
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in kinds:
+            raise ConvertError(f"{path}: tensor {name} has dtype {info['dtype']}, not one of {sorted(kinds)}")
+        begin, end = info["data_offsets"]
+        a = np.frombuffer(data[begin:end], dtype=np.dtype(kinds[info["dtype"]]).newbyteorder("<"))
+        if info["dtype"] == "BF16":  # bfloat16 is the top half of a float32
+            a = (a.astype(np.uint32) << 16).view(np.float32)
+        tensors[name] = a.reshape(info["shape"])
+    return tensors
+
+
 def check_hash_prefix(path):
     """torchvision names files <arch>-<first 8 hex digits of the SHA-256>.pth; a mismatch means a corrupt file."""
     m = re.search(r"-([0-9a-f]{8,})\.pth$", os.path.basename(path))
@@ -112,48 +170,76 @@ def check_hash_prefix(path):
     return m.group(1)
 
 
-def expected_state(arch, num_classes):
-    """Key -> shape of torchvision's model (built without running its initialisation, which is slow)."""
-    import torch
+def torch_models():
+    """weights/torch_models.py, imported on first use (it imports torch, which --help does not need)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import torch_models as module
+
+    if set(module.ARCHS) != set(NOTEBOOK_ARCHS):
+        raise ConvertError(f"weights/torch_models.py builds {module.ARCHS}, convert.py lists {NOTEBOOK_ARCHS}")
+    return module
+
+
+def expected_state(arch, num_classes, flavour=None, **kw):
+    """Key -> shape of the model (built without running its initialisation, which is slow).
+
+    torchvision's models for its architectures; weights/torch_models.py for inception_v3 (flavour
+    "torchvision" is torchvision's Inception3; kw aux_logits), inception_resnet_v2 and resnet*_v1.
+    """
     import torchvision
 
-    saved = {}
-    for name in ("kaiming_normal_", "kaiming_uniform_", "normal_", "uniform_", "constant_", "zeros_", "ones_"):
-        saved[name] = getattr(torch.nn.init, name)
-        setattr(torch.nn.init, name, lambda t, *a, **k: t)
-    try:
+    tm = torch_models()
+    if arch in tm.FLAVOURS:
+        return tm.state_shapes(arch, flavour, num_classes, **kw)
+    with tm.no_init():
         model = getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
-    finally:
-        for name, f in saved.items():
-            setattr(torch.nn.init, name, f)
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
 def head_key(arch):
-    return "fc.weight" if arch.startswith("resnet") else "classifier.6.weight"
+    if arch.startswith("vgg"):
+        return "classifier.6.weight"
+    return "classif.weight" if arch == "inception_resnet_v2" else "fc.weight"
 
 
-def check_against_torchvision(state, arch, path):
-    head = head_key(arch)
-    classes = tuple(state[head].shape)[0] if head in state else 1000
-    expected = expected_state(arch, classes)
+def check_state(state, expected, path, what):
+    """Raises one error listing every missing, unexpected and mis-shaped key of `state` against `expected`."""
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
-    wrong = [f"{k}: file {tuple(state[k].shape)}, {arch} {expected[k]}" for k in expected
+    wrong = [f"{k}: file {tuple(state[k].shape)}, {what.split()[-1]} {expected[k]}" for k in expected
              if k in state and tuple(state[k].shape) != expected[k]]
     if missing or unexpected or wrong:
-        lines = [f"{path}: does not match torchvision's {arch}"]
+        lines = [f"{path}: does not match {what}"]
         for title, items in (("missing", missing), ("unexpected", unexpected), ("shape mismatch", wrong)):
             if items:
                 lines.append(f"{len(items)} {title}: " + ", ".join(items[:20]) + (" ..." if len(items) > 20 else ""))
         raise ConvertError("\n".join(lines))
-    return classes
 
 
-def from_torchvision(path, arch, resize_shorter=None):
+def add_num_batches_tracked(state, path):
+    """Files saved before PyTorch 0.4.1 (and ports from TensorFlow) lack batch norm's num_batches_tracked;
+    PyTorch's own loader then starts it at 0, and so does this (with a note)."""
     import torch
 
-    prefix = check_hash_prefix(path)
+    added = 0
+    for key in [k for k in state if k.endswith(".running_mean")]:
+        name = key[: -len("running_mean")] + "num_batches_tracked"
+        if name not in state:
+            state[name] = torch.tensor(0, dtype=torch.long)
+            added += 1
+    if added:
+        print(f"note: {path} has no num_batches_tracked for {added} batch norms; wrote 0 (as PyTorch's loader does)",
+              file=sys.stderr)
+    return state
+
+
+def load_pth(path):
+    """A state dict (name -> tensor) from a .pth file, unwrapped from {"state_dict": ...}, {"model": ...} and
+    nn.DataParallel's `module.` prefixes."""
+    import torch
+
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # an unpickling refusal or a damaged file
@@ -165,16 +251,74 @@ def from_torchvision(path, arch, resize_shorter=None):
         raise ConvertError(f"{path}: expected a state dict (name -> tensor), got {type(state).__name__}")
     if state and all(k.startswith("module.") for k in state):  # saved from nn.DataParallel
         state = {k[len("module."):]: v for k, v in state.items()}
-    classes = check_against_torchvision(state, arch, path)
-    tensors = {k: (v.float() if v.is_floating_point() else v.long()).contiguous() for k, v in state.items()}
-    resize = resize_shorter or (232 if prefix in RESIZE_232 else 256)
-    source = f"torchvision:{os.path.basename(path)}"
-    return tensors, {"arch": arch, "num_classes": classes, "source": source,
-                     "preprocessing": json.dumps(preprocessing_torchvision(resize))}
+    return state
 
 
-def keras_layers(path):
-    """Layer name -> list of numpy arrays, from a Keras 2 HDF5 weights file (or a whole saved model)."""
+def as_float32(state, order):
+    """The tensors in `order` (the model's state-dict order): floating point as float32, integers as int64."""
+    out = {}
+    for k in order:
+        v = state[k]
+        out[k] = (v.float() if v.is_floating_point() else v.long()).contiguous()
+    return out
+
+
+def from_torchvision(path, arch, resize_shorter=None):
+    if arch not in TORCHVISION_URLS:
+        hint = "--from timm" if arch == "inception_resnet_v2" else "--from keras"
+        raise ConvertError(f"torchvision has no {arch}; its weights come from elsewhere ({hint})")
+    prefix = check_hash_prefix(path)
+    state = add_num_batches_tracked(load_pth(path), path)
+    head = head_key(arch)
+    classes = tuple(state[head].shape)[0] if head in state else 1000
+    meta = {"arch": arch, "num_classes": classes, "source": f"torchvision:{os.path.basename(path)}"}
+    if arch == "inception_v3":
+        aux = any(k.startswith("AuxLogits.") for k in state)
+        expected = expected_state(arch, classes, "torchvision", aux_logits=aux)
+        # torchvision's inception_v3 builder sets transform_input=True when it loads these weights (a port of
+        # Google's, trained on (x - 0.5) / 0.5 inputs); its transforms resize to 342 and crop 299.
+        meta.update({"flavour": "torchvision", "transform_input": "true", "aux_logits": "true" if aux else "false",
+                     "preprocessing": json.dumps(preprocessing_torchvision(resize_shorter or 342, 299))})
+    else:
+        expected = expected_state(arch, classes)
+        resize = resize_shorter or (232 if prefix in RESIZE_232 else 256)
+        meta["preprocessing"] = json.dumps(preprocessing_torchvision(resize))
+    check_state(state, expected, path, f"torchvision's {arch}")
+    return as_float32(state, expected), meta
+
+
+def from_timm(path, arch, resize_shorter=None):
+    """timm's (or Cadene's pretrainedmodels') inception_resnet_v2, from a .pth or a .safetensors file."""
+    import torch
+
+    if arch != "inception_resnet_v2":
+        raise ConvertError(f"--from timm supports inception_resnet_v2, not {arch}")
+    if path.endswith(".safetensors"):
+        state = {k: torch.from_numpy(np.array(v)) for k, v in read_safetensors(path).items()}
+    else:
+        check_hash_prefix(path)  # timm's GitHub releases follow torchvision's naming
+        state = load_pth(path)
+    for old, new in (("last_linear.", "classif."),):  # Cadene's pretrainedmodels named the classifier last_linear
+        state = {(new + k[len(old):] if k.startswith(old) else k): v for k, v in state.items()}
+    state = add_num_batches_tracked(state, path)
+    meta = {"arch": arch, "flavour": "timm", "source": f"timm:{os.path.basename(path)}"}
+    if "classif.weight" in state and state["classif.weight"].shape[0] == 1001 and state["classif.bias"].shape[0] == 1001:
+        # TF-slim's checkpoints classify 1001 classes, class 0 being "background"; timm dropped it when loading
+        # (pretrained_cfg label_offset=1, _builder.py load_pretrained). The 1000 ImageNet classes follow in order.
+        state["classif.weight"], state["classif.bias"] = state["classif.weight"][1:], state["classif.bias"][1:]
+        meta["label_offset"] = "1 (background class 0 of 1001 dropped)"  # main() says so
+    classes = tuple(state["classif.weight"].shape)[0] if "classif.weight" in state else 1000
+    expected = expected_state(arch, classes, "timm")
+    check_state(state, expected, path, f"timm's {arch}")
+    pre = preprocessing_inception(resize_shorter or 333)
+    pre["interpolation"] = "bicubic"  # timm's; informational
+    meta.update({"num_classes": classes, "preprocessing": json.dumps(pre)})
+    return as_float32(state, expected), meta
+
+
+def keras_weights(path):
+    """Layer name -> [(weight name, array)] from a Keras 2 HDF5 weights file (or a whole saved model).
+    Weight names are the last part of Keras' names without ':0' (kernel, bias, gamma, beta, moving_mean, ...)."""
     import h5py
 
     try:
@@ -190,22 +334,182 @@ def keras_layers(path):
             name = raw.decode() if isinstance(raw, bytes) else str(raw)
             group = root[name]
             names = [w.decode() if isinstance(w, bytes) else str(w) for w in group.attrs.get("weight_names", [])]
-            layers[name] = [np.array(group[w]) for w in names]
+            layers[name] = [(w.split("/")[-1].split(":")[0], np.array(group[w])) for w in names]
     return layers
 
 
 def from_keras(path, arch):
-    if arch.startswith("resnet"):
+    if arch.startswith("resnet") and not arch.endswith("_v1"):
+        keras_own = (f"convert them for Keras' own architecture with --arch {arch}_v1, or "
+                     if f"{arch}_v1" in NOTEBOOK_ARCHS else "")
         raise ConvertError(
             "Keras' ResNet50 is a different network from torchvision's: each stage's first block strides on its "
-            "first 1x1 convolution (torchvision v1.5 strides on the 3x3), and its convolutions have biases. skinnet "
-            "implements torchvision's ResNet, so Keras ResNet weights cannot be loaded into it; use torchvision's "
-            "ResNet weights (make weights ARCH=resnet50).")
-    if arch not in ("vgg16", "vgg19"):
-        raise ConvertError(f"--from keras supports vgg16 and vgg19 (Keras applications), not {arch}")
+            "first 1x1 convolution (torchvision v1.5 strides on the 3x3), and its convolutions have biases. "
+            f"torchvision's {arch} cannot take Keras ResNet weights; {keras_own}use torchvision's ResNet weights "
+            f"(make weights ARCH={arch}).")
+    if arch not in KERAS_ARCHS:
+        raise ConvertError(f"--from keras supports {', '.join(KERAS_ARCHS)} (Keras applications), not {arch}")
     if "th_dim_ordering" in os.path.basename(path):
         raise ConvertError(f"{path}: Theano dimension ordering; use the tf_dim_ordering (channels-last) file")
-    layers = keras_layers(path)
+    layers = keras_weights(path)
+    if arch.startswith("vgg"):
+        return from_keras_vgg(path, arch, {name: [a for _, a in ws] for name, ws in layers.items()})
+    plan, head, meta = keras_resnet_plan(path, arch, layers) if arch.endswith("_v1") else \
+        keras_inception_plan(path, arch, layers)
+    tensors, classes = keras_apply(path, arch, layers, plan, head)
+    meta.update({"arch": arch, "num_classes": classes, "source": f"keras:{os.path.basename(path)}"})
+    if head not in layers or not layers[head]:
+        meta["notop"] = "true"  # no classifier: load with finetune mode, which initialises it
+    return tensors, meta
+
+
+def keras_inception_plan(path, arch, layers):
+    """[(Keras layer, kind, skinnet prefix)], the head layer and the metadata for Keras' Inceptions.
+
+    keras_applications' inception_v3.py and inception_resnet_v2.py name most layers automatically: Keras
+    numbers each class's instances in construction order (conv2d_1, conv2d_2, ... in Keras 2.2; conv2d,
+    conv2d_1, ... in tf.keras), and a layer given a name takes no number. Their conv2d_bn builds every
+    branch in the order torchvision's Inception3 and timm's InceptionResnetV2 register their modules (stem;
+    per block: branch 0, then each later branch's convolutions in sequence, the pool branch last), so the
+    i-th auto-named Conv2D and BatchNormalization, by numeric suffix, belong to the i-th ConvBN of
+    weights/torch_models.py. The file's layer_names are in Keras' topological (depth) order, not
+    construction order, so they are not used for this. IRv2's named layers: block35_N_conv / block17_N_conv /
+    block8_N_conv (the biased residual up-projections, N from 1), conv_7b (+ conv_7b_bn) and predictions.
+    """
+    tm = torch_models()
+    with tm.no_init():
+        model = tm.build(arch, "keras")
+    units = [name for name, m in model.named_modules() if isinstance(m, tm.ConvBN)]
+    plan = []
+    if arch == "inception_resnet_v2":
+        units.remove("conv2d_7b")
+        plan += [("conv_7b", "conv", "conv2d_7b.conv"), ("conv_7b_bn", "bn", "conv2d_7b.bn")]
+        for block, count, seq in (("block35", 10, "repeat"), ("block17", 20, "repeat_1"), ("block8", 9, "repeat_2")):
+            plan += [(f"{block}_{i + 1}_conv", "conv", f"{seq}.{i}.conv2d") for i in range(count)]
+        plan.append(("block8_10_conv", "conv", "block8.conv2d"))
+    for prefix, kind, part in (("conv2d", "conv", "conv"), ("batch_normalization", "bn", "bn")):
+        auto = sorted((int(m.group(1) or 0), name) for name in layers
+                      if (m := re.fullmatch(prefix + r"(?:_(\d+))?", name)) and layers[name])
+        if len(auto) != len(units):
+            raise ConvertError(f"{path}: {len(auto)} automatically named {prefix}_N layers with weights, Keras' {arch} "
+                               f"has {len(units)}: not a Keras applications {arch} file (see --arch)")
+        plan += [(name, kind, f"{unit}.{part}") for (_, name), unit in zip(auto, units)]
+    head = "predictions"
+    return plan, head, {"flavour": "keras", "preprocessing": json.dumps(preprocessing_inception(0))}
+
+
+def keras_resnet_plan(path, arch, layers):
+    """The plan for Keras' ResNet v1: resnet_common.py's names (conv1_conv, conv1_bn, conv2_block1_0_conv
+    (the shortcut), conv2_block1_1_conv, ..._bn, head 'probs', or 'predictions' in tf.keras) or Keras 2.2's
+    resnet50.py names (conv1, bn_conv1, res2a_branch2a, bn2a_branch2a, res2a_branch1, ..., fc1000)."""
+    layers_per_stage = torch_models().RESNET_V1_LAYERS[arch]
+    plan = []
+    if "conv1_conv" in layers:
+        plan += [("conv1_conv", "conv", "conv1"), ("conv1_bn", "bn", "bn1")]
+        for s, blocks in enumerate(layers_per_stage):
+            for b in range(blocks):
+                k, t = f"conv{s + 2}_block{b + 1}", f"layer{s + 1}.{b}"
+                if b == 0:
+                    plan += [(f"{k}_0_conv", "conv", f"{t}.downsample.0"), (f"{k}_0_bn", "bn", f"{t}.downsample.1")]
+                for j in (1, 2, 3):
+                    plan += [(f"{k}_{j}_conv", "conv", f"{t}.conv{j}"), (f"{k}_{j}_bn", "bn", f"{t}.bn{j}")]
+        head = "predictions" if "predictions" in layers else "probs"
+        eps = "1.001e-05"  # resnet_common.py's BatchNormalization(epsilon=1.001e-5)
+    elif "res2a_branch2a" in layers or "bn_conv1" in layers:
+        if arch != "resnet50_v1":
+            raise ConvertError(f"{path}: has Keras 2.2 resnet50.py's layer names (res2a_branch2a), which only "
+                               f"ResNet50 used: use --arch resnet50_v1, not {arch}")
+        plan += [("conv1", "conv", "conv1"), ("bn_conv1", "bn", "bn1")]
+        for s, blocks in enumerate(layers_per_stage):
+            for b in range(blocks):
+                k, t = f"{s + 2}{chr(ord('a') + b)}_branch", f"layer{s + 1}.{b}"
+                if b == 0:
+                    plan += [(f"res{k}1", "conv", f"{t}.downsample.0"), (f"bn{k}1", "bn", f"{t}.downsample.1")]
+                for j, letter in ((1, "a"), (2, "b"), (3, "c")):
+                    plan += [(f"res{k}2{letter}", "conv", f"{t}.conv{j}"), (f"bn{k}2{letter}", "bn", f"{t}.bn{j}")]
+        head = "fc1000"
+        eps = "0.001"  # resnet50.py's BatchNormalization kept Keras' default epsilon
+    else:
+        raise ConvertError(f"{path}: has neither conv1_conv (keras_applications resnet_common.py) nor "
+                           f"res2a_branch2a (Keras 2.2 resnet50.py): not a Keras ResNet file")
+    return plan, head, {"bn_eps": eps, "preprocessing": json.dumps(preprocessing_keras_caffe())}
+
+
+KERAS_ROLES = {"conv": ["kernel", "bias"], "bn": ["gamma", "beta", "moving_mean", "moving_variance"],
+               "dense": ["kernel", "bias"]}
+
+
+def keras_roles(path, name, kind, weights):
+    """role -> array for one layer: by Keras' weight names where they are the usual ones, else by position
+    (a batch norm without scale stores beta, moving_mean, moving_variance: 3 instead of 4)."""
+    roles = KERAS_ROLES[kind]
+    names = [n for n, _ in weights]
+    if set(names) <= set(roles) and len(set(names)) == len(names):
+        return dict(weights)
+    if kind == "bn" and len(weights) in (3, 4):
+        return dict(zip(roles[4 - len(weights):], (a for _, a in weights)))
+    if kind != "bn" and len(weights) in (1, 2):
+        return dict(zip(roles, (a for _, a in weights)))
+    raise ConvertError(f"{path}: layer {name} has weights {names}, which do not look like a Keras {kind} layer's")
+
+
+def keras_apply(path, arch, layers, plan, head):
+    """Runs the plan: transposes kernels (Conv2D HWIO -> OIHW, Dense (in, out) -> (out, in)), checks every
+    shape against the architecture, and returns the tensors in its state-dict order and the class count."""
+    has_head = head in layers and bool(layers[head])
+    if has_head:
+        plan = plan + [(head, "dense", "classif" if arch == "inception_resnet_v2" else "fc")]
+    roles = {name: keras_roles(path, name, kind, layers.get(name) or []) for name, kind, _ in plan
+             if layers.get(name)}
+    classes = roles[head]["kernel"].shape[-1] if has_head else 1000
+    expected = expected_state(arch, classes, "keras")
+    tensors = {}
+    for name, kind, prefix in plan:
+        if name not in roles:
+            raise ConvertError(f"{path}: layer {name} (skinnet's {prefix}) is missing or has no weights: not a "
+                               f"Keras {arch} file, or a different depth (see --arch)")
+        r, found = roles[name], {}
+        if kind in ("conv", "dense"):
+            kernel = r.get("kernel")
+            if kernel is None or kernel.ndim != (4 if kind == "conv" else 2):
+                raise ConvertError(f"{path}: layer {name} has no {kind} kernel ({sorted(r)})")
+            found[f"{prefix}.weight"] = (kernel.transpose(3, 2, 0, 1) if kind == "conv" else kernel.T, "kernel", kernel)
+            if "bias" in r:
+                found[f"{prefix}.bias"] = (r["bias"], "bias", r["bias"])
+        else:
+            if "gamma" in r:
+                found[f"{prefix}.weight"] = (r["gamma"], "gamma", r["gamma"])
+            for role, key in (("beta", "bias"), ("moving_mean", "running_mean"), ("moving_variance", "running_var")):
+                found[f"{prefix}.{key}"] = (r[role], role, r[role])
+        want = {k for k in expected if k.startswith(prefix + ".") and not k.endswith("num_batches_tracked")}
+        if set(found) != want:
+            raise ConvertError(
+                f"{path}: layer {name} (skinnet's {prefix}) has {sorted(k[len(prefix) + 1:] for k in found)}, "
+                f"{arch} (Keras) has {sorted(k[len(prefix) + 1:] for k in want)}"
+                + (" (a batch norm with scale where Keras' conv2d_bn has none)" if kind == "bn" else ""))
+        for key, (value, role, original) in found.items():
+            if tuple(value.shape) != expected[key]:
+                raise ConvertError(f"{path}: layer {name}: {role} of shape {tuple(original.shape)} (Keras layout) "
+                                   f"gives {tuple(value.shape)}, but {arch}'s {key} is {expected[key]}")
+            tensors[key] = np.ascontiguousarray(value, dtype=np.float32)
+    used = {name for name, _, _ in plan}
+    unexpected = sorted((n for n, ws in layers.items() if ws and n not in used),
+                        key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
+    if unexpected:
+        raise ConvertError(f"{path}: {len(unexpected)} layer(s) with weights that Keras' {arch} does not have: "
+                           + ", ".join(unexpected[:20]) + (" ..." if len(unexpected) > 20 else ""))
+    out, head_prefix = {}, "classif." if arch == "inception_resnet_v2" else "fc."
+    for key in expected:
+        if key.endswith("num_batches_tracked"):
+            out[key] = np.zeros((), np.int64)  # Keras keeps no count; skinnet's batch norm uses momentum
+        elif key in tensors:
+            out[key] = tensors[key]
+        elif has_head or not key.startswith(head_prefix):
+            raise ConvertError(f"{path}: nothing in the file gives {key}")
+    return out, classes
+
+
+def from_keras_vgg(path, arch, layers):
     if any(name.startswith(("res2a", "conv1_conv", "conv2_block")) for name in layers):
         raise ConvertError(f"{path}: this is a Keras ResNet file, not {arch}")
     tensors = {}
@@ -247,27 +551,43 @@ def from_keras(path, arch):
     return tensors, meta
 
 
+def download(url, dest, arch):
+    print(f"downloading {url}", file=sys.stderr)
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r, open(dest + ".part", "wb") as f:
+            while chunk := r.read(1 << 20):
+                f.write(chunk)
+        os.replace(dest + ".part", dest)
+    except Exception as e:
+        if os.path.exists(dest + ".part"):
+            os.remove(dest + ".part")
+        raise ConvertError(
+            f"cannot download {url} ({e}). This machine may be offline: download that file elsewhere, put it at "
+            f"{dest}, and run `make weights ARCH={arch}` again (it checks the file and converts it).")
+
+
 def fetch(arch, folder):
-    """Downloads torchvision's file for `arch` into `folder` unless present, checks it, converts it."""
-    if arch not in TORCHVISION_URLS:
-        raise ConvertError(f"unknown architecture '{arch}'; known: {', '.join(ARCHS)}")
-    url = TORCHVISION_URLS[arch]
-    pth = os.path.join(folder, os.path.basename(url))
+    """Downloads the official file for `arch` (torchvision's; timm's for inception_resnet_v2) into `folder`
+    unless present, checks it, converts it."""
+    if arch not in TORCHVISION_URLS and arch not in TIMM_URLS:
+        known = ", ".join(sorted(set(TORCHVISION_URLS) | set(TIMM_URLS)))
+        hint = " (Keras' ResNet v1 files: convert them with --from keras)" if arch in NOTEBOOK_ARCHS else ""
+        raise ConvertError(f"unknown architecture '{arch}' for --fetch; known: {known}{hint}")
     out = os.path.join(folder, f"{arch}.safetensors")
-    if not os.path.exists(pth):
-        print(f"downloading {url}", file=sys.stderr)
-        try:
-            with urllib.request.urlopen(url, timeout=30) as r, open(pth + ".part", "wb") as f:
-                while chunk := r.read(1 << 20):
-                    f.write(chunk)
-            os.replace(pth + ".part", pth)
-        except Exception as e:
-            if os.path.exists(pth + ".part"):
-                os.remove(pth + ".part")
-            raise ConvertError(
-                f"cannot download {url} ({e}). This machine may be offline: download that file elsewhere, put it at "
-                f"{pth}, and run `make weights ARCH={arch}` again (it checks the file's SHA-256 prefix and converts it).")
-    tensors, meta = from_torchvision(pth, arch)
+    if arch in TIMM_URLS:
+        url, name = TIMM_URLS[arch]
+        src = os.path.join(folder, name)
+        if not os.path.exists(src):
+            download(url, src, arch)
+        tensors, meta = from_timm(src, arch)
+        if "label_offset" in meta:
+            print(f"{src}: 1001 classes (TF-slim's background class 0 first): dropped class 0")
+    else:
+        url = TORCHVISION_URLS[arch]
+        src = os.path.join(folder, os.path.basename(url))
+        if not os.path.exists(src):
+            download(url, src, arch)
+        tensors, meta = from_torchvision(src, arch)
     write_safetensors(out, tensors, meta)
     return out
 
@@ -275,12 +595,13 @@ def fetch(arch, folder):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--from", dest="source", choices=["torchvision", "keras"], help="format of --in")
+    parser.add_argument("--from", dest="source", choices=["torchvision", "timm", "keras"], help="format of --in")
     parser.add_argument("--arch", help=f"architecture: {', '.join(ARCHS)}")
     parser.add_argument("--in", dest="input", help="the weights file to convert")
     parser.add_argument("--out", help="the safetensors file to write")
-    parser.add_argument("--resize", type=int, help="override the recorded shorter-side resize (torchvision files)")
-    parser.add_argument("--fetch", metavar="ARCH", help="download torchvision's ImageNet file for ARCH and convert it")
+    parser.add_argument("--resize", type=int, help="override the recorded shorter-side resize (torchvision, timm)")
+    parser.add_argument("--fetch", metavar="ARCH", help="download the official ImageNet file for ARCH and convert it "
+                        "(torchvision's; timm's for inception_resnet_v2)")
     parser.add_argument("--dir", default="weights", help="folder for --fetch (default: weights)")
     args = parser.parse_args(argv)
     try:
@@ -291,14 +612,19 @@ def main(argv=None):
             parser.error("give --from, --arch, --in and --out (or --fetch ARCH)")
         if args.arch not in ARCHS:
             raise ConvertError(f"unknown architecture '{args.arch}'; known: {', '.join(ARCHS)}")
-        if args.source == "keras" and args.arch.startswith("resnet"):
+        if args.source == "keras" and args.arch.startswith("resnet") and not args.arch.endswith("_v1"):
             from_keras(args.input, args.arch)  # explains why Keras ResNet weights are refused
         if not os.path.exists(args.input):
             raise ConvertError(f"{args.input}: no such file")
         if args.source == "torchvision":
             tensors, meta = from_torchvision(args.input, args.arch, args.resize)
+        elif args.source == "timm":
+            tensors, meta = from_timm(args.input, args.arch, args.resize)
         else:
             tensors, meta = from_keras(args.input, args.arch)
+        if "label_offset" in meta:
+            print(f"{args.input}: 1001 classes (TF-slim's background class 0 first): dropped class 0, kept "
+                  f"ImageNet's 1000")
         write_safetensors(args.out, tensors, meta)
         print(f"wrote {args.out}: {len(tensors)} tensors, {meta['source']}, {meta['num_classes']} classes")
         return 0
