@@ -302,7 +302,8 @@ bench-dist: deps
 	  OMP_NUM_THREADS=1 $(MPIRUN) -x OMP_NUM_THREADS -np 2 $(CLI) bench-dist --arch $$arch $(ARGS) || exit 1; \
 	done; done
 
-# `make bench-compare`: skinnet vs PyTorch, whole networks (resnet18/resnet50/vgg19; inference, training,
+# `make bench-compare`: skinnet vs PyTorch, whole networks (resnet18/resnet50/vgg19/inception_v3/
+# inception_resnet_v2 at their own input sizes; inference, training,
 # frozen-backbone training; batch 8 and 32), interleaved; table on stdout and in build/bench-compare.json.
 # ARGS narrows it, e.g. ARGS="--models resnet50 --modes train --batches 8" (tools/bench_compare.py --help).
 bench-compare: deps
