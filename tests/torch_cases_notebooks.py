@@ -9,7 +9,8 @@ weights/torch_models.py as the oracle and every weights file made by weights/con
 - keras_<arch>: the Keras flavour written as Keras applications' .h5 (automatic layer names numbered in
   construction order, layer_names in a shuffled depth-like order, HWIO kernels, (in, out) dense kernels,
   batch norms without gamma where Keras has scale=False) and converted --from keras; keras_resnet50_v1_old
-  uses Keras 2.2 resnet50.py's names and epsilon 1e-3; keras_vgg16 is torchvision's vgg16.
+  uses Keras 2.2 resnet50.py's names and epsilon 1e-3; keras_vgg16 is torchvision's vgg16 written as the
+  _notop file (the convolutions; the reference is the feature map).
 - mapping_error_swapped_branch / mapping_error_transposed_kernel: keras_inception_v3's file with two
   same-shaped kernels of different branches swapped / a 3x3 kernel transposed, which no shape check can
   see; the C++ test must find their logits far from keras_inception_v3's. (A transposed 1x7 kernel becomes
