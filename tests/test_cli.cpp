@@ -136,7 +136,8 @@ TEST_SUITE("cli") {
     CHECK(complete("skinnet export --fu") == "--fuse-bn");
     CHECK(complete("skinnet train --data.batch") == "--data.batch_size");
     CHECK(complete("skinnet train --epo") == "--epochs");
-    CHECK(complete("skinnet predict --arch resnet1") == "resnet18 resnet101 resnet152");
+    CHECK(complete("skinnet predict --arch resnet1") == "resnet18 resnet101 resnet152 resnet101_v1 resnet152_v1");
+    CHECK(complete("skinnet predict --arch incep") == "inception_v3 inception_resnet_v2");
     CHECK(complete("skinnet train --log-format j") == "json");
   }
 
