@@ -36,6 +36,23 @@ BasicConv2d::BasicConv2d(int64_t in, int64_t out, Pair kernel, const Conv2dOptio
   run_ = ConvRun(conv_, norm, register_module("relu", std::make_shared<ReLU>()));
 }
 
+ConvUnits::ConvUnits(bool keras, ConvInit reference, bool init_parameters, Generator& g)
+    : bn{.eps = 1e-3, .momentum = keras ? 0.01 : 0.1, .scale = !keras},
+      init(init_parameters ? flavour_init(keras, reference) : ConvInit{ConvInit::none}),
+      gen(g) {}
+
+ConvInit ConvUnits::with_std(double std) const {
+  ConvInit i = init;
+  if (i.kind == ConvInit::trunc_normal) i.std = std;
+  return i;
+}
+
+std::shared_ptr<BasicConv2d> ConvUnits::operator()(int64_t in, int64_t out, Pair kernel, Pair stride, Pair padding,
+                                                   double std) const {
+  return std::make_shared<BasicConv2d>(in, out, kernel, Conv2dOptions{.stride = stride, .padding = padding}, bn,
+                                       with_std(std), gen);
+}
+
 GraphValue BasicConv2d::export_graph(GraphBuilder& g, const GraphValue& x) const {
   return run_.export_graph(g, x, {"conv", "bn", "relu"});
 }

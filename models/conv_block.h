@@ -33,6 +33,29 @@ struct BnStyle {
   bool scale = true;  // false: Keras' scale=False, no weight
 };
 
+class BasicConv2d;
+
+// The convolution units of one Inception network: its batch norm, initialisation and generator, all
+// decided by the flavour: Keras' (no scale, momentum 0.01, glorot_uniform) or the reference
+// implementation's (scale, momentum 0.1, `reference`: torchvision's truncated normal, timm's PyTorch
+// default). `init` false: parameters stay zero (weights are loaded next).
+struct ConvUnits {
+  ConvUnits(bool keras, ConvInit reference, bool init, Generator& gen);
+  // A BasicConv2d; `std` replaces the truncated normal's standard deviation (torchvision's per-layer stddev).
+  std::shared_ptr<BasicConv2d> operator()(int64_t in, int64_t out, Pair kernel, Pair stride = 1, Pair padding = 0,
+                                          double std = 0.1) const;
+  // The initialisation of a layer with standard deviation `std` when truncated normal.
+  ConvInit with_std(double std) const;
+  // How the flavour initialises a layer built later (a replaced head), whatever `init` said.
+  static ConvInit flavour_init(bool keras, ConvInit reference) {
+    return keras ? ConvInit{ConvInit::glorot_uniform} : reference;
+  }
+
+  BnStyle bn;
+  ConvInit init;
+  Generator& gen;
+};
+
 class BasicConv2d final : public Module {
  public:
   BasicConv2d(int64_t in, int64_t out, Pair kernel, const Conv2dOptions& options, const BnStyle& bn, ConvInit init,

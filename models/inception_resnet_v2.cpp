@@ -19,14 +19,12 @@ namespace {
 using Step = Branches::Step;
 using Branch = Branches::Branch;
 
+// The network's convolution units (models/conv_block.h), its branches, pools and residual projections.
 struct Units {
-  BnStyle bn;
-  ConvInit init;
-  Generator& gen;
+  ConvUnits unit;
 
   std::shared_ptr<Module> conv(int64_t in, int64_t out, Pair kernel, Pair stride = 1, Pair padding = 0) const {
-    return std::make_shared<BasicConv2d>(in, out, kernel, Conv2dOptions{.stride = stride, .padding = padding}, bn, init,
-                                         gen);
+    return unit(in, out, kernel, stride, padding);
   }
   // A branch of several steps: a Sequential named `name`, as timm's nn.Sequential branches.
   static Step chain(const std::string& name, std::vector<std::shared_ptr<Module>> steps) {
@@ -39,8 +37,8 @@ struct Units {
   }
   // The residual's 1x1 "up" convolution: a bias, no batch norm.
   std::shared_ptr<Conv2d> up(int64_t in, int64_t out) const {
-    auto c = std::make_shared<Conv2d>(in, out, Pair(1), Conv2dOptions{}, true, gen, Init::none);
-    init_layer(c->weight, c->bias, init, gen);
+    auto c = std::make_shared<Conv2d>(in, out, Pair(1), Conv2dOptions{}, true, unit.gen, Init::none);
+    init_layer(c->weight, c->bias, unit.init, unit.gen);
     return c;
   }
 };
@@ -123,9 +121,7 @@ InceptionResNetV2::InceptionResNetV2(const ModelOptions& o) : keras_(o.flavour =
   NN_CHECK(o.num_classes > 0, "inception_resnet_v2: num_classes must be positive, got {}", o.num_classes);
   NN_CHECK(o.flavour.empty() || keras_, "inception_resnet_v2: unknown flavour '{}' (timm's, or keras)", o.flavour);
   Generator gen(o.seed);
-  const ConvInit init = !o.init ? ConvInit{ConvInit::none}
-                                : keras_ ? ConvInit{ConvInit::glorot_uniform} : ConvInit{ConvInit::pytorch_default};
-  const Units u{.bn = {.eps = 1e-3, .momentum = keras_ ? 0.01 : 0.1, .scale = !keras_}, .init = init, .gen = gen};
+  const Units u{.unit = ConvUnits(keras_, ConvInit{ConvInit::pytorch_default}, o.init, gen)};
   const std::pair<const char*, std::shared_ptr<Module>> layers[] = {
       {"conv2d_1a", u.conv(3, 32, 3, 2)},
       {"conv2d_2a", u.conv(32, 32, 3)},
@@ -146,7 +142,7 @@ InceptionResNetV2::InceptionResNetV2(const ModelOptions& o) : keras_(o.flavour =
   for (const auto& [name, m] : layers) features_.push_back(register_module(name, m));
   global_pool_ = register_module("global_pool", std::make_shared<AdaptiveAvgPool2d>(Pair(1)));
   classif_ = std::make_shared<Linear>(1536, o.num_classes, true, gen, Init::none);
-  init_layer(classif_->weight, classif_->bias, init, gen);
+  init_layer(classif_->weight, classif_->bias, u.unit.init, gen);
   register_module("classif", classif_);
 }
 
@@ -174,7 +170,7 @@ int64_t InceptionResNetV2::num_classes() const { return classif_->weight.size(0)
 void InceptionResNetV2::reset_head(int64_t num_classes, Generator& gen) {
   NN_CHECK(num_classes > 0, "inception_resnet_v2: num_classes must be positive, got {}", num_classes);
   classif_ = std::make_shared<Linear>(1536, num_classes, true, gen, Init::none);
-  init_layer(classif_->weight, classif_->bias, keras_ ? ConvInit{ConvInit::glorot_uniform} : ConvInit{}, gen);
+  init_layer(classif_->weight, classif_->bias, ConvUnits::flavour_init(keras_, ConvInit{ConvInit::pytorch_default}), gen);
   replace_module("classif", classif_);
 }
 

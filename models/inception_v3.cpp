@@ -19,19 +19,14 @@ namespace {
 using Step = Branches::Step;
 using Branch = Branches::Branch;
 
-// Builds the BasicConv2d units of one network: its batch-norm style, initialisation and generator.
+// The network's convolution units (models/conv_block.h) as named steps of a branch, and its pools.
 struct Units {
-  BnStyle bn;
-  ConvInit init;
+  ConvUnits unit;
   bool keras = false;
-  Generator& gen;
 
   Step conv(const std::string& name, int64_t in, int64_t out, Pair kernel, Pair stride = 1, Pair padding = 0,
             double std = 0.1) const {
-    ConvInit i = init;
-    if (i.kind == ConvInit::trunc_normal) i.std = std;
-    return {name, std::make_shared<BasicConv2d>(in, out, kernel, Conv2dOptions{.stride = stride, .padding = padding},
-                                                bn, i, gen)};
+    return {name, unit(in, out, kernel, stride, padding, std)};
   }
   // The 3x3/1 average pool before a mixed block's pool branch: torchvision's F.avg_pool2d(x, 3, 1, 1)
   // counts padded cells; Keras' AveragePooling2D(padding='same') does not. A function in torchvision,
@@ -108,12 +103,14 @@ std::shared_ptr<Module> inception_e(const Units& u, int64_t in) {
       });
 }
 
-std::shared_ptr<Linear> make_fc(int64_t in, int64_t out, ConvInit init, double std, Generator& gen) {
+// A classifier: torchvision sets only its weight (truncated normal, `std`) and keeps PyTorch's default bias.
+std::shared_ptr<Linear> make_fc(int64_t in, int64_t out, ConvInit init, Generator& gen) {
   auto fc = std::make_shared<Linear>(in, out, true, gen, Init::none);
-  if (init.kind == ConvInit::trunc_normal) init.std = std;
   init_layer(fc->weight, fc->bias, init, gen, /*keep_bias_default=*/init.kind == ConvInit::trunc_normal);
   return fc;
 }
+
+const ConvInit kTorchvisionInit{ConvInit::trunc_normal, 0.1};
 
 }  // namespace
 
@@ -122,9 +119,11 @@ std::shared_ptr<Linear> make_fc(int64_t in, int64_t out, ConvInit init, double s
 class InputTransform final : public Module {
  public:
   Tensor forward(const Tensor& x) override {
-    const Tensor scale = from_vector<double>({kScale[0], kScale[1], kScale[2]}, {1, 3, 1, 1}).to(x.dtype()).to(x.device());
-    const Tensor shift = from_vector<double>({kShift[0], kShift[1], kShift[2]}, {1, 3, 1, 1}).to(x.dtype()).to(x.device());
-    return add(mul(x, scale), shift);
+    if (!scale_.defined() || scale_.dtype() != x.dtype() || scale_.device() != x.device()) {  // once per dtype/device
+      scale_ = from_vector<double>({kScale[0], kScale[1], kScale[2]}, {1, 3, 1, 1}).to(x.dtype()).to(x.device());
+      shift_ = from_vector<double>({kShift[0], kShift[1], kShift[2]}, {1, 3, 1, 1}).to(x.dtype()).to(x.device());
+    }
+    return add(mul(x, scale_), shift_);
   }
   const char* type_name() const override { return "InputTransform"; }
   // As a 1x1 convolution with a diagonal weight: exact (the off-diagonal products are zeros), and what
@@ -138,6 +137,7 @@ class InputTransform final : public Module {
   }
 
  private:
+  Tensor scale_, shift_;  // [1, 3, 1, 1] in the input's dtype and on its device
   static constexpr double kScale[3] = {0.229 / 0.5, 0.224 / 0.5, 0.225 / 0.5};
   static constexpr double kShift[3] = {(0.485 - 0.5) / 0.5, (0.456 - 0.5) / 0.5, (0.406 - 0.5) / 0.5};
 };
@@ -146,10 +146,10 @@ class InputTransform final : public Module {
 // -> 1x1, fc. It needs a map of at least 17x17, i.e. an input of about 299x299.
 class InceptionAux final : public Module {
  public:
-  InceptionAux(const Units& u, int64_t in, int64_t num_classes) : init_(u.init) {
-    conv0_ = register_module("conv0", u.conv("conv0", in, 128, 1).module);
-    conv1_ = register_module("conv1", u.conv("conv1", 128, 768, 5, 1, 0, 0.01).module);
-    fc_ = register_module("fc", make_fc(768, num_classes, init_, 0.001, u.gen));
+  InceptionAux(const ConvUnits& u, int64_t in, int64_t num_classes) {
+    conv0_ = register_module("conv0", u(in, 128, 1));
+    conv1_ = register_module("conv1", u(128, 768, 5, 1, 0, 0.01));
+    fc_ = register_module("fc", make_fc(768, num_classes, u.with_std(0.001), u.gen));
   }
   Tensor forward(const Tensor& x) override {
     NN_CHECK(x.size(2) >= 17 && x.size(3) >= 17,
@@ -162,14 +162,13 @@ class InceptionAux final : public Module {
     return (*fc_)(h);
   }
   const char* type_name() const override { return "InceptionAux"; }
-  void reset_head(int64_t num_classes, Generator& gen) {
-    fc_ = make_fc(768, num_classes, init_, 0.001, gen);
+  void reset_head(int64_t num_classes, ConvInit init, Generator& gen) {
+    fc_ = make_fc(768, num_classes, init, gen);
     replace_module("fc", fc_);
   }
   const Linear& fc() const { return *fc_; }
 
  private:
-  ConvInit init_;
   std::shared_ptr<Module> conv0_, conv1_;
   std::shared_ptr<Linear> fc_;
 };
@@ -181,10 +180,7 @@ InceptionV3::InceptionV3(const ModelOptions& o) : keras_(o.flavour == "keras") {
            "expect x/127.5 - 1, which their preprocessing gives)");
   if (o.transform_input) input_transform_ = std::make_shared<InputTransform>();
   Generator gen(o.seed);
-  const ConvInit init = !o.init ? ConvInit{ConvInit::none}
-                                : keras_ ? ConvInit{ConvInit::glorot_uniform} : ConvInit{ConvInit::trunc_normal, 0.1};
-  const Units u{.bn = {.eps = 1e-3, .momentum = keras_ ? 0.01 : 0.1, .scale = !keras_}, .init = init, .keras = keras_,
-                .gen = gen};
+  const Units u{.unit = ConvUnits(keras_, kTorchvisionInit, o.init, gen), .keras = keras_};
   const char* stem_names[] = {"Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "maxpool1",
                               "Conv2d_3b_1x1", "Conv2d_4a_3x3", "maxpool2"};
   const auto pool = [] { return std::make_shared<MaxPool2d>(MaxPool2dOptions{.kernel_size = 3, .stride = Pair(2)}); };
@@ -202,11 +198,11 @@ InceptionV3::InceptionV3(const ModelOptions& o) : keras_(o.flavour == "keras") {
   for (int i = 0; i < 11; ++i) {
     mixed_[i] = register_module(mixed_names[i], mixed[i]);
     if (i == 7 && o.aux_logits && !keras_)  // torchvision registers AuxLogits after Mixed_6e; Keras has none
-      aux_head_ = register_module("AuxLogits", std::make_shared<InceptionAux>(u, 768, o.num_classes));
+      aux_head_ = register_module("AuxLogits", std::make_shared<InceptionAux>(u.unit, 768, o.num_classes));
   }
   avgpool_ = register_module("avgpool", std::make_shared<AdaptiveAvgPool2d>(Pair(1)));
   dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout, o.seed + 1));
-  fc_ = register_module("fc", make_fc(2048, o.num_classes, init, 0.1, gen));
+  fc_ = register_module("fc", make_fc(2048, o.num_classes, u.unit.with_std(0.1), gen));
 }
 
 Tensor InceptionV3::forward(const Tensor& x) {
@@ -249,10 +245,10 @@ int64_t InceptionV3::num_classes() const { return fc_->weight.size(0); }
 
 void InceptionV3::reset_head(int64_t num_classes, Generator& gen) {
   NN_CHECK(num_classes > 0, "inception_v3: num_classes must be positive, got {}", num_classes);
-  const ConvInit init = keras_ ? ConvInit{ConvInit::glorot_uniform} : ConvInit{ConvInit::trunc_normal, 0.1};
-  fc_ = make_fc(2048, num_classes, init, 0.1, gen);
+  const ConvUnits u(keras_, kTorchvisionInit, true, gen);
+  fc_ = make_fc(2048, num_classes, u.with_std(0.1), gen);
   replace_module("fc", fc_);
-  if (aux_head_) aux_head_->reset_head(num_classes, gen);
+  if (aux_head_) aux_head_->reset_head(num_classes, u.with_std(0.001), gen);
 }
 
 std::shared_ptr<Network> make_inception_v3(const std::string& arch, const ModelOptions& options) {

@@ -28,6 +28,16 @@ const TorchCase& find_case(const std::vector<TorchCase>& cases, const std::strin
   NN_FAIL("no reference case {}", name);
 }
 
+void check_state_keys(const TorchCase& c, const Network& model) {
+  const auto state = model.state_dict();
+  const auto& keys = c.params["keys"];
+  REQUIRE(state.size() == keys.size());
+  for (size_t i = 0; i < state.size(); ++i) {
+    CHECK(state[i].first == keys[i].get<std::string>());
+    CHECK(state[i].second.shape() == Shape(c.params["shapes"][i].get<std::vector<int64_t>>()));
+  }
+}
+
 double relative_error(const Tensor& a, const Tensor& b) {
   const std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
   double diff = 0, norm = 0;

@@ -12,6 +12,9 @@ namespace nn::test {
 
 const TorchCase& find_case(const std::vector<TorchCase>& cases, const std::string& name);
 
+// `model`'s state dict against a keys_<arch> case: the same keys, in the same order, with the same shapes.
+void check_state_keys(const TorchCase& c, const Network& model);
+
 // ||a - b|| / ||b||, in double.
 double relative_error(const Tensor& a, const Tensor& b);
 

@@ -40,13 +40,13 @@ Preprocessing small_prep(int64_t input) {
 // A model file as a skinnet run writes it (arch, classes, preprocessing in the metadata), with random weights
 // and batch norms whose statistics and affine parameters are far from the identity, so that folding them and
 // the epsilon matter.
-// `options` (e.g. {"flavour": "keras"}) go into the metadata and build the model they describe.
+// `variant`'s weight-dependent options (flavour, transform_input, ...) build the model and go into the
+// metadata, as a run records them (model_options_metadata).
 std::string random_model(const test::TempDir& dir, const std::string& arch, const Preprocessing& prep, uint64_t seed,
-                         const std::map<std::string, std::string>& options = {}) {
-  ModelOptions o{.num_classes = static_cast<int64_t>(kClasses.size()), .seed = seed};
-  if (options.count("flavour")) o.flavour = options.at("flavour");
-  if (options.count("transform_input")) o.transform_input = options.at("transform_input") == "true";
-  auto model = make_model(arch, o);
+                         ModelOptions variant = {}) {
+  variant.num_classes = static_cast<int64_t>(kClasses.size());
+  variant.seed = seed;
+  auto model = make_model(arch, variant);
   Generator gen(seed + 1);
   for (auto& [name, m] : model->named_modules()) {
     auto* bn = dynamic_cast<BatchNorm2d*>(m);
@@ -58,7 +58,7 @@ std::string random_model(const test::TempDir& dir, const std::string& arch, cons
     uniform_(bn->bias, -0.2, 0.2, gen);
   }
   const std::string path = dir / (arch + ".safetensors");
-  std::map<std::string, std::string> md = options;
+  std::map<std::string, std::string> md = model_options_metadata(variant);
   md["arch"] = arch;
   md["preprocessing"] = prep.to_json();
   md["classes"] = nlohmann::json(kClasses).dump();
@@ -199,18 +199,20 @@ TEST_SUITE("export") {
     const test::TempDir dir("export-inception");
     const Preprocessing prep = small_prep(96);
     const std::vector<std::string> paths = images(dir, 2, 13);
-    const std::vector<std::pair<std::string, std::map<std::string, std::string>>> models = {
-        {"inception_v3", {{"flavour", "keras"}}},
-        {"inception_resnet_v2", {}},
-        {"inception_v3", {{"transform_input", "true"}}}};
-    for (const auto& [arch, options] : models) {
-      CAPTURE(arch);
-      CAPTURE(options.size());
-      const std::string weights = random_model(dir, arch, prep, 21, options);
-      const double plain = export_and_compare(dir, "--checkpoint " + weights, "", arch, prep, paths, "N");
-      const double folded = export_and_compare(dir, "--checkpoint " + weights, "--fuse-bn", arch, prep, paths, "N", false);
-      MESSAGE(fmt::format("{} {}: OpenCV vs skinnet predict {:.1e}, folded {:.1e}", arch,
-                          options.empty() ? "" : options.begin()->first, plain, folded));
+    struct Variant {
+      std::string arch, what;
+      ModelOptions options;
+    };
+    const Variant variants[] = {{"inception_v3", "keras flavour", {.flavour = "keras"}},
+                                {"inception_resnet_v2", "timm's", {}},
+                                {"inception_v3", "transform_input", {.transform_input = true}}};
+    for (const Variant& v : variants) {
+      CAPTURE(v.arch);
+      CAPTURE(v.what);
+      const std::string weights = random_model(dir, v.arch, prep, 21, v.options);
+      const double plain = export_and_compare(dir, "--checkpoint " + weights, "", v.arch, prep, paths, "N");
+      const double folded = export_and_compare(dir, "--checkpoint " + weights, "--fuse-bn", v.arch, prep, paths, "N", false);
+      MESSAGE(fmt::format("{} {}: OpenCV vs skinnet predict {:.1e}, folded {:.1e}", v.arch, v.what, plain, folded));
       CHECK(plain <= 1e-4);
       CHECK(folded <= 1e-4);
       fs::remove(weights);

@@ -17,13 +17,7 @@ TEST_SUITE("models") {
       CAPTURE(c.name);
       ++archs;
       const auto model = make_model(c.params["arch"], {.init = false});
-      const auto state = model->state_dict();
-      const auto& keys = c.params["keys"];
-      REQUIRE(state.size() == keys.size());
-      for (size_t i = 0; i < state.size(); ++i) {
-        CHECK(state[i].first == keys[i].get<std::string>());
-        CHECK(state[i].second.shape() == Shape(c.params["shapes"][i].get<std::vector<int64_t>>()));
-      }
+      check_state_keys(c, *model);
     }
     CHECK(archs == 13);
   }

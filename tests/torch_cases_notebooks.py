@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import convert  # noqa: E402
 import torch_models as tm  # noqa: E402
 
-from torch_cases_models import LR, save_pth, write_keras_vgg  # noqa: E402
+from torch_cases_models import LR, save_pth, training_references, write_keras_vgg  # noqa: E402
 from torch_common import randn  # noqa: E402
 
 KEYS = {  # tag: (arch, flavour, build options)
@@ -292,22 +292,6 @@ def mapping_errors(out_dir, layers, reference, model, x):
 
 # --- training ----------------------------------------------------------------------------------------------
 
-def sgd_trajectory(model, x, target, loss_fn, dtype):
-    """Five SGD steps (momentum 0.9) on one batch: the losses, the first step's gradients, the buffers after."""
-    model = copy.deepcopy(model).to(dtype).train()
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=0.9)
-    losses, grads = [], {}
-    for step in range(5):
-        opt.zero_grad()
-        loss = loss_fn(model(x.to(dtype)), target)
-        loss.backward()
-        losses.append(loss.item())
-        if step == 0:
-            grads = {name: p.grad.clone() for name, p in model.named_parameters()}
-        opt.step()
-    return losses, grads, {name: b.clone() for name, b in model.named_buffers()}
-
-
 def inception_loss(out, target):
     return F.cross_entropy(out.logits, target) + 0.4 * F.cross_entropy(out.aux_logits, target)
 
@@ -356,31 +340,7 @@ def train_case(arch, out_dir):
     x = randn(shape, seed + 2, torch.float32)
     target = torch.arange(shape[0]) % 7
     loss_fn = inception_loss if arch == "inception_v3" else F.cross_entropy
-    losses32, grads32, buffers32 = sgd_trajectory(model, x, target, loss_fn, torch.float32)
-    losses64, grads64, buffers64 = sgd_trajectory(model, x, target, loss_fn, torch.float64)
-    worst = 0.0
-    for name, g in grads64.items():
-        weight = grads64.get(name[:-5] + ".weight") if name.endswith(".bias") else None
-        if weight is not None and g.norm() < 1e-6 * weight.norm():
-            continue  # a bias just before a batch norm: zero in exact arithmetic, rounding noise in float32
-        err = ((grads32[name].double() - g).norm() / g.norm()).item()
-        worst = max(worst, err)
-        if err > 1e-4:
-            raise SystemExit(f"train_{arch}: seed {seed} is ill-conditioned in float32 ({name}: PyTorch float32 vs "
-                             f"float64 {err:.1e}); pick another seed")
-    spread = max(abs(a - b) / abs(b) for a, b in zip(losses32, losses64))
-    if spread > 2e-5:
-        raise SystemExit(f"train_{arch}: seed {seed}: PyTorch's float32 losses drift {spread:.1e} from float64")
-    tensors = {"x": x, "target": target, "losses": torch.tensor(losses32, dtype=torch.float64),
-               "losses64": torch.tensor(losses64, dtype=torch.float64)}
-    for name, g in grads32.items():
-        tensors["grad." + name] = g
-    for name, g in grads64.items():
-        if g.numel() <= GRAD64_MAX:
-            tensors["grad64." + name] = g
-    for name, b in buffers32.items():
-        tensors["buffer." + name] = b
-        tensors["buffer64." + name] = buffers64[name]
+    tensors, worst, spread = training_references(f"train_{arch}", seed, model, x, target, GRAD64_MAX, loss_fn)
     params = {"arch": arch, "flavour": flavour, "weights": weights, "num_classes": 7, "lr": LR, "momentum": 0.9,
               "bn_momentum": batch_norms(model)[0].momentum, "grad_spread": worst, "loss_spread": spread}
     if arch == "inception_v3":

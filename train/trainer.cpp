@@ -627,9 +627,12 @@ void Trainer::train_step(const Batch& batch, const std::vector<Tensor>& params,
   Tensor loss = cross_entropy(logits, labels, loss_options);
   // Inception-v3's auxiliary classifier (training forwards only): its loss joins the main one, as in
   // torchvision's reference recipe; the figures logged stay the main classifier's own.
-  const Tensor aux = model_->take_aux_logits();
   const double main_loss = loss.item<float>();
-  if (aux.defined() && c_.aux_weight > 0) loss = add(loss, mul(cross_entropy(aux, labels, loss_options), c_.aux_weight));
+  double total_loss = main_loss;
+  if (const Tensor aux = model_->take_aux_logits(); aux.defined()) {
+    loss = add(loss, mul(cross_entropy(aux, labels, loss_options), c_.aux_weight));
+    total_loss = loss.item<float>();
+  }
   const int64_t n = batch.labels.numel();
   const Tensor predicted = argmax(logits.detach(), 1).to(Device::cpu());
   int64_t correct = 0;
@@ -652,7 +655,7 @@ void Trainer::train_step(const Batch& batch, const std::vector<Tensor>& params,
     correct = static_cast<int64_t>(sums[2]);
     batch_n = sums[3];
   }
-  NN_CHECK(std::isfinite(value) && (!aux.defined() || std::isfinite(loss.item<float>())),
+  NN_CHECK(std::isfinite(value) && std::isfinite(total_loss),
            "the training loss became {} at epoch {}; stopping. Last good checkpoint: {}. Lower the learning rate "
            "or clip gradients (optimizer.clip_grad_norm)", value, epoch + 1, last_good());
   optimizer.zero_grad();
