@@ -1,5 +1,6 @@
 // skinnet bench-ops: GFLOP/s of the CPU GEMM and of conv2d forward, backward-data and backward-weight on
-// every distinct convolution of ResNet-50 and VGG19 at 224x224.
+// every distinct convolution of ResNet-50 and VGG19 at 224x224, and GB/s of the depthwise convolutions of
+// EfficientNet-B0 beside this machine's copy bandwidth (they are memory-bound: docs/depthwise.md).
 //
 // Each shape is first validated: the fast kernels against the reference loops on the same layer with a
 // smaller image (the reference is too slow for full size). Then each pass is warmed up once and timed
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <vector>
 
@@ -51,7 +53,7 @@ double max_rel_error(const Tensor& got, const Tensor& want) {
 // Returns the worst relative error (max |diff| / max |reference|) of the three passes.
 double validate(const ConvShape& s, Generator& gen) {
   const Conv2dParams p = params_for(s, 2, std::min<int64_t>(s.H, 15));
-  Tensor x = randn({p.N, p.C, p.H, p.W}, gen), w = randn({p.K, p.C, p.R, p.S}, gen), b = randn({p.K}, gen);
+  Tensor x = randn({p.N, p.C, p.H, p.W}, gen), w = randn({p.K, p.C / p.G, p.R, p.S}, gen), b = randn({p.K}, gen);
   Tensor dy = randn({p.N, p.K, p.P, p.Q}, gen);
   Tensor y0 = empty(dy.shape()), y1 = empty(dy.shape()), dx0 = empty(x.shape()), dx1 = empty(x.shape());
   Tensor dw0 = empty(w.shape()), dw1 = empty(w.shape()), db0 = empty(b.shape()), db1 = empty(b.shape());
@@ -96,6 +98,58 @@ int bench_convs(const char* model, const std::vector<ConvShape>& shapes, int64_t
   return bad;
 }
 
+// Memory bandwidth as a copy of 256 MiB into another 256 MiB buffer over all threads: bytes read plus
+// bytes written per second, the yardstick of a memory-bound kernel on this machine.
+double copy_bandwidth_gbs(int reps) {
+  const int64_t n = int64_t{64} << 20;  // floats
+  Tensor a = full({n}, 1.0f), b = empty({n});
+  const float* src = a.data<float>();
+  float* dst = b.data<float>();
+  const double ms = median_ms(reps, [&] {
+    parallel_for(0, n, 1 << 16, [&](int64_t i0, int64_t i1) {
+      std::memcpy(dst + i0, src + i0, static_cast<size_t>(i1 - i0) * sizeof(float));
+    });
+  });
+  return 2.0 * static_cast<double>(n) * sizeof(float) / ms / 1e6;
+}
+
+// Depthwise convolutions: ms and GB/s per pass, counting the least traffic each pass needs (forward x in,
+// y out; backward data dy in, dx out; backward weight dy and x in), against the copy bandwidth measured
+// in the same run.
+int bench_depthwise(int64_t N, int reps, Generator& gen) {
+  const double copy = copy_bandwidth_gbs(reps);
+  std::printf("\ndepthwise conv2d, efficientnet_b0, batch %lld, float32, median of %d; copy bandwidth %.1f GB/s "
+              "(read + write)\n", static_cast<long long>(N), reps, copy);
+  std::printf("%-13s %3s %-22s %8s %6s %5s %8s %6s %5s %8s %6s %5s %9s\n", "layer", "x", "C,HxW,RxS/stride", "fwd ms",
+              "GB/s", "%cp", "bwd-d ms", "GB/s", "%cp", "bwd-w ms", "GB/s", "%cp", "max err");
+  int bad = 0;
+  double total_ms = 0, total_bytes = 0;
+  for (const ConvShape& s : kEfficientNetB0Depthwise) {
+    const double err = validate(s, gen);
+    const Conv2dParams p = params_for(s, N, s.H);
+    Tensor x = randn({p.N, p.C, p.H, p.W}, gen), w = randn({p.K, 1, p.R, p.S}, gen), b = randn({p.K}, gen);
+    Tensor y = empty({p.N, p.K, p.P, p.Q}), dy = randn(y.shape(), gen), dx = empty(x.shape()), dw = empty(w.shape());
+    const double xb = 4.0 * static_cast<double>(x.numel()), yb = 4.0 * static_cast<double>(y.numel());
+    const double f = median_ms(reps, [&] { conv2d_forward_cpu<float>(y.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), p); });
+    const double d = median_ms(reps, [&] { conv2d_backward_data_cpu<float>(dx.data<float>(), dy.data<float>(), w.data<float>(), p); });
+    const double g = median_ms(reps, [&] {
+      conv2d_backward_weight_cpu<float>(dw.data<float>(), b.data<float>(), dy.data<float>(), x.data<float>(), p);
+    });
+    const double fg = (xb + yb) / f / 1e6, dg = (yb + xb) / d / 1e6, gg = (yb + xb) / g / 1e6;
+    const std::string shape = fmt::format("{},{}x{},{}x{}/{}", s.C, s.H, s.H, s.R, s.R, s.stride);
+    std::printf("%-13s %3d %-22s %8.3f %6.1f %4.0f%% %8.3f %6.1f %4.0f%% %8.3f %6.1f %4.0f%% %9.1e%s\n", s.name, s.count,
+                shape.c_str(), f, fg, 100 * fg / copy, d, dg, 100 * dg / copy, g, gg, 100 * gg / copy, err,
+                err > 1e-4 ? "  MISMATCH" : "");
+    bad += err > 1e-4;
+    total_ms += s.count * (f + d + g);
+    total_bytes += s.count * 3 * (xb + yb);
+  }
+  std::printf("efficientnet_b0 all depthwise convolutions, forward + backward: %.2f ms per batch of %lld, %.1f GB/s "
+              "(%.0f%% of copy)\n", total_ms, static_cast<long long>(N), total_bytes / total_ms / 1e6,
+              100 * total_bytes / total_ms / 1e6 / copy);
+  return bad;
+}
+
 int bench_gemm(int reps, Generator& gen) {
   struct G {
     const char* name;
@@ -131,7 +185,8 @@ int bench_gemm(int reps, Generator& gen) {
 
 Flags bench_ops_flags() {
   Flags flags("bench-ops", "Times GEMM and conv2d (forward, backward data, backward weight) on the CPU.");
-  flags.add("models", "resnet50,vgg19", "networks whose convolutions to time: resnet50, vgg19 (comma-separated)")
+  flags.add("models", "resnet50,vgg19,efficientnet_b0",
+            "networks whose convolutions to time: resnet50, vgg19, efficientnet_b0 (its depthwise ones; comma-separated)")
       .add("batch-size", "8", "images per batch")
       .add("reps", "3", "timed repetitions per pass (median reported)")
       .add("gemm", "1", "also time plain GEMMs (1 or 0)");
@@ -154,6 +209,7 @@ int bench_ops_main(int argc, char** argv) {
     if (models.find(m) == std::string::npos) continue;
     bad += bench_convs(m.c_str(), m == "resnet50" ? kResNet50 : kVgg19, batch, reps, gen);
   }
+  if (models.find("efficientnet_b0") != std::string::npos) bad += bench_depthwise(batch, reps, gen);
   NN_CHECK(bad == 0, "{} kernels disagreed with the reference (marked MISMATCH above)", bad);
   return 0;
 }

@@ -1,4 +1,5 @@
-// The convolution layers of ResNet-50 and VGG19 at 224x224, shared by bench-ops (CPU) and bench-gpu.
+// The convolution layers of ResNet-50 and VGG19 at 224x224, and EfficientNet-B0's depthwise ones, shared
+// by bench-ops (CPU) and bench-gpu.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@ struct ConvShape {
   const char* name;
   int count;  // occurrences in the network
   int64_t C, H, K, R, stride, pad;
+  int64_t G = 1;  // groups (C for depthwise)
 };
 
 // ResNet-50 (torchvision v1.5, stride on the 3x3) and VGG19 convolutions at 224x224 input.
@@ -37,11 +39,22 @@ inline const std::vector<ConvShape> kVgg19 = {
     {"conv5_1-4", 4, 512, 14, 512, 3, 1, 1},
 };
 
+// EfficientNet-B0's depthwise convolutions at 224x224 (torchvision: stage, channels, size, kernel, stride).
+inline const std::vector<ConvShape> kEfficientNetB0Depthwise = {
+    {"s1 dw3", 1, 32, 112, 32, 3, 1, 1, 32},        {"s2 dw3 s2", 1, 96, 112, 96, 3, 2, 1, 96},
+    {"s2 dw3", 1, 144, 56, 144, 3, 1, 1, 144},      {"s3 dw5 s2", 1, 144, 56, 144, 5, 2, 2, 144},
+    {"s3 dw5", 1, 240, 28, 240, 5, 1, 2, 240},      {"s4 dw3 s2", 1, 240, 28, 240, 3, 2, 1, 240},
+    {"s4 dw3", 2, 480, 14, 480, 3, 1, 1, 480},      {"s5 dw5 first", 1, 480, 14, 480, 5, 1, 2, 480},
+    {"s5 dw5", 2, 672, 14, 672, 5, 1, 2, 672},      {"s6 dw5 s2", 1, 672, 14, 672, 5, 2, 2, 672},
+    {"s6 dw5", 3, 1152, 7, 1152, 5, 1, 2, 1152},    {"s7 dw3", 1, 1152, 7, 1152, 3, 1, 1, 1152},
+};
+
 inline Conv2dParams params_for(const ConvShape& s, int64_t N, int64_t H) {
   Conv2dParams p;
   p.N = N, p.C = s.C, p.H = H, p.W = H, p.K = s.K, p.R = s.R, p.S = s.R;
   p.stride_h = p.stride_w = s.stride;
   p.pad_h = p.pad_w = s.pad;
+  p.G = s.G;
   return conv2d_with_output_size(p);
 }
 

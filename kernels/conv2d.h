@@ -1,25 +1,34 @@
-// conv2d: 2-D cross-correlation, NCHW, groups = 1.
+// conv2d: 2-D cross-correlation, NCHW, with groups.
 //
-// Shapes: x [N, C, H, W], weight [K, C, R, S], bias [K], y [N, K, P, Q] with
+// Shapes: x [N, C, H, W], weight [K, C/G, R, S], bias [K], y [N, K, P, Q] with
 //   P = (H + 2*pad_h - dil_h*(R-1) - 1) / stride_h + 1,   Q likewise with W, S and the _w parameters
 //   (conv2d_output_size).
-// Forward:         y[n,k,p,q]  = bias[k] + sum_{c,r,s} w[k,c,r,s] * x[n, c, h, v]
-//                  with h = p*stride_h - pad_h + r*dil_h, v = q*stride_w - pad_w + s*dil_w
-//                  (x outside [0,H) x [0,W) reads as 0: zero padding)
-// Backward data:   dx[n,c,h,v] = sum over (k,r,s,p,q) that read x[n,c,h,v] of w[k,c,r,s] * dy[n,k,p,q]
-// Backward weight: dw[k,c,r,s] = sum_{n,p,q} dy[n,k,p,q] * x[n, c, h, v]   (h, v as in the forward)
+// Forward:         y[n,k,p,q]  = bias[k] + sum_{c,r,s} w[k,c,r,s] * x[n, g*C/G + c, h, v]   (c < C/G)
+//                  with g = k / (K/G) the group of filter k, h = p*stride_h - pad_h + r*dil_h,
+//                  v = q*stride_w - pad_w + s*dil_w (x outside [0,H) x [0,W) reads as 0: zero padding)
+// Backward data:   dx[n,c',h,v] = sum over (k,r,s,p,q) that read x[n,c',h,v] of w[k,c,r,s] * dy[n,k,p,q]
+// Backward weight: dw[k,c,r,s] = sum_{n,p,q} dy[n,k,p,q] * x[n, g*C/G + c, h, v]   (h, v as in the forward)
 //                  dbias[k]    = sum_{n,p,q} dy[n,k,p,q]
-// Each pass is 2*N*K*P*Q*C*R*S FLOP (conv2d_flops); bias adds N*K*P*Q.
+// Groups: G divides C and K; filter k sees only the C/G input channels of its group, so a grouped
+// convolution is G independent convolutions on channel slices. G = 1 is the ordinary convolution;
+// G = C is depthwise (each filter sees one channel; K = C*m, m the depth multiplier): filters k = c*m ..
+// c*m + m - 1 read channel c.
+// Each pass is 2*N*K*P*Q*(C/G)*R*S FLOP (conv2d_flops); bias adds N*K*P*Q.
 //
 // The fast CPU path is im2col + GEMM: for a group of images, unfold x into a column matrix
 // col [C*R*S, n*P*Q] and multiply by w viewed as [K, C*R*S]; backward data is the transposed product
 // followed by col2im (a scatter-add); backward weight multiplies dy by col^T. A 1x1 convolution with
 // stride 1 and no padding needs no unfolding: x[n] already is its column matrix. How it groups images,
 // bands rows and spreads work over threads is its own choice, which tests can force (Conv2dCpuTuning).
+// A grouped convolution (1 < G < C) runs that path once per group on gathered channel slices. A depthwise
+// one (G = C) does R*S multiply-adds per output, far too few for a GEMM to pay: it has its own direct
+// kernels (kernels/cpu/conv2d_depthwise.cpp), memory-bound, reading each plane once (docs/depthwise.md).
 // The _reference_ kernels are the direct loops above: the specification the fast path is tested against.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 
 namespace nn {
 
@@ -29,7 +38,19 @@ struct Conv2dParams {
   int64_t K = 0, R = 0, S = 0;         // filters
   int64_t P = 0, Q = 0;                // output height, width
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  int64_t G = 1;                       // groups: weight is [K, C/G, R, S]
 };
+
+// The outputs q in [q0, q1) whose input column q*stride + w0 lies in [0, W) (q0 <= q1, both in [0, Q]):
+// the range of output pixels that one filter tap reads without falling into padding.
+constexpr std::pair<int64_t, int64_t> conv2d_valid_range(int64_t w0, int64_t stride, int64_t W, int64_t Q) {
+  const int64_t q0 = std::min(w0 >= 0 ? 0 : (-w0 + stride - 1) / stride, Q);
+  const int64_t q1 = W - w0 <= 0 ? 0 : (W - w0 - 1) / stride + 1;
+  return {q0, std::clamp(q1, q0, Q)};
+}
+
+// Depthwise: every filter reads a single input channel (groups = C).
+constexpr bool conv2d_is_depthwise(const Conv2dParams& p) { return p.G > 1 && p.G == p.C; }
 
 // Output length of one convolved dimension: (in + 2*pad - dilation*(kernel-1) - 1) / stride + 1.
 // Precondition: in + 2*pad >= dilation*(kernel-1) + 1 (the dilated kernel fits the padded input).
@@ -63,7 +84,7 @@ struct Conv2dCpuTuning {
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {
-  return 2.0 * static_cast<double>(p.N) * p.K * p.P * p.Q * p.C * p.R * p.S;
+  return 2.0 * static_cast<double>(p.N) * p.K * p.P * p.Q * (p.C / p.G) * p.R * p.S;
 }
 
 template <class T>
@@ -71,13 +92,15 @@ void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2
                         const Conv2dCpuTuning& tuning = {});
 
 // What a CPU convolution may apply to each output in the pass that writes it, instead of a bias:
-// y = y * scale[k] + shift[k], then max(y, 0) when relu (NaN stays NaN). An eval-mode batch norm after the
-// convolution is exactly such a scale and shift (tensor/ops.h, conv2d_fused_eval).
+// y = y * scale[k] + shift[k], then max(y, 0) when relu (NaN stays NaN) or y * sigmoid(y) when silu. An
+// eval-mode batch norm after the convolution is exactly such a scale and shift (tensor/ops.h,
+// conv2d_fused_eval).
 template <class T>
 struct ConvEpilogue {
   const T* scale = nullptr;  // [K]
   const T* shift = nullptr;  // [K]
   bool relu = false;
+  bool silu = false;  // EfficientNet's activation (relu and silu are not both set)
 };
 template <class T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p,

@@ -6,6 +6,7 @@
 //   sqrt y = sqrt x, dx = dy/(2y)
 //   relu y = max(x, 0) (NaN stays NaN), dx = 0 where y <= 0, else dy (so NaN passes dy, as in PyTorch)
 //   sigmoid y = 1/(1+e^-x), dx = dy*y*(1-y)        tanh dx = dy*(1-y^2)
+//   silu (swish) y = x*sigmoid(x), dx = dy*sg*(1 + x*(1-sg)) with sg = sigmoid(x) (recomputed from x)
 //   add_scalar y = x+s    mul_scalar y = x*s    div_scalar y = x/s    pow_scalar y = x^s, dx = dy*s*x^(s-1)
 //   rsub_scalar y = s-x   rdiv_scalar y = s/x, dx = -dy*y/x
 //   binary: add, sub, mul, div, pow; gradients are composed from these in tensor/ops_elementwise.cpp,
@@ -19,7 +20,7 @@
 namespace nn {
 
 enum class UnaryOp {
-  identity, neg, exp, log, sqrt, relu, sigmoid, tanh,
+  identity, neg, exp, log, sqrt, relu, sigmoid, tanh, silu,
   add_scalar, mul_scalar, div_scalar, pow_scalar, rsub_scalar, rdiv_scalar,
 };
 enum class BinaryOp { add, sub, mul, div, pow, pow_base_grad, pow_exponent_grad };
@@ -43,6 +44,20 @@ void unary_backward_cuda(UnaryOp op, float* dx, const float* dy, const float* x,
                          const Loop& L);
 void binary_forward_cuda(BinaryOp op, float* out, const float* a, const float* b, const Loop& L);
 
+// Row scaling: x viewed as [rows, inner] (contiguous), each row multiplied by its own factor. It is the
+// gate of squeeze-and-excitation (rows = N*C, inner = H*W: one factor per channel of each image) and
+// stochastic depth's per-sample mask (rows = N, inner = C*H*W).
+//   y[i, j] = x[i, j] * s[i]
+//   backward: dx[i, j] = dy[i, j] * s[i],  ds[i] = sum_j dy[i, j] * x[i, j]   (dx or ds null: not wanted)
+// Memory-bound: forward reads x and writes y once (8 bytes/element in f32), backward reads dy and x and
+// writes dx (12 bytes/element); ds is a per-row reduction in a fixed order (deterministic).
+template <class T> void scale_rows_forward_cpu(T* y, const T* x, const T* s, int64_t rows, int64_t inner);
+template <class T>
+void scale_rows_backward_cpu(T* dx, T* ds, const T* dy, const T* x, const T* s, int64_t rows, int64_t inner);
+void scale_rows_forward_cuda(float* y, const float* x, const float* s, int64_t rows, int64_t inner);
+void scale_rows_backward_cuda(float* dx, float* ds, const float* dy, const float* x, const float* s, int64_t rows,
+                              int64_t inner);
+
 // The kernel tables tensor/dispatch.h runs (kernels/README.md): one entry point, one kernel per backend.
 struct UnaryForwardKernels {
   template <class T> static constexpr auto cpu = unary_forward_cpu<T>;
@@ -51,6 +66,14 @@ struct UnaryForwardKernels {
 struct UnaryBackwardKernels {
   template <class T> static constexpr auto cpu = unary_backward_cpu<T>;
   static constexpr auto cuda = unary_backward_cuda;
+};
+struct ScaleRowsForwardKernels {
+  template <class T> static constexpr auto cpu = scale_rows_forward_cpu<T>;
+  static constexpr auto cuda = scale_rows_forward_cuda;
+};
+struct ScaleRowsBackwardKernels {
+  template <class T> static constexpr auto cpu = scale_rows_backward_cpu<T>;
+  static constexpr auto cuda = scale_rows_backward_cuda;
 };
 struct BinaryForwardKernels {
   template <class T> static constexpr auto cpu = binary_forward_cpu<T>;

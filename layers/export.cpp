@@ -50,14 +50,19 @@ GraphValue Conv2d::export_graph(GraphBuilder& g, const GraphValue& x) const {
   std::vector<std::string> inputs{x.name, g.constant("weight", weight)};
   if (bias.defined()) inputs.push_back(g.constant("bias", bias));
   const int64_t R = weight.size(2), S = weight.size(3);
+  const std::vector<int64_t> pads = explicit_padding_ ? std::vector<int64_t>(explicit_padding_->begin(),
+                                                                             explicit_padding_->end())
+                                                      : pads_of(o.padding);
   const std::string y = g.node("Conv", inputs,
                                {{"kernel_shape", std::vector<int64_t>{R, S}},
                                 {"strides", std::vector<int64_t>{o.stride.h, o.stride.w}},
-                                {"pads", pads_of(o.padding)},
+                                {"pads", pads},
                                 {"dilations", std::vector<int64_t>{o.dilation.h, o.dilation.w}},
                                 {"group", o.groups}});
-  return {y, Shape{x.shape[0], weight.size(0), conv2d_output_size(x.shape[2], R, o.stride.h, o.padding.h, o.dilation.h),
-                   conv2d_output_size(x.shape[3], S, o.stride.w, o.padding.w, o.dilation.w)}};
+  // ONNX pads are [top, left, bottom, right]: an explicit padding is its own
+  const int64_t H = x.shape[2] + pads[0] + pads[2], W = x.shape[3] + pads[1] + pads[3];
+  return {y, Shape{x.shape[0], weight.size(0), conv2d_output_size(H, R, o.stride.h, 0, o.dilation.h),
+                   conv2d_output_size(W, S, o.stride.w, 0, o.dilation.w)}};
 }
 
 GraphValue BatchNorm2d::export_graph(GraphBuilder& g, const GraphValue& x) const {
@@ -87,10 +92,11 @@ GraphValue export_conv_run(GraphBuilder& g, const Conv2d& conv, const BatchNorm2
     for (int64_t k = 0; k < K; ++k)
       for (int64_t i = 0; i < per_k; ++i) w[k * per_k + i] *= fold.scale[k];
     Generator unused(0);
-    Conv2d folded(conv.weight.size(1), K, Pair(conv.weight.size(2), conv.weight.size(3)), conv.options(), true, unused,
-                  Init::none);
+    Conv2d folded(conv.weight.size(1) * conv.options().groups, K, Pair(conv.weight.size(2), conv.weight.size(3)),
+                  conv.options(), true, unused, Init::none);
     folded.weight = from_vector(w, conv.weight.shape());
     folded.bias = from_vector(fold.shift, Shape{K});
+    if (conv.explicit_padding()) folded.set_explicit_padding(*conv.explicit_padding());
     h = g.call(names[0], folded, x);
   } else {
     h = g.call(names[0], conv, x);
@@ -104,7 +110,17 @@ GraphValue export_conv_run(GraphBuilder& g, const Conv2d& conv, const BatchNorm2
 
 GraphValue ReLU::export_graph(GraphBuilder& g, const GraphValue& x) const { return {g.node("Relu", {x.name}), x.shape}; }
 
+GraphValue SiLU::export_graph(GraphBuilder& g, const GraphValue& x) const {
+  return {g.node("Mul", {x.name, g.node("Sigmoid", {x.name})}), x.shape};
+}
+
+GraphValue Sigmoid::export_graph(GraphBuilder& g, const GraphValue& x) const {
+  return {g.node("Sigmoid", {x.name}), x.shape};
+}
+
 GraphValue Dropout::export_graph(GraphBuilder&, const GraphValue& x) const { return x; }  // identity in eval
+
+GraphValue StochasticDepth::export_graph(GraphBuilder&, const GraphValue& x) const { return x; }  // likewise
 
 GraphValue export_flatten(GraphBuilder& g, const GraphValue& x) {
   NN_CHECK(x.shape.size() >= 2, "'{}': cannot flatten {}", g.path(), x.shape);

@@ -15,10 +15,10 @@ namespace {
 
 // The unfused computation, one statement per module: each reassignment frees the previous activation at
 // once when nothing saved it for backward (see ResNet's forward).
-Tensor run_separately(Conv2d& conv, BatchNorm2d* bn, ReLU* relu, const Tensor& x) {
+Tensor run_separately(Conv2d& conv, BatchNorm2d* bn, Module* act, const Tensor& x) {
   Tensor h = conv(x);
   if (bn) h = (*bn)(h);
-  if (relu) h = (*relu)(h);
+  if (act) h = (*act)(h);
   return h;
 }
 
@@ -28,9 +28,12 @@ void fuse_for_inference(Module& model) {
   for (auto& [_, m] : model.named_modules()) m->fuse_runs();
 }
 
-FusedConv2d::FusedConv2d(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, std::shared_ptr<ReLU> relu)
-    : conv_(std::move(conv)), bn_(std::move(bn)), relu_(std::move(relu)) {
+FusedConv2d::FusedConv2d(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, std::shared_ptr<Module> act)
+    : conv_(std::move(conv)), bn_(std::move(bn)), act_(std::move(act)) {
   NN_CHECK(conv_, "FusedConv2d: the convolution is null");
+  silu_ = dynamic_cast<SiLU*>(act_.get()) != nullptr;
+  NN_CHECK(!act_ || silu_ || dynamic_cast<ReLU*>(act_.get()), "FusedConv2d: the activation must be ReLU or SiLU, got {}",
+           act_->type_name());
   // Registration sets a child's mode to its parent's; this module has no mode of its own (the batch
   // norm's decides), so each child keeps the one it has.
   auto add = [this](const char* name, const std::shared_ptr<Module>& m) {
@@ -41,25 +44,27 @@ FusedConv2d::FusedConv2d(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm
   };
   add("conv", conv_);
   add("bn", bn_);
-  add("relu", relu_);
+  add(silu_ ? "silu" : "relu", act_);
 }
 
 std::string FusedConv2d::describe() const {
-  return fmt::format("FusedConv2d({}{}{})", conv_->describe(), bn_ ? ", " + bn_->describe() : "", relu_ ? ", ReLU" : "");
+  return fmt::format("FusedConv2d({}{}{})", conv_->describe(), bn_ ? ", " + bn_->describe() : "",
+                     act_ ? std::string(", ") + act_->type_name() : "");
 }
 
 bool FusedConv2d::fusable(const Tensor& x) const {
   const Tensor none;
-  if (ForwardHook::hooked(conv_.get()) || ForwardHook::hooked(bn_.get()) || ForwardHook::hooked(relu_.get())) return false;
+  if (ForwardHook::hooked(conv_.get()) || ForwardHook::hooked(bn_.get()) || ForwardHook::hooked(act_.get())) return false;
   return x.device().is_cpu() && !summary_active() && (!bn_ || !bn_->training()) &&
          !needs_grad({&x, &conv_->weight, &conv_->bias, bn_ ? &bn_->weight : &none, bn_ ? &bn_->bias : &none});
 }
 
 Tensor FusedConv2d::forward(const Tensor& x) {
-  if (!fusable(x)) return run_separately(*conv_, bn_.get(), relu_.get(), x);
+  if (!fusable(x)) return run_separately(*conv_, bn_.get(), act_.get(), x);
   const BatchNormEval stats = bn_ ? bn_->eval_stats() : BatchNormEval{};
   const LayerProfiler::Scope timed(conv_.get());  // the profiler charges the fused call to the convolution
-  return conv2d_fused_eval(x, conv_->weight, conv_->bias, conv_->options(), bn_ ? &stats : nullptr, relu_ != nullptr);
+  return conv2d_fused_eval(conv_->pad_input(x), conv_->weight, conv_->bias, conv_->options(), bn_ ? &stats : nullptr,
+                           act_ && !silu_, silu_);
 }
 
 std::vector<std::shared_ptr<Module>> fused_steps(const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children) {
@@ -73,9 +78,11 @@ std::vector<std::shared_ptr<Module>> fused_steps(const std::vector<std::pair<std
     size_t j = i + 1;
     auto bn = j < children.size() ? std::dynamic_pointer_cast<BatchNorm2d>(children[j].second) : nullptr;
     if (bn) ++j;
-    auto relu = j < children.size() ? std::dynamic_pointer_cast<ReLU>(children[j].second) : nullptr;
-    if (relu) ++j;
-    steps.push_back(std::make_shared<FusedConv2d>(std::move(conv), std::move(bn), std::move(relu)));
+    std::shared_ptr<Module> act;
+    if (j < children.size() && (std::dynamic_pointer_cast<ReLU>(children[j].second) ||
+                                std::dynamic_pointer_cast<SiLU>(children[j].second)))
+      act = children[j++].second;
+    steps.push_back(std::make_shared<FusedConv2d>(std::move(conv), std::move(bn), std::move(act)));
     i = j;
   }
   return steps;

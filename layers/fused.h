@@ -40,16 +40,16 @@ class Conv2d;
 class BatchNorm2d;
 class ReLU;
 
-// Installs fused modules for every Conv2d [BatchNorm2d] [ReLU] run in `model`'s tree (see above). Running
+// Installs fused modules for every Conv2d [BatchNorm2d] [ReLU | SiLU] run in `model`'s tree (see above). Running
 // it again changes nothing.
 void fuse_for_inference(Module& model);
 
-// conv, then bn and relu when not null, as one convolution where that is the same computation. Its
-// children are the three modules (so summaries and the profiler see only them); it is installed by
-// fuse_for_inference, never registered in a model's tree.
+// conv, then bn and the activation (ReLU or SiLU) when not null, as one convolution where that is the same
+// computation. Its children are the three modules (so summaries and the profiler see only them); it is
+// installed by fuse_for_inference, never registered in a model's tree.
 class FusedConv2d final : public Module {
  public:
-  FusedConv2d(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, std::shared_ptr<ReLU> relu);
+  FusedConv2d(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, std::shared_ptr<Module> act);
 
   Tensor forward(const Tensor& x) override;
   const char* type_name() const override { return "FusedConv2d"; }
@@ -61,7 +61,8 @@ class FusedConv2d final : public Module {
 
   std::shared_ptr<Conv2d> conv_;
   std::shared_ptr<BatchNorm2d> bn_;  // null: none
-  std::shared_ptr<ReLU> relu_;       // null: none
+  std::shared_ptr<Module> act_;      // ReLU, SiLU or null
+  bool silu_ = false;                // act_ is a SiLU
 };
 
 // A Sequential's steps (what its forward() runs) for `children`: each Conv2d [BatchNorm2d] [ReLU] run as

@@ -194,8 +194,10 @@ int64_t Module::set_requires_grad(const std::string& prefix, bool value, const c
 int64_t Module::freeze(const std::string& prefix) { return set_requires_grad(prefix, false, "freeze"); }
 int64_t Module::unfreeze(const std::string& prefix) { return set_requires_grad(prefix, true, "unfreeze"); }
 
-Sequential& Sequential::add(std::shared_ptr<Module> module) {
-  register_module(std::to_string(size()), std::move(module));
+Sequential& Sequential::add(std::shared_ptr<Module> module) { return add(std::to_string(size()), std::move(module)); }
+
+Sequential& Sequential::add(const std::string& name, std::shared_ptr<Module> module) {
+  register_module(name, std::move(module));
   steps_.push_back(children().back().second);
   return *this;
 }
@@ -203,7 +205,7 @@ Sequential& Sequential::add(std::shared_ptr<Module> module) {
 void Sequential::replace(size_t i, std::shared_ptr<Module> module) {
   const bool fused = !std::equal(steps_.begin(), steps_.end(), children().begin(), children().end(),
                                  [](const auto& step, const auto& child) { return step == child.second; });
-  replace_module(std::to_string(i), std::move(module));
+  replace_module(children().at(i).first, std::move(module));
   steps_.clear();
   for (const auto& [_, child] : children()) steps_.push_back(child);
   if (fused) fuse_runs();

@@ -107,7 +107,8 @@ class Module {
 class Sequential final : public Module {
  public:
   Sequential() = default;
-  Sequential& add(std::shared_ptr<Module> module);
+  Sequential& add(std::shared_ptr<Module> module);  // named by its index, "0", "1", ...
+  Sequential& add(const std::string& name, std::shared_ptr<Module> module);  // nn.Sequential(OrderedDict)
   template <class M, class... Args>
   Sequential& emplace(Args&&... args) {
     return add(std::make_shared<M>(std::forward<Args>(args)...));

@@ -35,6 +35,7 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
+Tensor silu(const Tensor& x);  // x * sigmoid(x), a.k.a. swish (EfficientNet)
 Tensor tanh(const Tensor& x);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
@@ -84,9 +85,9 @@ struct Conv2dOptions {
   Pair stride = 1;
   Pair padding = 0;
   Pair dilation = 1;
-  int64_t groups = 1;  // only 1 so far
+  int64_t groups = 1;  // divides C and K; groups = C is depthwise
 };
-// x [N, C, H, W], weight [K, C, R, S], bias [K] or undefined -> [N, K, P, Q]
+// x [N, C, H, W], weight [K, C/groups, R, S], bias [K] or undefined -> [N, K, P, Q]
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& options = {});
 
 struct MaxPool2dOptions {
@@ -136,17 +137,24 @@ ChannelAffine fold_batch_norm(const BatchNormEval* bn, const Tensor& conv_bias, 
 
 // Inference: relu?(batch_norm_eval?(conv2d(x, weight, bias))) in one pass over the output (CPU): the batch
 // norm's per-channel scale gamma/sqrt(var + eps) and shift beta + (bias - mean) * scale, or just the bias,
-// and the ReLU are applied in the convolution's epilogue instead of by two more ops. Requires CPU tensors
+// and the ReLU (or, with silu instead, x * sigmoid(x)) are applied in the convolution's epilogue instead of by two more ops. Requires CPU tensors
 // and nothing needing a gradient (it records no backward): FusedConv2d (layers/fused.h) decides when it
 // applies. `bn` may be null (conv + bias + ReLU, as in VGG).
 Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
-                         const BatchNormEval* bn, bool relu);
+                         const BatchNormEval* bn, bool relu, bool silu = false);
 
 // --- shape and regularisation
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
 Tensor flatten(const Tensor& x, int64_t start_dim = 1, int64_t end_dim = -1);  // start 1, as nn.Flatten
 // Zeroes each element with probability p and scales the rest by 1/(1-p); identity when !training.
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen);
+// y = x * s broadcast over x's trailing dimensions: s's shape is a prefix of x's (s [N, C] scales each
+// [H, W] plane of x [N, C, H, W]: squeeze-and-excitation's gate). Gradients for both.
+Tensor scale_rows(const Tensor& x, const Tensor& s);
+// Stochastic depth ("row" mode, torchvision.ops.stochastic_depth): in training, each sample of x [N, ...]
+// is zeroed with probability p and the others scaled by 1/(1-p); identity when !training or p == 0. The
+// mask comes from `gen` like dropout's (and, under a BatchShard, is the global batch's).
+Tensor stochastic_depth(const Tensor& x, double p, bool training, Generator& gen);
 
 // --- classification
 Tensor softmax(const Tensor& x, int64_t dim);

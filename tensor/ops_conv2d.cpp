@@ -15,10 +15,14 @@ namespace {
 
 Conv2dParams conv2d_params(const Tensor& x, const Tensor& w, const Conv2dOptions& o) {
   NN_CHECK(x.ndim() == 4, "conv2d: input must be [N, C, H, W], got {}", x.describe());
-  NN_CHECK(w.ndim() == 4, "conv2d: weight must be [K, C, R, S], got {}", w.describe());
-  NN_CHECK(o.groups == 1, "conv2d: groups={} is not supported (only groups=1)", o.groups);
-  NN_CHECK(x.size(1) == w.size(1), "conv2d: input has {} channels but weight {} expects {} (input {})", x.size(1),
-           w.describe(), w.size(1), x.describe());
+  NN_CHECK(w.ndim() == 4, "conv2d: weight must be [K, C/groups, R, S], got {}", w.describe());
+  NN_CHECK(o.groups >= 1, "conv2d: groups={} must be positive", o.groups);
+  NN_CHECK(x.size(1) % o.groups == 0 && w.size(0) % o.groups == 0,
+           "conv2d: groups={} must divide the input channels ({}, input {}) and the filters ({}, weight {})", o.groups,
+           x.size(1), x.describe(), w.size(0), w.describe());
+  NN_CHECK(x.size(1) == w.size(1) * o.groups,
+           "conv2d: input has {} channels but weight {} with groups={} expects {} (input {})", x.size(1), w.describe(),
+           o.groups, w.size(1) * o.groups, x.describe());
   NN_CHECK(o.stride.h > 0 && o.stride.w > 0, "conv2d: stride ({}, {}) must be positive", o.stride.h, o.stride.w);
   NN_CHECK(o.dilation.h > 0 && o.dilation.w > 0, "conv2d: dilation ({}, {}) must be positive", o.dilation.h,
            o.dilation.w);
@@ -30,6 +34,7 @@ Conv2dParams conv2d_params(const Tensor& x, const Tensor& w, const Conv2dOptions
   p.stride_h = o.stride.h, p.stride_w = o.stride.w;
   p.pad_h = o.padding.h, p.pad_w = o.padding.w;
   p.dil_h = o.dilation.h, p.dil_w = o.dilation.w;
+  p.G = o.groups;
   const int64_t span_h = p.dil_h * (p.R - 1) + 1, span_w = p.dil_w * (p.S - 1) + 1;
   NN_CHECK(p.H + 2 * p.pad_h >= span_h && p.W + 2 * p.pad_w >= span_w,
            "conv2d: padded input {}x{} is smaller than the {}x{} kernel (dilated {}x{}); input {}, weight {}",
@@ -54,7 +59,7 @@ struct Conv2dBackward final : Node {
     }
     if (needs_input_grad(1) || needs_input_grad(2)) {
       const Tensor xs = needs_input_grad(1) ? x.get(*this) : Tensor();
-      if (needs_input_grad(1)) dw = empty({p.K, p.C, p.R, p.S}, dy.dtype(), dy.device());
+      if (needs_input_grad(1)) dw = empty({p.K, p.C / p.G, p.R, p.S}, dy.dtype(), dy.device());
       if (needs_input_grad(2)) db = empty({p.K}, dy.dtype(), dy.device());
       dispatch<Conv2dBackwardWeightKernels>("conv2d_backward_weight", dy, [&](auto kernel, auto t) {
         using T = decltype(t);
@@ -117,7 +122,7 @@ ChannelAffine fold_batch_norm(const BatchNormEval* bn, const Tensor& conv_bias, 
 }
 
 Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& options,
-                         const BatchNormEval* bn, bool relu) {
+                         const BatchNormEval* bn, bool relu, bool silu) {
   const Tensor none;
   const Tensor& gamma = bn ? bn->gamma : none;
   const Tensor& beta = bn ? bn->beta : none;
@@ -150,7 +155,7 @@ Tensor conv2d_fused_eval(const Tensor& x, const Tensor& weight, const Tensor& bi
       scale[k] = static_cast<T>(affine.scale[k]);
       shift[k] = static_cast<T>(affine.shift[k]);
     }
-    const ConvEpilogue<T> epilogue{scale.data(), shift.data(), relu};
+    const ConvEpilogue<T> epilogue{scale.data(), shift.data(), relu, silu && !relu};
     kernel(y.data<T>(), xc.data<T>(), w.data<T>(), epilogue, p);
   });
   return y;

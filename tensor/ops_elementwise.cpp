@@ -40,7 +40,7 @@ struct UnaryBackward final : Node {
   const char* name() const override {
     static const std::string names[] = {"IdentityBackward", "NegBackward", "ExpBackward", "LogBackward",
                                         "SqrtBackward", "ReluBackward", "SigmoidBackward", "TanhBackward",
-                                        "AddScalarBackward", "MulScalarBackward", "DivScalarBackward",
+                                        "SiluBackward",      "AddScalarBackward", "MulScalarBackward", "DivScalarBackward",
                                         "PowScalarBackward", "RsubScalarBackward", "RdivScalarBackward"};
     return names[static_cast<int>(op)].c_str();
   }
@@ -156,6 +156,7 @@ Tensor log(const Tensor& x) { return unary(UnaryOp::log, x, 0); }
 Tensor sqrt(const Tensor& x) { return unary(UnaryOp::sqrt, x, 0); }
 Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x, 0); }
 Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::sigmoid, x, 0); }
+Tensor silu(const Tensor& x) { return unary(UnaryOp::silu, x, 0); }
 Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, x, 0); }
 
 }  // namespace nn

@@ -76,6 +76,7 @@ Image image_from_tensor(const Tensor& t);
 struct ConvSpec {
   int64_t N, C, H, W, K, R, S;
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  int64_t G = 1;  // groups: the weight is [K, C/G, R, S]
 };
 
 // The kernel params of s, with P and Q from conv2d_output_size.

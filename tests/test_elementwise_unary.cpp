@@ -1,4 +1,4 @@
-// Unary elementwise ops (neg, exp, log, sqrt, relu, sigmoid, tanh): known answer, gradcheck, PyTorch parity,
+// Unary elementwise ops (neg, exp, log, sqrt, relu, sigmoid, tanh, silu): known answer, gradcheck, PyTorch parity,
 // and the unary kernels (forward and backward, scalar ops included) over strided and broadcast loops.
 // Binary and scalar ops are in tests/test_elementwise.cpp; both read the "elementwise" PyTorch references.
 #include <cmath>
@@ -56,6 +56,7 @@ T unary_reference(UnaryOp op, T v, T s) {
     case UnaryOp::relu: return v < T(0) ? T(0) : v;
     case UnaryOp::sigmoid: return T(1) / (T(1) + std::exp(-v));
     case UnaryOp::tanh: return std::tanh(v);
+    case UnaryOp::silu: return v / (T(1) + std::exp(-v));
     case UnaryOp::add_scalar: return v + s;
     case UnaryOp::mul_scalar: return v * s;
     case UnaryOp::div_scalar: return v / s;
@@ -77,6 +78,10 @@ T unary_backward_reference(UnaryOp op, T g, T x, T y, T s) {
     case UnaryOp::relu: return y <= T(0) ? T(0) : g;
     case UnaryOp::sigmoid: return g * y * (T(1) - y);
     case UnaryOp::tanh: return g * (T(1) - y * y);
+    case UnaryOp::silu: {
+      const T sg = T(1) / (T(1) + std::exp(-x));
+      return g * sg * (T(1) + x * (T(1) - sg));
+    }
     case UnaryOp::mul_scalar: return g * s;
     case UnaryOp::div_scalar: return g / s;
     case UnaryOp::pow_scalar: return g * s * std::pow(x, s - T(1));
@@ -136,6 +141,15 @@ TEST_SUITE("known") {
     check_unary_known([](const Tensor& x) { return sigmoid(x); }, {0, l3, -l3, l4, -l4, 0},
                       {0.5, 0.75, 0.25, 0.8, 0.2, 0.5}, {0.25, -0.1875, 0.375, 0.08, 0.48, 0.25});
   }
+  // silu(x) = x sigmoid(x): with the sigmoids above, silu(+-ln 3) = 0.75 ln 3, -0.25 ln 3, silu(+-ln 4) =
+  // 0.8 ln 4, -0.2 ln 4; dx = dy sg (1 + x (1 - sg)).
+  TEST_CASE("silu: at 0, +-ln 3 and +-ln 4") {
+    const double l3 = std::log(3.0), l4 = std::log(4.0);
+    check_unary_known([](const Tensor& x) { return silu(x); }, {0, l3, -l3, l4, -l4, 0},
+                      {0, 0.75 * l3, -0.25 * l3, 0.8 * l4, -0.2 * l4, 0},
+                      {0.5, -0.75 * (1 + 0.25 * l3), 2 * 0.25 * (1 - 0.75 * l3), 0.5 * 0.8 * (1 + 0.2 * l4),
+                       3 * 0.2 * (1 - 0.8 * l4), 0.5});
+  }
   // tanh(ln a) = (a - 1/a) / (a + 1/a): tanh(ln 2) = 3/5, tanh(ln 3) = 4/5; dx = dy (1 - y^2).
   TEST_CASE("tanh: at 0, +-ln 2 and +-ln 3") {
     const double l2 = std::log(2.0), l3 = std::log(3.0);
@@ -160,6 +174,7 @@ TEST_SUITE("gradcheck") {
     gradcheck_unary("sigmoid", [](const Tensor& x) { return sigmoid(x); }, -4, 4);
   }
   TEST_CASE("tanh: plain and transposed") { gradcheck_unary("tanh", [](const Tensor& x) { return tanh(x); }, -3, 3); }
+  TEST_CASE("silu: plain and transposed") { gradcheck_unary("silu", [](const Tensor& x) { return silu(x); }, -4, 4); }
 }
 
 TEST_SUITE("torch") {
@@ -172,6 +187,7 @@ TEST_SUITE("torch") {
     check_torch("sigmoid", [](const Tensor& x) { return sigmoid(x); });
   }
   TEST_CASE("tanh: forward and gradients match PyTorch") { check_torch("tanh", [](const Tensor& x) { return tanh(x); }); }
+  TEST_CASE("silu: forward and gradients match PyTorch") { check_torch("silu", [](const Tensor& x) { return silu(x); }); }
 }
 
 TEST_SUITE("kernels") {
@@ -190,11 +206,11 @@ TEST_SUITE("kernels") {
       UnaryOp op;
       double s;
       bool positive;
-    } ops[] = {{UnaryOp::neg, 0, false},         {UnaryOp::exp, 0, false},         {UnaryOp::log, 0, true},
-               {UnaryOp::sqrt, 0, true},         {UnaryOp::relu, 0, false},        {UnaryOp::sigmoid, 0, false},
-               {UnaryOp::tanh, 0, false},        {UnaryOp::add_scalar, 1.5, false}, {UnaryOp::mul_scalar, -0.7, false},
-               {UnaryOp::div_scalar, 3, false},  {UnaryOp::pow_scalar, 2.5, true}, {UnaryOp::rsub_scalar, 2, false},
-               {UnaryOp::rdiv_scalar, -2, true}};
+    } ops[] = {{UnaryOp::neg, 0, false},         {UnaryOp::exp, 0, false},          {UnaryOp::log, 0, true},
+               {UnaryOp::sqrt, 0, true},         {UnaryOp::relu, 0, false},         {UnaryOp::sigmoid, 0, false},
+               {UnaryOp::tanh, 0, false},        {UnaryOp::silu, 0, false},         {UnaryOp::add_scalar, 1.5, false},
+               {UnaryOp::mul_scalar, -0.7, false}, {UnaryOp::div_scalar, 3, false}, {UnaryOp::pow_scalar, 2.5, true},
+               {UnaryOp::rsub_scalar, 2, false}, {UnaryOp::rdiv_scalar, -2, true}};
     for (const auto& o : ops) {
       CAPTURE(unary_op_name(o.op));
       const Tensor& xo = o.positive ? xp : xa;

@@ -53,7 +53,7 @@ TEST_SUITE("errors") {
     expect_error([] { conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3})); }, {"conv2d", "smaller than", "3x3"});
     expect_error([] { conv2d(ones({1, 1, 5, 5}), ones({1, 1, 3, 3}), {}, {.stride = 0}); }, {"conv2d", "stride"});
     expect_error([] { conv2d(ones({1, 1, 5, 5}), ones({2, 1, 3, 3}), ones({3})); }, {"conv2d", "bias", "[3]"});
-    expect_error([] { conv2d(ones({1, 2, 5, 5}), ones({2, 1, 3, 3}), {}, {.groups = 2}); }, {"conv2d", "groups"});
+    expect_error([] { conv2d(ones({1, 3, 5, 5}), ones({2, 1, 3, 3}), {}, {.groups = 2}); }, {"conv2d", "groups", "divide"});
     expect_error([] { conv2d(ones({1, 1, 5, 5}), fake_cuda_tensor({1, 1, 3, 3})); }, {"conv2d", "different devices"});
   }
 

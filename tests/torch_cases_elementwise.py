@@ -60,6 +60,7 @@ UNARY = {
     "relu": (torch.relu, "off_zero"),
     "sigmoid": (torch.sigmoid, "wide"),
     "tanh": (torch.tanh, "wide"),
+    "silu": (torch.nn.functional.silu, "wide"),
 }
 
 

@@ -77,15 +77,19 @@ nlohmann::json dropout_states(Network& model) {
   nlohmann::json out = nlohmann::json::object();
   for (auto& [name, m] : model.named_modules()) {
     if (auto* d = dynamic_cast<Dropout*>(m)) out[name] = {d->generator().seed(), d->generator().offset()};
+    if (auto* d = dynamic_cast<StochasticDepth*>(m)) out[name] = {d->generator().seed(), d->generator().offset()};
   }
   return out;
 }
 
 void restore_dropout_states(Network& model, const nlohmann::json& states, const std::string& where) {
   for (auto& [name, m] : model.named_modules()) {
-    if (auto* d = dynamic_cast<Dropout*>(m)) {
+    Generator* gen = nullptr;
+    if (auto* d = dynamic_cast<Dropout*>(m)) gen = &d->generator();
+    if (auto* d = dynamic_cast<StochasticDepth*>(m)) gen = &d->generator();
+    if (gen) {
       NN_CHECK(states.contains(name), "{}: no generator state for dropout layer '{}'", where, name);
-      d->generator().set_state(states[name][0].get<uint64_t>(), states[name][1].get<uint64_t>());
+      gen->set_state(states[name][0].get<uint64_t>(), states[name][1].get<uint64_t>());
     }
   }
 }

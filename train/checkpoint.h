@@ -47,7 +47,7 @@ struct TrainedModel {
 };
 TrainedModel load_trained_model(const std::string& path);
 
-// Dropout generators: their (seed, offset) by module name, to save and restore.
+// Dropout and StochasticDepth generators: their (seed, offset) by module name, to save and restore.
 nlohmann::json dropout_states(Network& model);
 void restore_dropout_states(Network& model, const nlohmann::json& states, const std::string& where);
 

@@ -10,6 +10,7 @@
 // gradient of a wide stride-1 convolution is a forward convolution of dy with the flipped filters
 // (backward_data_by_forward). A forward may end with an epilogue (bias, or scale/shift/ReLU) in its output pass.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <exception>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "base/math.h"
 #include "base/parallel.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_depthwise.h"
 #include "kernels/cpu/lane_sum.h"
 #include "kernels/gemm.h"
 
@@ -47,13 +49,6 @@ bool is_pointwise(const Conv2dParams& p) {
   return p.R == 1 && p.S == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
 }
 
-// The outputs oq in [q0, q1) whose input column oq*stride + w0 lies in [0, W) (q0 <= q1, both in [0, Q]).
-std::pair<int64_t, int64_t> valid_range(int64_t w0, int64_t stride, int64_t W, int64_t Q) {
-  const int64_t q0 = w0 >= 0 ? 0 : ceil_div(-w0, stride);
-  const int64_t q1 = W - w0 <= 0 ? 0 : (W - w0 - 1) / stride + 1;
-  return {std::min(q0, Q), std::clamp(q1, std::min(q0, Q), Q)};
-}
-
 // col[(c*R + r)*S + s][i*B*Q + (p - p0)*Q + q] = x[n0 + i, c, p*stride_h - pad_h + r*dil_h,
 // q*stride_w - pad_w + s*dil_w] (0 outside): images [n0, n0 + nb), output rows p0 <= p < p1 (B = p1 - p0;
 // all rows unless p1 > 0).
@@ -77,7 +72,7 @@ void im2col(T* col, const T* x, int64_t n0, int64_t nb, const Conv2dParams& p, i
           const T* in_row = plane + h * p.W;
           const int64_t w0 = s * p.dil_w - p.pad_w;
           // Outputs q0 <= oq < q1 read inside the row; the rest are padding. No test per element.
-          const auto [q0, q1] = valid_range(w0, p.stride_w, p.W, p.Q);
+          const auto [q0, q1] = conv2d_valid_range(w0, p.stride_w, p.W, p.Q);
           std::fill(out_row, out_row + q0, T(0));
           if (p.stride_w == 1) {
             std::memcpy(out_row + q0, in_row + q0 + w0, static_cast<size_t>(q1 - q0) * sizeof(T));
@@ -110,7 +105,7 @@ void col2im_add(T* dx, const T* col, int64_t n0, int64_t nb, const Conv2dParams&
               const T* in = row + i * BQ + (op - p0) * p.Q;
               T* out_row = plane + h * p.W;
               const int64_t w0 = s * p.dil_w - p.pad_w;
-              const auto [q0, q1] = valid_range(w0, p.stride_w, p.W, p.Q);
+              const auto [q0, q1] = conv2d_valid_range(w0, p.stride_w, p.W, p.Q);
               for (int64_t oq = q0; oq < q1; ++oq) out_row[oq * p.stride_w + w0] += in[oq];
             }
           }
@@ -278,6 +273,11 @@ void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_
           const T t = v[q] * a + b;
           d[q] = t < T(0) ? T(0) : t;
         }
+      } else if (ep->silu) {
+        for (int64_t q = 0; q < len; ++q) {
+          const T t = v[q] * a + b;
+          d[q] = t / (T(1) + std::exp(-t));
+        }
       } else {
         for (int64_t q = 0; q < len; ++q) d[q] = v[q] * a + b;
       }
@@ -335,22 +335,6 @@ void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>*
   });
 }
 
-}  // namespace
-
-template <class T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
-                        const Conv2dCpuTuning& tuning) {
-  forward<T>(y, x, w, bias, nullptr, p, tuning);
-}
-
-template <class T>
-void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p,
-                        const Conv2dCpuTuning& tuning) {
-  forward<T>(y, x, w, nullptr, &epilogue, p, tuning);
-}
-
-namespace {
-
 // The input gradient of a stride-1 convolution is itself a convolution: of dy, with the filters flipped in
 // space and transposed (K <-> C), padded by dil*(R-1) - pad. Computing it that way unfolds dy and writes dx
 // once, where the column path computes a [CRS, N*PQ] matrix (a GEMM of inner size only K) and scatters it
@@ -379,13 +363,11 @@ void backward_data_by_forward(T* dx, const T* dy, const T* w, const Conv2dParams
   q.C = p.K, q.H = p.P, q.W = p.Q;
   q.K = p.C, q.P = p.H, q.Q = p.W;
   q.pad_h = p.dil_h * (p.R - 1) - p.pad_h, q.pad_w = p.dil_w * (p.S - 1) - p.pad_w;
-  conv2d_forward_cpu<T>(dx, dy, wt, nullptr, q, tuning);
+  forward<T>(dx, dy, wt, nullptr, nullptr, q, tuning);
 }
 
-}  // namespace
-
 template <class T>
-void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
+void backward_data(T* dx, const T* dy, const T* w, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
   if (backward_data_as_forward(p, tuning)) return backward_data_by_forward(dx, dy, w, p, tuning);
   const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
@@ -413,8 +395,7 @@ void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams
 }
 
 template <class T>
-void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p,
-                                const Conv2dCpuTuning& tuning) {
+void backward_weight(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
   const int64_t PQ = p.P * p.Q;
   if (dw) {
     const CpuConvPlan<T> plan(p, tuning);
@@ -450,6 +431,100 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
         dbias[k] = static_cast<T>(sum.total());
       }
     });
+  }
+}
+
+// A grouped convolution (1 < G < C) is G independent convolutions on channel slices. The slices of one
+// group are not contiguous (an image holds all C channels), so each group's x, y, dy, dx slices are
+// gathered into contiguous buffers and the dense path runs on those: a copy of each tensor per pass,
+// small beside the GEMMs. (Depthwise, G = C, has its own kernels: kernels/cpu/conv2d_depthwise.cpp.)
+struct Grouped {
+  Conv2dParams sub;  // one group: C/G input and K/G output channels, G = 1
+  int64_t Cg, Kg;
+  explicit Grouped(const Conv2dParams& p) : sub(p), Cg(p.C / p.G), Kg(p.K / p.G) {
+    sub.C = Cg, sub.K = Kg, sub.G = 1;
+  }
+  // dst [N, count, plane] = src[:, c0 .. c0+count) of src [N, total, plane], or the reverse (scatter).
+  template <class T>
+  static void gather(T* dst, const T* src, int64_t N, int64_t total, int64_t c0, int64_t count, int64_t plane) {
+    parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        std::memcpy(dst + n * count * plane, src + (n * total + c0) * plane, static_cast<size_t>(count * plane) * sizeof(T));
+    });
+  }
+  template <class T>
+  static void scatter(T* dst, const T* src, int64_t N, int64_t total, int64_t c0, int64_t count, int64_t plane) {
+    parallel_for(0, N, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        std::memcpy(dst + (n * total + c0) * plane, src + n * count * plane, static_cast<size_t>(count * plane) * sizeof(T));
+    });
+  }
+  int64_t weights() const { return Kg * Cg * sub.R * sub.S; }  // per group
+};
+
+template <class T>
+void grouped_forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>* ep, const Conv2dParams& p,
+                     const Conv2dCpuTuning& tuning) {
+  const Grouped g(p);
+  const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
+  CpuBuffer xbuf(static_cast<size_t>(p.N * g.Cg * HW) * sizeof(T)), ybuf(static_cast<size_t>(p.N * g.Kg * PQ) * sizeof(T));
+  for (int64_t i = 0; i < p.G; ++i) {
+    Grouped::gather(xbuf.as<T>(), x, p.N, p.C, i * g.Cg, g.Cg, HW);
+    ConvEpilogue<T> sub_ep;
+    if (ep)
+      sub_ep = {ep->scale ? ep->scale + i * g.Kg : nullptr, ep->shift ? ep->shift + i * g.Kg : nullptr, ep->relu,
+                ep->silu};
+    forward<T>(ybuf.as<T>(), xbuf.as<T>(), w + i * g.weights(), bias ? bias + i * g.Kg : nullptr, ep ? &sub_ep : nullptr,
+               g.sub, tuning);
+    Grouped::scatter(y, ybuf.as<T>(), p.N, p.K, i * g.Kg, g.Kg, PQ);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
+                        const Conv2dCpuTuning& tuning) {
+  if (conv2d_is_depthwise(p)) return conv2d_depthwise_forward_cpu<T>(y, x, w, bias, nullptr, p);
+  if (p.G > 1) return grouped_forward<T>(y, x, w, bias, nullptr, p, tuning);
+  forward<T>(y, x, w, bias, nullptr, p, tuning);
+}
+
+template <class T>
+void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p,
+                        const Conv2dCpuTuning& tuning) {
+  if (conv2d_is_depthwise(p)) return conv2d_depthwise_forward_cpu<T>(y, x, w, nullptr, &epilogue, p);
+  if (p.G > 1) return grouped_forward<T>(y, x, w, nullptr, &epilogue, p, tuning);
+  forward<T>(y, x, w, nullptr, &epilogue, p, tuning);
+}
+
+template <class T>
+void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
+  if (conv2d_is_depthwise(p)) return conv2d_depthwise_backward_data_cpu<T>(dx, dy, w, p);
+  if (p.G == 1) return backward_data<T>(dx, dy, w, p, tuning);
+  const Grouped g(p);
+  const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
+  CpuBuffer dybuf(static_cast<size_t>(p.N * g.Kg * PQ) * sizeof(T)), dxbuf(static_cast<size_t>(p.N * g.Cg * HW) * sizeof(T));
+  for (int64_t i = 0; i < p.G; ++i) {
+    Grouped::gather(dybuf.as<T>(), dy, p.N, p.K, i * g.Kg, g.Kg, PQ);
+    backward_data<T>(dxbuf.as<T>(), dybuf.as<T>(), w + i * g.weights(), g.sub, tuning);
+    Grouped::scatter(dx, dxbuf.as<T>(), p.N, p.C, i * g.Cg, g.Cg, HW);
+  }
+}
+
+template <class T>
+void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p,
+                                const Conv2dCpuTuning& tuning) {
+  if (conv2d_is_depthwise(p)) return conv2d_depthwise_backward_weight_cpu<T>(dw, dbias, dy, x, p);
+  if (p.G == 1) return backward_weight<T>(dw, dbias, dy, x, p, tuning);
+  const Grouped g(p);
+  const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
+  CpuBuffer dybuf(static_cast<size_t>(p.N * g.Kg * PQ) * sizeof(T)), xbuf(static_cast<size_t>(p.N * g.Cg * HW) * sizeof(T));
+  for (int64_t i = 0; i < p.G; ++i) {
+    Grouped::gather(dybuf.as<T>(), dy, p.N, p.K, i * g.Kg, g.Kg, PQ);
+    if (dw) Grouped::gather(xbuf.as<T>(), x, p.N, p.C, i * g.Cg, g.Cg, HW);
+    backward_weight<T>(dw ? dw + i * g.weights() : nullptr, dbias ? dbias + i * g.Kg : nullptr, dybuf.as<T>(),
+                       xbuf.as<T>(), g.sub, tuning);
   }
 }
 

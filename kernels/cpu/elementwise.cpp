@@ -4,12 +4,14 @@
 // so the inner loop over the innermost dimension has no branches and vectorises when strides are 1.
 #include "kernels/elementwise.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
 
 #include "base/parallel.h"
+#include "kernels/cpu/lane_sum.h"
 
 namespace nn {
 
@@ -84,7 +86,7 @@ void map_backward(const Loop& L, T* dx, const T* dy, const T* x, const T* y, F f
 
 const char* unary_op_name(UnaryOp op) {
   static const char* names[] = {"identity", "neg", "exp", "log", "sqrt", "relu", "sigmoid", "tanh",
-                                "add_scalar", "mul_scalar", "div_scalar", "pow_scalar", "rsub_scalar",
+                                "silu",     "add_scalar", "mul_scalar", "div_scalar", "pow_scalar", "rsub_scalar",
                                 "rdiv_scalar"};
   return names[static_cast<int>(op)];
 }
@@ -95,7 +97,7 @@ const char* binary_op_name(BinaryOp op) {
 }
 
 bool unary_backward_needs_input(UnaryOp op) {
-  return op == UnaryOp::log || op == UnaryOp::pow_scalar || op == UnaryOp::rdiv_scalar;
+  return op == UnaryOp::log || op == UnaryOp::pow_scalar || op == UnaryOp::rdiv_scalar || op == UnaryOp::silu;
 }
 
 bool unary_backward_needs_output(UnaryOp op) {
@@ -115,6 +117,7 @@ void unary_forward_cpu(UnaryOp op, T* y, const T* x, double scalar, const Loop& 
     case UnaryOp::relu: return map1(L, y, x, [](T v) { return v < T(0) ? T(0) : v; });
     case UnaryOp::sigmoid: return map1(L, y, x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::tanh: return map1(L, y, x, [](T v) { return std::tanh(v); });
+    case UnaryOp::silu: return map1(L, y, x, [](T v) { return v / (T(1) + std::exp(-v)); });
     case UnaryOp::add_scalar: return map1(L, y, x, [s](T v) { return v + s; });
     case UnaryOp::mul_scalar: return map1(L, y, x, [s](T v) { return v * s; });
     case UnaryOp::div_scalar: return map1(L, y, x, [s](T v) { return v / s; });
@@ -146,6 +149,11 @@ void unary_backward_cpu(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, 
     case UnaryOp::sigmoid:
       return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * yv * (T(1) - yv); });
     case UnaryOp::tanh: return map_backward(L, dx, dy, x, y, [](T g, T, T yv) { return g * (T(1) - yv * yv); });
+    case UnaryOp::silu:
+      return map_backward(L, dx, dy, x, y, [](T g, T xv, T) {
+        const T sg = T(1) / (T(1) + std::exp(-xv));
+        return g * sg * (T(1) + xv * (T(1) - sg));
+      });
     case UnaryOp::mul_scalar: return map_backward(L, dx, dy, x, y, [s](T g, T, T) { return g * s; });
     case UnaryOp::div_scalar: return map_backward(L, dx, dy, x, y, [s](T g, T, T) { return g / s; });
     case UnaryOp::pow_scalar:
@@ -173,7 +181,43 @@ void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, const Loop&
   }
 }
 
+template <class T>
+void scale_rows_forward_cpu(T* y, const T* x, const T* s, int64_t rows, int64_t inner) {
+  parallel_for(0, rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(inner, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T f = s[i];
+      const T* xr = x + i * inner;
+      T* yr = y + i * inner;
+#pragma omp simd
+      for (int64_t j = 0; j < inner; ++j) yr[j] = xr[j] * f;
+    }
+  });
+}
+
+template <class T>
+void scale_rows_backward_cpu(T* dx, T* ds, const T* dy, const T* x, const T* s, int64_t rows, int64_t inner) {
+  parallel_for(0, rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(inner, 1)), [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const T* g = dy + i * inner;
+      if (dx) {
+        const T f = s[i];
+        T* d = dx + i * inner;
+#pragma omp simd
+        for (int64_t j = 0; j < inner; ++j) d[j] = g[j] * f;
+      }
+      if (ds) {
+        LaneSum sum;  // dot(dy row, x row) in lanes, as the other reductions
+        const T* xr = x + i * inner;
+        sum.add_terms(inner, [&](int64_t j) { return static_cast<double>(g[j]) * xr[j]; });
+        ds[i] = static_cast<T>(sum.total());
+      }
+    }
+  });
+}
+
 #define NN_INSTANTIATE(T)                                                                          \
+  template void scale_rows_forward_cpu<T>(T*, const T*, const T*, int64_t, int64_t);               \
+  template void scale_rows_backward_cpu<T>(T*, T*, const T*, const T*, const T*, int64_t, int64_t); \
   template void unary_forward_cpu<T>(UnaryOp, T*, const T*, double, const Loop&);                  \
   template void unary_backward_cpu<T>(UnaryOp, T*, const T*, const T*, const T*, double, const Loop&); \
   template void binary_forward_cpu<T>(BinaryOp, T*, const T*, const T*, const Loop&);
