@@ -21,18 +21,28 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, Pair kernel_size, cons
   if (with_bias) register_parameter("bias", &bias);
 }
 
-void Conv2d::set_explicit_padding(const std::array<int64_t, 4>& pads) {
+void Conv2d::set_same_padding() {
   NN_CHECK(options_.padding.h == 0 && options_.padding.w == 0,
-           "Conv2d: explicit padding replaces the options' padding ({}, {}), which must be 0", options_.padding.h,
+           "Conv2d: 'SAME' padding replaces the options' padding ({}, {}), which must be 0", options_.padding.h,
            options_.padding.w);
-  for (int64_t v : pads) NN_CHECK(v >= 0, "Conv2d: explicit padding {} must be non-negative", v);
-  explicit_padding_ = pads;
+  same_padding_ = true;
+}
+
+std::array<int64_t, 4> Conv2d::padding_for(int64_t h, int64_t w) const {
+  if (!same_padding_) return {options_.padding.h, options_.padding.w, options_.padding.h, options_.padding.w};
+  auto total = [](int64_t in, int64_t kernel, int64_t stride, int64_t dilation) {
+    const int64_t out = (in + stride - 1) / stride;
+    return std::max<int64_t>((out - 1) * stride + dilation * (kernel - 1) + 1 - in, 0);
+  };
+  const int64_t th = total(h, weight.size(2), options_.stride.h, options_.dilation.h);
+  const int64_t tw = total(w, weight.size(3), options_.stride.w, options_.dilation.w);
+  return {th / 2, tw / 2, th - th / 2, tw - tw / 2};
 }
 
 Tensor Conv2d::pad_input(const Tensor& x) const {
-  if (!explicit_padding_) return x;
+  if (!same_padding_) return x;
   NN_CHECK(x.ndim() == 4, "Conv2d: input must be [N, C, H, W], got {}", x.describe());
-  const auto [top, left, bottom, right] = *explicit_padding_;
+  const auto [top, left, bottom, right] = padding_for(x.size(2), x.size(3));
   auto zeros_like_with = [&](const Tensor& t, int64_t dim, int64_t n) {
     Shape s = t.shape();
     s[dim] = n;
@@ -56,9 +66,7 @@ std::string Conv2d::describe() const {
   if (options_.padding.h || options_.padding.w) s += ", padding=" + pair(options_.padding);
   if (options_.dilation.h != 1 || options_.dilation.w != 1) s += ", dilation=" + pair(options_.dilation);
   if (options_.groups != 1) s += fmt::format(", groups={}", options_.groups);
-  if (explicit_padding_)
-    s += fmt::format(", padding=({}, {}, {}, {})", (*explicit_padding_)[0], (*explicit_padding_)[1],
-                     (*explicit_padding_)[2], (*explicit_padding_)[3]);
+  if (same_padding_) s += ", padding=same";
   return s + (bias.defined() ? ")" : ", bias=False)");
 }
 

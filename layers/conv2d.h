@@ -2,7 +2,6 @@
 #pragma once
 
 #include <array>
-#include <optional>
 
 #include "layers/init.h"
 #include "layers/module.h"
@@ -21,18 +20,22 @@ class Conv2d final : public Module {
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
   const Conv2dOptions& options() const { return options_; }
-  // Padding that differs before and after, {top, left, bottom, right} (Keras' ZeroPadding2D before a
-  // 'valid' stride-2 convolution: TF's 'same'), added to the input as zeros; options().padding must be 0.
-  void set_explicit_padding(const std::array<int64_t, 4>& pads);
-  const std::optional<std::array<int64_t, 4>>& explicit_padding() const { return explicit_padding_; }
-  Tensor pad_input(const Tensor& x) const;  // x with the explicit padding, or x itself
+  // TensorFlow's 'SAME' padding instead of options().padding (which must be 0): for each input size,
+  // total = max((ceil(in / stride) - 1) * stride + dilation * (kernel - 1) + 1 - in, 0), of which
+  // total / 2 goes before and the rest after. It is what Keras' EfficientNet does with ZeroPadding2D
+  // (correct_pad) before its 'valid' stride-2 convolutions: on even sizes one more row and column after.
+  void set_same_padding();
+  bool same_padding() const { return same_padding_; }
+  // {top, left, bottom, right} for an input of h x w (ONNX's order): 'SAME''s, or options().padding.
+  std::array<int64_t, 4> padding_for(int64_t h, int64_t w) const;
+  Tensor pad_input(const Tensor& x) const;  // x zero-padded where 'SAME' padding is asymmetric, or x itself
   GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override;  // layers/export.cpp
 
   Tensor weight, bias;
 
  private:
   Conv2dOptions options_;
-  std::optional<std::array<int64_t, 4>> explicit_padding_;
+  bool same_padding_ = false;
 };
 
 }  // namespace nn

@@ -50,16 +50,15 @@ GraphValue Conv2d::export_graph(GraphBuilder& g, const GraphValue& x) const {
   std::vector<std::string> inputs{x.name, g.constant("weight", weight)};
   if (bias.defined()) inputs.push_back(g.constant("bias", bias));
   const int64_t R = weight.size(2), S = weight.size(3);
-  const std::vector<int64_t> pads = explicit_padding_ ? std::vector<int64_t>(explicit_padding_->begin(),
-                                                                             explicit_padding_->end())
-                                                      : pads_of(o.padding);
+  const std::array<int64_t, 4> p4 = padding_for(x.shape[2], x.shape[3]);  // 'SAME': from this input's size
+  const std::vector<int64_t> pads(p4.begin(), p4.end());
   const std::string y = g.node("Conv", inputs,
                                {{"kernel_shape", std::vector<int64_t>{R, S}},
                                 {"strides", std::vector<int64_t>{o.stride.h, o.stride.w}},
                                 {"pads", pads},
                                 {"dilations", std::vector<int64_t>{o.dilation.h, o.dilation.w}},
                                 {"group", o.groups}});
-  // ONNX pads are [top, left, bottom, right]: an explicit padding is its own
+  // ONNX pads are [top, left, bottom, right], as padding_for's
   const int64_t H = x.shape[2] + pads[0] + pads[2], W = x.shape[3] + pads[1] + pads[3];
   return {y, Shape{x.shape[0], weight.size(0), conv2d_output_size(H, R, o.stride.h, 0, o.dilation.h),
                    conv2d_output_size(W, S, o.stride.w, 0, o.dilation.w)}};
@@ -96,7 +95,7 @@ GraphValue export_conv_run(GraphBuilder& g, const Conv2d& conv, const BatchNorm2
                   conv.options(), true, unused, Init::none);
     folded.weight = from_vector(w, conv.weight.shape());
     folded.bias = from_vector(fold.shift, Shape{K});
-    if (conv.explicit_padding()) folded.set_explicit_padding(*conv.explicit_padding());
+    if (conv.same_padding()) folded.set_same_padding();
     h = g.call(names[0], folded, x);
   } else {
     h = g.call(names[0], conv, x);

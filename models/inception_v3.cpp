@@ -201,7 +201,7 @@ InceptionV3::InceptionV3(const ModelOptions& o) : keras_(o.flavour == "keras") {
       aux_head_ = register_module("AuxLogits", std::make_shared<InceptionAux>(u.unit, 768, o.num_classes));
   }
   avgpool_ = register_module("avgpool", std::make_shared<AdaptiveAvgPool2d>(Pair(1)));
-  dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout, o.seed + 1));
+  dropout_ = register_module("dropout", std::make_shared<Dropout>(o.dropout < 0 ? 0.5 : o.dropout, o.seed + 1));
   fc_ = register_module("fc", make_fc(2048, o.num_classes, u.unit.with_std(0.1), gen));
 }
 

@@ -49,7 +49,11 @@ class Network : public Module {
 struct ModelOptions {
   int64_t num_classes = 1000;
   uint64_t seed = 0;     // initialisation
-  double dropout = 0.5;  // before the classifier: VGG's (twice) and Inception-v3's; ResNet and IRv2 have none
+  // Dropout before the classifier (VGG's twice); < 0: the architecture's (VGG and Inception-v3 0.5,
+  // EfficientNet 0.2 .. 0.5 by variant; ResNet, IRv2 and DenseNet have none).
+  double dropout = -1;
+  // EfficientNet: the stochastic depth of the last block, falling linearly to 0 at the first; < 0: 0.2.
+  double stochastic_depth = -1;
   bool init = true;      // false: parameters stay zero (faster when weights are loaded next)
   // What a set of weights calls for (recorded in its file's metadata, weights/load.h):
   std::string flavour = {};      // "" (the reference implementation's) or "keras" (Inception-v3, IRv2)
@@ -59,12 +63,14 @@ struct ModelOptions {
 };
 
 // vgg11, vgg13, vgg16, vgg19, their _bn variants, resnet18, resnet34, resnet50, resnet101, resnet152,
-// resnet50_v1, resnet101_v1, resnet152_v1, inception_v3, inception_resnet_v2.
+// resnet50_v1, resnet101_v1, resnet152_v1, inception_v3, inception_resnet_v2, densenet121, densenet161,
+// densenet169, densenet201, efficientnet_b0 ... efficientnet_b7.
 std::shared_ptr<Network> make_model(const std::string& arch, const ModelOptions& options = {});
 std::vector<std::string> model_archs();
 // Network::head_name() of an architecture, without building it.
 std::string model_head_name(const std::string& arch);
-// The input size an architecture was designed for: 299 for the Inception networks, 224 for the others.
+// The input size an architecture was designed for: 299 for the Inception networks, EfficientNet's per
+// variant (224, 240, 288, 300, 380, 456, 528, 600 for b0 .. b7), 224 for the others.
 int64_t model_input_size(const std::string& arch);
 
 }  // namespace nn

@@ -43,8 +43,8 @@ Vgg::Vgg(std::string arch, const std::vector<int>& layers, bool batch_norm, cons
   }
   avgpool = std::make_shared<AdaptiveAvgPool2d>(Pair(7));
   classifier = std::make_shared<Sequential>();
-  classifier->add(vgg_linear(512 * 7 * 7, 4096, gen, o.init)).emplace<ReLU>().emplace<Dropout>(o.dropout, o.seed + 1);
-  classifier->add(vgg_linear(4096, 4096, gen, o.init)).emplace<ReLU>().emplace<Dropout>(o.dropout, o.seed + 2);
+  classifier->add(vgg_linear(512 * 7 * 7, 4096, gen, o.init)).emplace<ReLU>().emplace<Dropout>(o.dropout < 0 ? 0.5 : o.dropout, o.seed + 1);
+  classifier->add(vgg_linear(4096, 4096, gen, o.init)).emplace<ReLU>().emplace<Dropout>(o.dropout < 0 ? 0.5 : o.dropout, o.seed + 2);
   classifier->add(vgg_linear(4096, o.num_classes, gen, o.init));
   register_module("features", features);
   register_module("avgpool", avgpool);

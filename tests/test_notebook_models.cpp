@@ -17,26 +17,6 @@
 
 namespace nn::test {
 
-namespace {
-
-// The model a converted file calls for (its flavour and options from the metadata), with its weights.
-std::shared_ptr<Network> load_converted(const std::string& arch, const SafetensorsFile& file) {
-  const int64_t classes = std::stoll(file.metadata().at("num_classes"));
-  auto model = make_model(arch, model_options_for(file, {.num_classes = classes, .init = false}));
-  const LoadReport report = load_weights(*model, file);
-  CHECK(report.loaded == static_cast<int64_t>(model->state_dict().size()));
-  model->eval();
-  return model;
-}
-
-// A case's flavour as ModelOptions spells it: "keras", or "" for the reference implementation's.
-std::string flavour_of(const TorchCase& c) { return c.params["flavour"] == "keras" ? "keras" : ""; }
-
-// max |a - b| / max |b|: the eval-logit criterion of every model test.
-double logit_error(const Tensor& a, const Tensor& b) { return max_abs(sub(a, b)) / max_abs(b); }
-
-}  // namespace
-
 TEST_SUITE("models") {
   TEST_CASE("notebook models: state-dict keys, order, shapes and parameter counts of every architecture") {
     int n = 0;
@@ -187,31 +167,8 @@ TEST_SUITE("torch") {
   // calls for (torchvision's input transform, Keras' flavour, the 1001-class timm file's offset) and
   // prepare the image as its metadata says; its logits must equal the library's on the same input.
   TEST_CASE("notebook models: skinnet predict --json builds the network each converted file calls for") {
-    const TempDir t("notebook-predict");
-    Image img{.height = 300, .width = 320, .rgb = {}};  // a smooth colour pattern, wider than high
-    for (int64_t y = 0; y < img.height; ++y)
-      for (int64_t x = 0; x < img.width; ++x)
-        for (int ch = 0; ch < 3; ++ch) img.rgb.push_back(static_cast<uint8_t>((x * 7 + y * 3 + ch * 80) % 256));
-    const std::string image = t / "lesion.png";
-    encode_image(img, image);
-    const std::vector<TorchCase> cases = torch_cases("notebooks");
-    for (const char* name : {"eval_inception_v3", "keras_inception_v3", "eval_inception_resnet_v2", "keras_resnet50_v1"}) {
-      CAPTURE(std::string(name));
-      const TorchCase& c = find_case(cases, name);
-      const std::string weights = refs_path(c.params["weights"]);
-      const SafetensorsFile file = SafetensorsFile::open(weights);
-      auto model = load_converted(c.params["arch"], file);
-      NoGradGuard no_grad;
-      const Tensor want = (*model)(preprocess_image(decode_image(image), weights_preprocessing(file)).unsqueeze(0));
-      const CommandResult r = run_command(fmt::format("{}/skinnet predict --arch {} --weights {} --json {}", build_dir(),
-                                                      c.params["arch"].get<std::string>(), weights, image),
-                                          Capture::stdout_and_stderr);
-      REQUIRE_MESSAGE(r.status == 0, r.output);
-      const std::vector<float> logits = nlohmann::json::parse(r.output)["logits"];
-      const double ratio = logit_error(from_vector(logits, {1, static_cast<int64_t>(logits.size())}), want);
-      MESSAGE(std::string(name) << ": predict --json vs the library: " << ratio);
-      CHECK(ratio <= 1e-5);
-    }
+    check_predict_cli(torch_cases("notebooks"),
+                      {"eval_inception_v3", "keras_inception_v3", "eval_inception_resnet_v2", "keras_resnet50_v1"});
   }
 }
 

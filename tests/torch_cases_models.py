@@ -232,6 +232,6 @@ def cases(out_dir):
         params, tensors = train_case(arch, seed, out_dir)
         yield f"train_{arch}", params, tensors
     for arch in convert.ARCHS:
-        if arch not in convert.NOTEBOOK_ARCHS:  # their keys (per flavour) are in tests/torch_cases_notebooks.py
+        if arch not in convert.NOTEBOOK_ARCHS and arch not in convert.EFFICIENT_ARCHS:  # keys: their own families
             yield f"keys_{arch}", keys_case(arch), {}
     yield "malicious_pth", {"file": write_malicious_pth(out_dir), "marker": "malicious-ran"}, {}

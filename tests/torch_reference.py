@@ -6,7 +6,9 @@
 Each family is a module tests/torch_cases_<family>.py whose cases() yields (name, params, tensors):
 the case name, its parameters (stored as JSON in the file's metadata) and a dict of tensors: the inputs,
 the upstream gradient `dy`, PyTorch's output `y` and the gradient `d<input>` of every differentiable
-input. A cases(out_dir) that takes the output folder may also write files there (converted weights).
+input. A cases(out_dir) that takes the output folder may also write files there (converted weights): the
+whole-model families models (VGG, ResNet), notebooks (Inception-v3, Inception-ResNet-v2, Keras' ResNet v1) and
+efficient (DenseNet, EfficientNet), each from weights/convert.py as a user's conversion would be.
 Inputs come from seeded generators, so the files are the same on every run; nothing is committed.
 Family "metrics" is the exception: its oracle is scikit-learn (python3-sklearn), its tensors sklearn's figures.
 """

@@ -12,6 +12,8 @@ median images/s over the repetitions, their ratio (skinnet / torch; above 1 is f
 RSS (the largest over repetitions), skinnet's GFLOP/s and its share of the GEMM peak (`skinnet bench-ops`,
 the best square sgemm), measured before every row: the speed of these shared machines drifts by up to 2x
 over minutes, so the peak is the best seen so far in the run. OPENBLAS_CORETYPE is removed from the environment.
+Any architecture both sides build can be named, e.g. --models densenet121,efficientnet_b0: PyTorch's side is then
+torchvision's network with its own dropout and (EfficientNet) stochastic depth, active in train mode as in skinnet's.
 """
 import argparse
 import json

@@ -48,11 +48,15 @@ std::vector<Field> config_fields(TrainConfig& c) {
       {"data.class_weights", Kind::flag, &c.class_weights, "weight the loss by n / (C * n_c) of the training split"},
       {"data.positive_class", Kind::text, &c.positive_class, "class for sensitivity/specificity figures (e.g. MEL)"},
       {"model.arch", Kind::text, &c.arch,
-       "resnet18/34/50/101/152, vgg11/13/16/19 (_bn), resnet50/101/152_v1 (Keras), inception_v3, inception_resnet_v2"},
+       "resnet18/34/50/101/152, vgg11/13/16/19 (_bn), resnet50/101/152_v1 (Keras), inception_v3, inception_resnet_v2, "
+       "densenet121/161/169/201, efficientnet_b0 .. efficientnet_b7"},
       {"model.weights", Kind::text, &c.weights, "ImageNet weights to fine-tune from (empty: from scratch)"},
       {"model.input_size", Kind::integer, &c.input_size, "network input size (0: the weights' preprocessing)"},
       {"model.resize_shorter", Kind::integer, &c.resize_shorter, "eval resize of the shorter side (-1: automatic)"},
-      {"model.dropout", Kind::real, &c.dropout, "dropout before the classifier (VGG, Inception-v3)"},
+      {"model.dropout", Kind::real, &c.dropout,
+       "dropout before the classifier (VGG, Inception-v3, EfficientNet; -1: the architecture's)"},
+      {"model.stochastic_depth", Kind::real, &c.stochastic_depth,
+       "EfficientNet: drop probability of the last block's branch (-1: the architecture's, 0.2)"},
       {"model.aux_weight", Kind::real, &c.aux_weight, "Inception-v3: weight of the auxiliary classifier's loss (0: it does not run)"},
       {"model.sync_bn", Kind::flag, &c.sync_bn, "with several ranks: BatchNorm statistics over all ranks' batches"},
       {"augment.geometry", Kind::geometry, &a.geometry, "random_resized_crop or resize"},
@@ -355,7 +359,10 @@ void validate(const TrainConfig& c) {
   NN_CHECK(c.batch_size >= 1, "config: data.batch_size must be at least 1, got {}", c.batch_size);
   NN_CHECK(c.workers >= 1 && c.workers <= 64, "config: data.workers must be 1..64, got {}", c.workers);
   NN_CHECK(c.input_size >= 0, "config: model.input_size must be positive (or 0: the weights'), got {}", c.input_size);
-  NN_CHECK(c.dropout >= 0 && c.dropout < 1, "config: model.dropout must be in [0, 1), got {}", c.dropout);
+  NN_CHECK(c.dropout == -1 || (c.dropout >= 0 && c.dropout < 1),
+           "config: model.dropout must be in [0, 1) (or -1: the architecture's), got {}", c.dropout);
+  NN_CHECK(c.stochastic_depth == -1 || (c.stochastic_depth >= 0 && c.stochastic_depth < 1),
+           "config: model.stochastic_depth must be in [0, 1) (or -1: the architecture's), got {}", c.stochastic_depth);
   NN_CHECK(c.aux_weight >= 0, "config: model.aux_weight must be >= 0, got {}", c.aux_weight);
   NN_CHECK(c.label_smoothing >= 0 && c.label_smoothing < 1, "config: loss.label_smoothing must be in [0, 1), got {}",
            c.label_smoothing);

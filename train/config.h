@@ -54,7 +54,8 @@ struct TrainConfig {
   std::string weights;         // ImageNet weights (safetensors) to fine-tune from; empty: from scratch
   int64_t input_size = 0;      // 0: the weights' preprocessing (224 for torchvision)
   int64_t resize_shorter = -1; // -1: the weights' (or input_size * 8 / 7 when input_size is set)
-  double dropout = 0.5;
+  double dropout = -1;            // -1: the architecture's (VGG 0.5, EfficientNet-B4 0.4, ...)
+  double stochastic_depth = -1;   // EfficientNet; -1: the architecture's (0.2)
   double aux_weight = 0.4;     // inception_v3: loss = CE(logits) + aux_weight * CE(aux logits) (torchvision's recipe)
   bool sync_bn = false;        // data-parallel runs: BatchNorm statistics over every rank's batch (docs/distributed.md)
 

@@ -325,6 +325,7 @@ void Trainer::setup() {
   mo.num_classes = static_cast<int64_t>(data_.classes.size());
   mo.seed = c_.seed;
   mo.dropout = c_.dropout;
+  mo.stochastic_depth = c_.stochastic_depth;
   std::optional<SafetensorsFile> weights;
   if (!c_.weights.empty()) {
     weights = SafetensorsFile::open(c_.weights);

@@ -12,6 +12,10 @@ safetensors files.
         --in vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5 --out weights/vgg19-keras.safetensors
     /usr/bin/python3 weights/convert.py --from keras --arch resnet50_v1 \\
         --in resnet50_weights_tf_dim_ordering_tf_kernels.h5 --out weights/resnet50_v1.safetensors
+    /usr/bin/python3 weights/convert.py --from torchvision --arch densenet121 \\
+        --in densenet121-a639ec97.pth --out weights/densenet121.safetensors
+    /usr/bin/python3 weights/convert.py --from keras --arch efficientnet_b0 \\
+        --in efficientnetb0_notop.h5 --out weights/efficientnet_b0-keras.safetensors
     /usr/bin/python3 weights/convert.py --fetch resnet50 --dir weights     # what `make weights ARCH=...` runs
 
 Tensor names become skinnet's state-dict keys (torchvision's, timm's for inception_resnet_v2, torchvision's
@@ -23,9 +27,16 @@ the weights were trained. .pth files are read with torch.load(weights_only=True)
 from a pickle. A file name carrying the first 8 hex digits of its SHA-256 (torchvision's, timm's releases)
 is checked.
 
+--from torchvision also takes densenet121/161/169/201 (the published files' legacy keys such as
+`denselayer1.norm.1.weight` are renamed to `norm1`, as torchvision's loader does) and efficientnet_b0..b7
+(their preprocessing: each variant's crop, resize and bicubic interpolation).
+
 --from keras reads Keras applications' HDF5 files (full or _notop): vgg16, vgg19, inception_v3,
-inception_resnet_v2 (flavour "keras": batch norm without scale) and resnet50_v1/101_v1/152_v1 (Keras'
-ResNet, which strides on the first 1x1 convolution; torchvision's resnet50 is v1.5 and cannot take them).
+inception_resnet_v2 (flavour "keras": batch norm without scale), resnet50_v1/101_v1/152_v1 (Keras'
+ResNet, which strides on the first 1x1 convolution; torchvision's resnet50 is v1.5 and cannot take them),
+densenet121/169/201 (flavour "keras", bn_eps 1.001e-5) and efficientnet_b0..b7 (EfficientNetB0..B7;
+flavour "keras": bn_eps 1e-3 and Keras' padding of the stride-2 convolutions; the model's own
+Rescaling/Normalization layers become the preprocessing metadata, see --keras-rescaling).
 """
 import argparse
 import hashlib
@@ -39,6 +50,19 @@ import urllib.request
 import numpy as np
 
 TORCHVISION_URLS = {
+    "densenet121": "https://download.pytorch.org/models/densenet121-a639ec97.pth",
+    "densenet161": "https://download.pytorch.org/models/densenet161-8d451a50.pth",
+    "densenet169": "https://download.pytorch.org/models/densenet169-b2777c0a.pth",
+    "densenet201": "https://download.pytorch.org/models/densenet201-c1103571.pth",
+    # IMAGENET1K_V1 for every variant (torchvision's default for b1 is V2, efficientnet_b1-c27df63c.pth: below)
+    "efficientnet_b0": "https://download.pytorch.org/models/efficientnet_b0_rwightman-3dd342df.pth",
+    "efficientnet_b1": "https://download.pytorch.org/models/efficientnet_b1_rwightman-533bc792.pth",
+    "efficientnet_b2": "https://download.pytorch.org/models/efficientnet_b2_rwightman-bcdf34b7.pth",
+    "efficientnet_b3": "https://download.pytorch.org/models/efficientnet_b3_rwightman-cf984f9c.pth",
+    "efficientnet_b4": "https://download.pytorch.org/models/efficientnet_b4_rwightman-7eb33cd5.pth",
+    "efficientnet_b5": "https://download.pytorch.org/models/efficientnet_b5_lukemelas-b6417697.pth",
+    "efficientnet_b6": "https://download.pytorch.org/models/efficientnet_b6_lukemelas-c76e70fd.pth",
+    "efficientnet_b7": "https://download.pytorch.org/models/efficientnet_b7_lukemelas-dcc49843.pth",
     "inception_v3": "https://download.pytorch.org/models/inception_v3_google-0cc3c7bd.pth",
     "resnet18": "https://download.pytorch.org/models/resnet18-f37072fd.pth",
     "resnet34": "https://download.pytorch.org/models/resnet34-b627a593.pth",
@@ -62,6 +86,16 @@ TIMM_URLS = {
 }
 # torchvision's IMAGENET1K_V2 files were trained with a shorter side of 232 before the 224 crop.
 RESIZE_232 = {"11ad3fa6", "cd907fc2", "f82ba261"}
+# torchvision 0.14's weight transforms where they are not (256, 224, bilinear): arch -> (resize_shorter,
+# input_size, interpolation) of ImageClassification(crop_size, resize_size, interpolation)
+TORCHVISION_TRANSFORMS = {
+    "efficientnet_b0": (256, 224, "bicubic"), "efficientnet_b1": (256, 240, "bicubic"),
+    "efficientnet_b2": (288, 288, "bicubic"), "efficientnet_b3": (320, 300, "bicubic"),
+    "efficientnet_b4": (384, 380, "bicubic"), "efficientnet_b5": (456, 456, "bicubic"),
+    "efficientnet_b6": (528, 528, "bicubic"), "efficientnet_b7": (600, 600, "bicubic"),
+}
+# ... and by the file's hash prefix: efficientnet_b1's IMAGENET1K_V2 (torchvision's recipe) file
+HASH_TRANSFORMS = {"c27df63c": (255, 240, "bilinear")}
 
 # Convolution output channels of each VGG, 0 for a max pool (torchvision's configurations).
 VGG_CFGS = {
@@ -73,8 +107,19 @@ VGG_CFGS = {
 # Architectures built by weights/torch_models.py (the same list as its ARCHS; kept here so that --help
 # does not import torch).
 NOTEBOOK_ARCHS = ["inception_v3", "inception_resnet_v2", "resnet50_v1", "resnet101_v1", "resnet152_v1"]
+# torchvision's, with a Keras flavour in weights/torch_models.py (its DENSENET_CFGS, EFFICIENTNET_CFGS);
+# their references are tests/torch_cases_efficient.py's
+DENSENET_ARCHS = ["densenet121", "densenet161", "densenet169", "densenet201"]
+EFFICIENTNET_ARCHS = [f"efficientnet_b{i}" for i in range(8)]
+EFFICIENT_ARCHS = DENSENET_ARCHS + EFFICIENTNET_ARCHS
 ARCHS = sorted(set(TORCHVISION_URLS) | set(NOTEBOOK_ARCHS))
-KERAS_ARCHS = ["vgg16", "vgg19", "inception_v3", "inception_resnet_v2", "resnet50_v1", "resnet101_v1", "resnet152_v1"]
+KERAS_ARCHS = ["vgg16", "vgg19", "inception_v3", "inception_resnet_v2", "resnet50_v1", "resnet101_v1", "resnet152_v1",
+               "densenet121", "densenet169", "densenet201"] + EFFICIENTNET_ARCHS
+# Keras' EfficientNetB0..B7 default_size (B2 is 260 where torchvision crops 288)
+KERAS_EFFICIENTNET_SIZES = dict(zip(EFFICIENTNET_ARCHS, (224, 240, 260, 300, 380, 456, 528, 600)))
+# keras/src/applications/efficientnet.py IMAGENET_STDDEV_RGB: with weights="imagenet" Keras >= 2.8 divides the
+# Normalization layer's output once more by sqrt of these (tensorflow/tensorflow#49930)
+KERAS_IMAGENET_STDDEV = [0.229, 0.224, 0.225]
 
 DTYPES = {"float32": "F32", "float64": "F64", "int64": "I64", "uint8": "U8"}
 
@@ -83,9 +128,17 @@ class ConvertError(Exception):
     pass
 
 
-def preprocessing_torchvision(resize_shorter=256, input_size=224):
+def preprocessing_torchvision(resize_shorter=256, input_size=224, interpolation="bilinear"):
+    # interpolation is informational: skinnet resizes bilinearly (docs/weights.md)
     return {"color_order": "RGB", "scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-            "input_size": input_size, "resize_shorter": resize_shorter}
+            "input_size": input_size, "resize_shorter": resize_shorter, "interpolation": interpolation}
+
+
+def preprocessing_keras_torch(input_size=224):
+    # keras.applications.densenet.preprocess_input (imagenet_utils mode 'torch'): x / 255, then ImageNet's mean
+    # and std; Keras resizes nothing itself, so the whole image goes to input_size x input_size.
+    return {"color_order": "RGB", "scale": 1 / 255, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+            "input_size": input_size, "resize_shorter": 0}
 
 
 def preprocessing_keras_caffe():
@@ -177,8 +230,9 @@ def torch_models():
         sys.path.insert(0, here)
     import torch_models as module
 
-    if set(module.ARCHS) != set(NOTEBOOK_ARCHS):
-        raise ConvertError(f"weights/torch_models.py builds {module.ARCHS}, convert.py lists {NOTEBOOK_ARCHS}")
+    if set(module.ARCHS) != set(NOTEBOOK_ARCHS) or set(module.FLAVOURS) != set(NOTEBOOK_ARCHS + EFFICIENT_ARCHS):
+        raise ConvertError(f"weights/torch_models.py builds {sorted(module.FLAVOURS)}, convert.py lists "
+                           f"{sorted(NOTEBOOK_ARCHS + EFFICIENT_ARCHS)}")
     return module
 
 
@@ -186,7 +240,8 @@ def expected_state(arch, num_classes, flavour=None, **kw):
     """Key -> shape of the model (built without running its initialisation, which is slow).
 
     torchvision's models for its architectures; weights/torch_models.py for inception_v3 (flavour
-    "torchvision" is torchvision's Inception3; kw aux_logits), inception_resnet_v2 and resnet*_v1.
+    "torchvision" is torchvision's Inception3; kw aux_logits), inception_resnet_v2, resnet*_v1, and the
+    torchvision and Keras flavours of densenet* and efficientnet_b* (the same keys either way).
     """
     import torchvision
 
@@ -199,9 +254,24 @@ def expected_state(arch, num_classes, flavour=None, **kw):
 
 
 def head_key(arch):
+    """The classifier's weight: its row count is the file's class count."""
     if arch.startswith("vgg"):
         return "classifier.6.weight"
+    if arch.startswith("densenet"):
+        return "classifier.weight"
+    if arch.startswith("efficientnet"):
+        return "classifier.1.weight"  # classifier.0 is the dropout
     return "classif.weight" if arch == "inception_resnet_v2" else "fc.weight"
+
+
+# torchvision's _load_state_dict for DenseNet: the published files (saved before PyTorch 0.4 forbade dots in
+# module names) call denselayerN's norm1 'norm.1', conv2 'conv.2', ...
+DENSENET_LEGACY_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\."
+                                 r"((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$")
+
+
+def rename_densenet_legacy(state):
+    return {(m.group(1) + m.group(2) if (m := DENSENET_LEGACY_KEY.match(k)) else k): v for k, v in state.items()}
 
 
 def check_state(state, expected, path, what):
@@ -268,7 +338,10 @@ def from_torchvision(path, arch, resize_shorter=None):
         hint = "--from timm" if arch == "inception_resnet_v2" else "--from keras"
         raise ConvertError(f"torchvision has no {arch}; its weights come from elsewhere ({hint})")
     prefix = check_hash_prefix(path)
-    state = add_num_batches_tracked(load_pth(path), path)
+    state = load_pth(path)
+    if arch in DENSENET_ARCHS:
+        state = rename_densenet_legacy(state)
+    state = add_num_batches_tracked(state, path)
     head = head_key(arch)
     classes = tuple(state[head].shape)[0] if head in state else 1000
     meta = {"arch": arch, "num_classes": classes, "source": f"torchvision:{os.path.basename(path)}"}
@@ -281,8 +354,9 @@ def from_torchvision(path, arch, resize_shorter=None):
                      "preprocessing": json.dumps(preprocessing_torchvision(resize_shorter or 342, 299))})
     else:
         expected = expected_state(arch, classes)
-        resize = resize_shorter or (232 if prefix in RESIZE_232 else 256)
-        meta["preprocessing"] = json.dumps(preprocessing_torchvision(resize))
+        resize, crop, interpolation = HASH_TRANSFORMS.get(prefix) or TORCHVISION_TRANSFORMS.get(arch) or \
+            (232 if prefix in RESIZE_232 else 256, 224, "bilinear")
+        meta["preprocessing"] = json.dumps(preprocessing_torchvision(resize_shorter or resize, crop, interpolation))
     check_state(state, expected, path, f"torchvision's {arch}")
     return as_float32(state, expected), meta
 
@@ -328,7 +402,10 @@ def keras_weights(path):
     with f:
         root = f["model_weights"] if "model_weights" in f else f
         if "layer_names" not in root.attrs:
-            raise ConvertError(f"{path}: no 'layer_names' attribute: not a Keras weights file")
+            hint = "" if "layers" not in root else (
+                " (this looks like Keras 3's .weights.h5 layout, which is not read: save the model with "
+                "model.save('model.h5'), Keras' legacy HDF5 format, which lists layer_names)")
+            raise ConvertError(f"{path}: no 'layer_names' attribute: not a Keras weights file{hint}")
         layers = {}
         for raw in root.attrs["layer_names"]:
             name = raw.decode() if isinstance(raw, bytes) else str(raw)
@@ -338,7 +415,8 @@ def keras_weights(path):
     return layers
 
 
-def from_keras(path, arch):
+def from_keras(path, arch, rescaling="imagenet"):
+    """rescaling: EfficientNet only, see keras_efficientnet_normalization."""
     if arch.startswith("resnet") and not arch.endswith("_v1"):
         keras_own = (f"convert them for Keras' own architecture with --arch {arch}_v1, or "
                      if f"{arch}_v1" in NOTEBOOK_ARCHS else "")
@@ -354,9 +432,19 @@ def from_keras(path, arch):
     layers = keras_weights(path)
     if arch.startswith("vgg"):
         return from_keras_vgg(path, arch, {name: [a for _, a in ws] for name, ws in layers.items()})
-    plan, head, meta = keras_resnet_plan(path, arch, layers) if arch.endswith("_v1") else \
-        keras_inception_plan(path, arch, layers)
-    tensors, classes = keras_apply(path, arch, layers, plan, head)
+    consumed = []  # layers read into the metadata rather than the weights
+    if arch in DENSENET_ARCHS:
+        plan, head, meta = keras_densenet_plan(path, arch, layers)
+    elif arch in EFFICIENTNET_ARCHS:
+        plan, head, meta = keras_efficientnet_plan(path, arch, layers)
+        normalization, pre, note = keras_efficientnet_normalization(path, arch, layers, rescaling)
+        consumed += [normalization] if normalization else []
+        meta.update({"preprocessing": json.dumps(pre), "keras_normalization": note})
+    elif arch.endswith("_v1"):
+        plan, head, meta = keras_resnet_plan(path, arch, layers)
+    else:
+        plan, head, meta = keras_inception_plan(path, arch, layers)
+    tensors, classes = keras_apply(path, arch, layers, plan, head, consumed)
     meta.update({"arch": arch, "num_classes": classes, "source": f"keras:{os.path.basename(path)}"})
     if head not in layers or not layers[head]:
         meta["notop"] = "true"  # no classifier: load with finetune mode, which initialises it
@@ -435,8 +523,93 @@ def keras_resnet_plan(path, arch, layers):
     return plan, head, {"bn_eps": eps, "preprocessing": json.dumps(preprocessing_keras_caffe())}
 
 
+def keras_head(layers, names):
+    """The classifier's name: the first of `names` the file has (the first if none: a _notop file)."""
+    return next((n for n in names if layers.get(n)), names[0])
+
+
+def keras_densenet_plan(path, arch, layers):
+    """The plan for Keras' DenseNet121/169/201 (keras_applications/densenet.py; keras/src/applications): stem
+    conv1/conv and conv1/bn (conv1_conv, conv1_bn in Keras 3), conv<S>_block<L>_0_bn, _1_conv, _1_bn, _2_conv
+    for torchvision's denseblock<S-1>.denselayer<L>.norm1, conv1, norm2, conv2, transitions pool<S>_bn and
+    pool<S>_conv, final bn, head fc1000 (predictions in Keras 3). The published files use the first names."""
+    sep = "_" if "conv1_conv" in layers else "/"
+    plan = [(f"conv1{sep}conv", "conv", "features.conv0"), (f"conv1{sep}bn", "bn", "features.norm0")]
+    blocks = torch_models().DENSENET_CFGS[arch][1]
+    for b, count in enumerate(blocks):
+        for i in range(count):
+            k, t = f"conv{b + 2}_block{i + 1}", f"features.denseblock{b + 1}.denselayer{i + 1}"
+            plan += [(f"{k}_0_bn", "bn", f"{t}.norm1"), (f"{k}_1_conv", "conv", f"{t}.conv1"),
+                     (f"{k}_1_bn", "bn", f"{t}.norm2"), (f"{k}_2_conv", "conv", f"{t}.conv2")]
+        if b < len(blocks) - 1:
+            plan += [(f"pool{b + 2}_bn", "bn", f"features.transition{b + 1}.norm"),
+                     (f"pool{b + 2}_conv", "conv", f"features.transition{b + 1}.conv")]
+    plan.append(("bn", "bn", "features.norm5"))
+    return plan, keras_head(layers, ["fc1000", "predictions"]), {
+        "flavour": "keras", "bn_eps": str(torch_models().KERAS_DENSENET_EPS),
+        "preprocessing": json.dumps(preprocessing_keras_torch())}
+
+
+def keras_efficientnet_plan(path, arch, layers):
+    """The plan for Keras' EfficientNetB0..B7 (keras_applications/efficientnet.py, keras/src/applications):
+    stem_conv, stem_bn; per block block<S><letter>_ (S from 1, letter a, b, ... within the stage):
+    expand_conv and expand_bn (all but stage 1, whose expansion ratio is 1), dwconv (DepthwiseConv2D,
+    depthwise_kernel (k, k, C, 1) -> (C, 1, k, k)), bn, se_reduce and se_expand (1x1 convolutions with bias),
+    project_conv, project_bn; top_conv, top_bn; head probs (keras_applications) or predictions (tf.keras).
+    torchvision's MBConv holds the same in block.0 (expansion), block.N (depthwise), block.N+1 (fc1, fc2),
+    block.N+2 (projection)."""
+    tm = torch_models()
+    with tm.no_init():
+        model = tm.build(arch, "keras")
+    plan = [("stem_conv", "conv", "features.0.0"), ("stem_bn", "bn", "features.0.1")]
+    for s in range(1, 8):
+        for j, block in enumerate(model.features[s]):
+            n, p = f"block{s}{chr(ord('a') + j)}_", f"features.{s}.{j}.block"
+            e = len(block.block) - 3  # 1 with an expansion convolution, 0 without
+            if e:
+                plan += [(n + "expand_conv", "conv", f"{p}.0.0"), (n + "expand_bn", "bn", f"{p}.0.1")]
+            plan += [(n + "dwconv", "dwconv", f"{p}.{e}.0"), (n + "bn", "bn", f"{p}.{e}.1"),
+                     (n + "se_reduce", "conv", f"{p}.{e + 1}.fc1"), (n + "se_expand", "conv", f"{p}.{e + 1}.fc2"),
+                     (n + "project_conv", "conv", f"{p}.{e + 2}.0"), (n + "project_bn", "bn", f"{p}.{e + 2}.1")]
+    plan += [("top_conv", "conv", "features.8.0"), ("top_bn", "bn", "features.8.1")]
+    return plan, keras_head(layers, ["predictions", "probs"]), {"flavour": "keras",
+                                                               "bn_eps": str(tm.KERAS_EFFICIENTNET_EPS)}
+
+
+def keras_efficientnet_normalization(path, arch, layers, rescaling):
+    """(the Normalization layer's name or None, the preprocessing, a note): the input layers of Keras'
+    EfficientNet as skinnet's preprocessing, value = (pixel / 255 - mean) / std.
+
+    tf.keras and Keras 3 build Rescaling(1/255), Normalization (weights mean, variance, count: (x - mean) /
+    sqrt(variance)) and, when built with weights="imagenet" (Keras >= 2.8), Rescaling(1/sqrt(IMAGENET_STDDEV_RGB)),
+    which has no weights: the published files hold variance = the ImageNet standard deviations themselves
+    (tensorflow/tensorflow#49930), so that the three give ImageNet's (x/255 - mean) / std. std here is
+    sqrt(variance) * sqrt(IMAGENET_STDDEV_RGB) for rescaling "imagenet" (the default), or sqrt(variance) for
+    "none": a model built with weights=None and loaded afterwards, or saved by Keras < 2.8, has no second
+    Rescaling. A file with no Normalization weights (keras_applications 1.0.8's EfficientNet, whose model
+    has no input layers) was meant for its preprocess_input, mode 'torch': ImageNet's mean and std on the
+    0-1 scale, which is what is recorded then."""
+    size = KERAS_EFFICIENTNET_SIZES[arch]
+    found = [n for n, ws in layers.items() if {"mean", "variance"} <= {w for w, _ in ws}]
+    if len(found) > 1:
+        raise ConvertError(f"{path}: {len(found)} Normalization layers ({', '.join(found)}); Keras' {arch} has one")
+    if not found:
+        return None, preprocessing_keras_torch(size), "none in the file: preprocess_input mode 'torch' (ImageNet's)"
+    w = dict(layers[found[0]])
+    mean, var = np.asarray(w["mean"], np.float64).reshape(-1), np.asarray(w["variance"], np.float64).reshape(-1)
+    if mean.size != 3 or var.size != 3 or not (var > 0).all():
+        raise ConvertError(f"{path}: Normalization layer {found[0]} has mean {mean.tolist()} and variance "
+                           f"{var.tolist()}; expected 3 channels with positive variances")
+    std = np.sqrt(var) * (np.sqrt(KERAS_IMAGENET_STDDEV) if rescaling == "imagenet" else 1.0)
+    pre = {"color_order": "RGB", "scale": 1 / 255, "mean": mean.tolist(), "std": std.tolist(), "input_size": size,
+           "resize_shorter": 0}
+    then = ", then Rescaling(1/sqrt(IMAGENET_STDDEV_RGB)) (weights='imagenet', Keras >= 2.8)" \
+        if rescaling == "imagenet" else " (no second Rescaling: --keras-rescaling none)"
+    return found[0], pre, f"Rescaling(1/255), {found[0]} mean {mean.tolist()} variance {var.tolist()}{then}"
+
+
 KERAS_ROLES = {"conv": ["kernel", "bias"], "bn": ["gamma", "beta", "moving_mean", "moving_variance"],
-               "dense": ["kernel", "bias"]}
+               "dense": ["kernel", "bias"], "dwconv": ["depthwise_kernel", "bias"]}
 
 
 def keras_roles(path, name, kind, weights):
@@ -453,12 +626,14 @@ def keras_roles(path, name, kind, weights):
     raise ConvertError(f"{path}: layer {name} has weights {names}, which do not look like a Keras {kind} layer's")
 
 
-def keras_apply(path, arch, layers, plan, head):
-    """Runs the plan: transposes kernels (Conv2D HWIO -> OIHW, Dense (in, out) -> (out, in)), checks every
-    shape against the architecture, and returns the tensors in its state-dict order and the class count."""
+def keras_apply(path, arch, layers, plan, head, consumed=()):
+    """Runs the plan: transposes kernels (Conv2D HWIO -> OIHW, DepthwiseConv2D (k, k, C, 1) -> (C, 1, k, k),
+    Dense (in, out) -> (out, in)), checks every shape against the architecture, and returns the tensors in its
+    state-dict order and the class count. `consumed`: layers with weights that the caller has used already."""
     has_head = head in layers and bool(layers[head])
+    head_prefix = head_key(arch)[: -len("weight")]
     if has_head:
-        plan = plan + [(head, "dense", "classif" if arch == "inception_resnet_v2" else "fc")]
+        plan = plan + [(head, "dense", head_prefix[:-1])]
     roles = {name: keras_roles(path, name, kind, layers.get(name) or []) for name, kind, _ in plan
              if layers.get(name)}
     classes = roles[head]["kernel"].shape[-1] if has_head else 1000
@@ -469,11 +644,13 @@ def keras_apply(path, arch, layers, plan, head):
             raise ConvertError(f"{path}: layer {name} (skinnet's {prefix}) is missing or has no weights: not a "
                                f"Keras {arch} file, or a different depth (see --arch)")
         r, found = roles[name], {}
-        if kind in ("conv", "dense"):
-            kernel = r.get("kernel")
-            if kernel is None or kernel.ndim != (4 if kind == "conv" else 2):
+        if kind in ("conv", "dense", "dwconv"):
+            role = "depthwise_kernel" if kind == "dwconv" else "kernel"
+            kernel = r.get(role)
+            if kernel is None or kernel.ndim != (2 if kind == "dense" else 4):
                 raise ConvertError(f"{path}: layer {name} has no {kind} kernel ({sorted(r)})")
-            found[f"{prefix}.weight"] = (kernel.transpose(3, 2, 0, 1) if kind == "conv" else kernel.T, "kernel", kernel)
+            value = kernel.T if kind == "dense" else kernel.transpose((3, 2, 0, 1) if kind == "conv" else (2, 3, 0, 1))
+            found[f"{prefix}.weight"] = (value, role, kernel)
             if "bias" in r:
                 found[f"{prefix}.bias"] = (r["bias"], "bias", r["bias"])
         else:
@@ -486,19 +663,20 @@ def keras_apply(path, arch, layers, plan, head):
             raise ConvertError(
                 f"{path}: layer {name} (skinnet's {prefix}) has {sorted(k[len(prefix) + 1:] for k in found)}, "
                 f"{arch} (Keras) has {sorted(k[len(prefix) + 1:] for k in want)}"
-                + (" (a batch norm with scale where Keras' conv2d_bn has none)" if kind == "bn" else ""))
+                + (" (a batch norm with scale where Keras' conv2d_bn has none)"
+                   if kind == "bn" and arch.startswith("inception") else ""))
         for key, (value, role, original) in found.items():
             if tuple(value.shape) != expected[key]:
                 raise ConvertError(f"{path}: layer {name}: {role} of shape {tuple(original.shape)} (Keras layout) "
                                    f"gives {tuple(value.shape)}, but {arch}'s {key} is {expected[key]}")
             tensors[key] = np.ascontiguousarray(value, dtype=np.float32)
-    used = {name for name, _, _ in plan}
+    used = {name for name, _, _ in plan} | set(consumed)
     unexpected = sorted((n for n, ws in layers.items() if ws and n not in used),
                         key=lambda n: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", n)])
     if unexpected:
         raise ConvertError(f"{path}: {len(unexpected)} layer(s) with weights that Keras' {arch} does not have: "
                            + ", ".join(unexpected[:20]) + (" ..." if len(unexpected) > 20 else ""))
-    out, head_prefix = {}, "classif." if arch == "inception_resnet_v2" else "fc."
+    out = {}
     for key in expected:
         if key.endswith("num_batches_tracked"):
             out[key] = np.zeros((), np.int64)  # Keras keeps no count; skinnet's batch norm uses momentum
@@ -600,6 +778,10 @@ def main(argv=None):
     parser.add_argument("--in", dest="input", help="the weights file to convert")
     parser.add_argument("--out", help="the safetensors file to write")
     parser.add_argument("--resize", type=int, help="override the recorded shorter-side resize (torchvision, timm)")
+    parser.add_argument("--keras-rescaling", choices=["imagenet", "none"], default="imagenet",
+                        help="Keras EfficientNet: whether the model divided its Normalization output by "
+                        "sqrt(IMAGENET_STDDEV_RGB) (built with weights='imagenet' in Keras >= 2.8: imagenet, the "
+                        "default) or not (built with weights=None, or Keras < 2.8: none)")
     parser.add_argument("--fetch", metavar="ARCH", help="download the official ImageNet file for ARCH and convert it "
                         "(torchvision's; timm's for inception_resnet_v2)")
     parser.add_argument("--dir", default="weights", help="folder for --fetch (default: weights)")
@@ -621,7 +803,7 @@ def main(argv=None):
         elif args.source == "timm":
             tensors, meta = from_timm(args.input, args.arch, args.resize)
         else:
-            tensors, meta = from_keras(args.input, args.arch)
+            tensors, meta = from_keras(args.input, args.arch, args.keras_rescaling)
         if "label_offset" in meta:
             print(f"{args.input}: 1001 classes (TF-slim's background class 0 first): dropped class 0, kept "
                   f"ImageNet's 1000")

@@ -1,4 +1,4 @@
-"""PyTorch definitions of the Keras-notebook networks that torchvision lacks, with skinnet's state-dict keys.
+"""PyTorch definitions of the networks (and flavours) torchvision lacks, with skinnet's state-dict keys.
 
 They serve weights/convert.py (a file's keys and shapes are checked against them, as torchvision's models
 are for torchvision's files) and the reference generators in tests/ (they are the PyTorch oracle the C++
@@ -31,11 +31,35 @@ are registered in the order of the contract (docs: the state-dict order is torch
   (resnet_common; resnet50.py used Keras' default 1e-3), stem ZeroPadding2D(3) + 7x7/2 valid conv, max
   pool after ZeroPadding2D(1). Keys are torchvision's resnet50 names plus the convolutions' biases.
 
+- DenseNet (densenet121/161/169/201), flavour "torchvision": torchvision.models.DenseNet itself. Flavour
+  "keras" (keras_applications/densenet.py and keras/src/applications/densenet.py: DenseNet, dense_block,
+  conv_block, transition_block; DenseNet121/169/201 only, Keras has no 161) is the same graph with every
+  BatchNormalization's epsilon 1.001e-5 (and Keras' momentum): the stem's ZeroPadding2D(3) + valid 7x7/2
+  convolution and ZeroPadding2D(1) + valid 3x3/2 max pool after the ReLU are torchvision's padded ones, each
+  conv_block is BN, ReLU, 1x1 (4 x 32), BN, ReLU, 3x3 'same' (32) concatenated after its input, as
+  torchvision's _DenseLayer, and each transition is BN, ReLU, 1x1 (half the channels), 2x2/2 average pool.
+- EfficientNet (efficientnet_b0..b7), flavour "torchvision": torchvision's EfficientNet (V1 configurations,
+  batch norm eps 1e-5 for b0-b4 and 1e-3, momentum 0.01 for b5-b7, as its builders), with dropout and
+  stochastic depth settable. Flavour "keras" (keras_applications/efficientnet.py and
+  keras/src/applications/efficientnet.py: EfficientNet, block) has the same modules, channels (round_filters
+  = _make_divisible), depths (round_repeats), squeeze-and-excitation (max(1, filters_in // 4), swish, sigmoid),
+  dropout and drop-connect rates, but every BatchNormalization keeps Keras' default epsilon 1e-3 (all
+  variants) and momentum, and the stem convolution and the stride-2 depthwise convolutions are
+  ZeroPadding2D(correct_pad(x, k)) + 'valid' rather than torchvision's symmetric k//2: correct_pad pads
+  (k//2 - 1 + H%2, k//2) in H (and alike in W) when the input size is known when the model is built (an
+  input_shape given, or include_top=True at the default size), which is exactly TensorFlow's 'SAME' padding
+  and what the ImageNet weights were trained with, and (k//2 - 1, k//2) whatever the size when it is not
+  (include_top=False without input_shape). Both agree whenever the map entering a stride-2 convolution has
+  even size (every stride-2 layer of b0 at 224 px, and any input that is a multiple of 32); keras_pad
+  chooses: "same" (default) or "fixed". Keras' Rescaling/Normalization input layers are preprocessing
+  (weights/convert.py carries them into the metadata), not part of this network.
+
 Keras counts "momentum" the other way round: BatchNormalization(momentum=0.99) keeps 0.99 of the running
 statistic, which is PyTorch's momentum 0.01, so the Keras-derived models default to 0.01.
 Initialisation is PyTorch's default; no_init() skips it where only keys and shapes are wanted.
 """
 import contextlib
+import math
 from functools import partial
 
 import torch
@@ -45,9 +69,23 @@ import torchvision
 
 KERAS_BN_MOMENTUM = 0.01  # Keras' BatchNormalization(momentum=0.99) in PyTorch's convention
 RESNET_V1_LAYERS = {"resnet50_v1": [3, 4, 6, 3], "resnet101_v1": [3, 4, 23, 3], "resnet152_v1": [3, 8, 36, 3]}
+# torchvision's DenseNet configurations: growth rate, layers per dense block, stem channels
+DENSENET_CFGS = {"densenet121": (32, (6, 12, 24, 16), 64), "densenet161": (48, (6, 12, 36, 24), 96),
+                 "densenet169": (32, (6, 12, 32, 32), 64), "densenet201": (32, (6, 12, 48, 32), 64)}
+# torchvision's EfficientNet builders: width multiplier, depth multiplier, dropout before the classifier
+# (Keras' EfficientNetB0..B7 use the same coefficients and dropout rates)
+EFFICIENTNET_CFGS = {"efficientnet_b0": (1.0, 1.0, 0.2), "efficientnet_b1": (1.0, 1.1, 0.2),
+                     "efficientnet_b2": (1.1, 1.2, 0.3), "efficientnet_b3": (1.2, 1.4, 0.3),
+                     "efficientnet_b4": (1.4, 1.8, 0.4), "efficientnet_b5": (1.6, 2.2, 0.4),
+                     "efficientnet_b6": (1.8, 2.6, 0.5), "efficientnet_b7": (2.0, 3.1, 0.5)}
+KERAS_DENSENET_EPS = 1.001e-5  # densenet.py's BatchNormalization(epsilon=1.001e-5)
+KERAS_EFFICIENTNET_EPS = 1e-3  # efficientnet.py keeps BatchNormalization's default epsilon
+# The architectures torchvision lacks (weights/convert.py's NOTEBOOK_ARCHS)
 ARCHS = ["inception_v3", "inception_resnet_v2"] + list(RESNET_V1_LAYERS)
 FLAVOURS = {"inception_v3": ("torchvision", "keras"), "inception_resnet_v2": ("timm", "keras"),
-            **{arch: ("keras",) for arch in RESNET_V1_LAYERS}}
+            **{arch: ("keras",) for arch in RESNET_V1_LAYERS},
+            **{arch: ("torchvision",) if arch == "densenet161" else ("torchvision", "keras") for arch in DENSENET_CFGS},
+            **{arch: ("torchvision", "keras") for arch in EFFICIENTNET_CFGS}}
 
 
 class BatchNorm2dNoScale(nn.Module):
@@ -416,6 +454,82 @@ def resnet152_v1(num_classes=1000, bn_eps=1.001e-5):
     return ResNetV1(RESNET_V1_LAYERS["resnet152_v1"], num_classes, bn_eps)
 
 
+# --- DenseNet and EfficientNet (torchvision's, and Keras' flavour) -------------------------------------------
+
+def densenet(arch, flavour="torchvision", num_classes=1000, drop_rate=0.0, bn_eps=None, bn_momentum=None):
+    """torchvision's DenseNet; flavour "keras": batch norm eps 1.001e-5 and momentum 0.01 (bn_eps and
+    bn_momentum override either)."""
+    growth, blocks, stem = DENSENET_CFGS[arch]
+    model = torchvision.models.DenseNet(growth, blocks, stem, num_classes=num_classes, drop_rate=drop_rate)
+    keras = flavour == "keras"
+    eps = bn_eps if bn_eps is not None else (KERAS_DENSENET_EPS if keras else 1e-5)
+    momentum = bn_momentum if bn_momentum is not None else (KERAS_BN_MOMENTUM if keras else 0.1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eps, m.momentum = eps, momentum
+    return model
+
+
+def keras_pad(size, kernel, stride, rule="same"):
+    """(before, after) zero padding of one spatial dimension of a Keras EfficientNet stride-2 convolution.
+
+    "same": correct_pad with the input size known, (k//2 - 1 + size % 2, k//2) for stride 2, which is
+    TensorFlow's 'SAME': total max((ceil(size/s) - 1) s + k - size, 0), the smaller half before.
+    "fixed": correct_pad when the size is unknown at build time: (k//2 - 1, k//2) whatever the size."""
+    if rule == "fixed":
+        return kernel // 2 - 1, kernel // 2
+    if rule != "same":
+        raise ValueError(f"keras_pad: unknown rule '{rule}' (same or fixed)")
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class Conv2dKerasPad(nn.Conv2d):
+    """A strided convolution padded as Keras' EfficientNet pads it, ZeroPadding2D(correct_pad) + 'valid'
+    (keras_pad), instead of PyTorch's symmetric padding. Same parameters (weight, bias) as nn.Conv2d."""
+
+    def __init__(self, conv, rule="same"):
+        super().__init__(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, 0, conv.dilation,
+                         conv.groups, conv.bias is not None)
+        self.weight = conv.weight
+        if conv.bias is not None:
+            self.bias = conv.bias
+        self.rule = rule
+
+    def forward(self, x):
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        left, right = keras_pad(x.shape[-1], kw, sw, self.rule)
+        top, bottom = keras_pad(x.shape[-2], kh, sh, self.rule)
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), self.weight, self.bias, self.stride, 0, self.dilation,
+                        self.groups)
+
+    def extra_repr(self):
+        return super().extra_repr() + f", keras_pad={self.rule}"
+
+
+def efficientnet(arch, flavour="torchvision", num_classes=1000, dropout=None, stochastic_depth_prob=0.2,
+                 bn_eps=None, bn_momentum=None, keras_pad="same"):
+    """torchvision's EfficientNet-B0..B7 (dropout None: the variant's own); flavour "keras": batch norm eps
+    1e-3 and momentum 0.01 for every variant, strided convolutions padded as Keras pads them (keras_pad)."""
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+
+    width, depth, default_dropout = EFFICIENTNET_CFGS[arch]
+    setting, last_channel = _efficientnet_conf(arch, width_mult=width, depth_mult=depth)
+    keras = flavour == "keras"
+    large = arch in ("efficientnet_b5", "efficientnet_b6", "efficientnet_b7")  # torchvision's b5-b7 builders
+    eps = bn_eps if bn_eps is not None else (KERAS_EFFICIENTNET_EPS if keras or large else 1e-5)
+    momentum = bn_momentum if bn_momentum is not None else (KERAS_BN_MOMENTUM if keras or large else 0.1)
+    model = EfficientNet(setting, default_dropout if dropout is None else dropout, stochastic_depth_prob,
+                         num_classes, partial(nn.BatchNorm2d, eps=eps, momentum=momentum), last_channel)
+    if keras:
+        strided = [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d) and m.stride != (1, 1)]
+        for name in strided:
+            parent, _, child = name.rpartition(".")
+            owner = model.get_submodule(parent)
+            owner._modules[child] = Conv2dKerasPad(owner._modules[child], keras_pad)
+    return model
+
+
 # --- construction ----------------------------------------------------------------------------------------
 
 def default_flavour(arch):
@@ -427,9 +541,11 @@ def build(arch, flavour=None, num_classes=1000, **kw):
 
     kw: inception_v3 torchvision: aux_logits (True), transform_input (False), dropout (0.5); keras:
     dropout (0.5). inception_resnet_v2: dropout (0.0). resnet*_v1: bn_eps (1.001e-5), bn_momentum (0.01).
+    densenet*: drop_rate (0.0), bn_eps, bn_momentum. efficientnet_b*: dropout (the variant's),
+    stochastic_depth_prob (0.2), bn_eps, bn_momentum, keras_pad ("same"; keras flavour only).
     """
     if arch not in FLAVOURS:
-        raise ValueError(f"torch_models: unknown architecture '{arch}'; known: {', '.join(ARCHS)}")
+        raise ValueError(f"torch_models: unknown architecture '{arch}'; known: {', '.join(FLAVOURS)}")
     flavour = flavour or default_flavour(arch)
     if flavour not in FLAVOURS[arch]:
         raise ValueError(f"torch_models: {arch} has no flavour '{flavour}' (known: {', '.join(FLAVOURS[arch])})")
@@ -441,6 +557,10 @@ def build(arch, flavour=None, num_classes=1000, **kw):
         return inception_v3_keras(num_classes, kw.get("dropout", 0.5))
     if arch == "inception_resnet_v2":
         return InceptionResNetV2(num_classes, flavour, kw.get("dropout", 0.0))
+    if arch in DENSENET_CFGS:
+        return densenet(arch, flavour, num_classes, **kw)
+    if arch in EFFICIENTNET_CFGS:
+        return efficientnet(arch, flavour, num_classes, **kw)
     return ResNetV1(RESNET_V1_LAYERS[arch], num_classes, kw.get("bn_eps", 1.001e-5),
                     kw.get("bn_momentum", KERAS_BN_MOMENTUM))
 
