@@ -1,5 +1,7 @@
-// CUDA conv2d and pooling kernels (kernels/cuda/conv2d.cu, pool2d.cu) against the CPU kernels: the "cuda"
-// tier (tests/cuda_check.h). Every case runs under each thread order of the emulator.
+// CUDA conv2d and pooling kernels (kernels/cuda/conv2d.cu, conv2d_depthwise.cu, pool2d.cu) against the CPU
+// kernels: the "cuda" tier (tests/cuda_check.h). Every case runs under each thread order of the emulator.
+// Grouped convolutions (1 < G < C) run the implicit-GEMM kernels with one grid layer per group; depthwise
+// ones (G = C) their own direct kernels; both against the same reference loops.
 //
 // conv2d is compared with the direct reference loops (conv2d_*_reference_cpu, accumulating in double), so
 // the only difference is the float32 summation order of the GPU's tiled GEMM: rms-relative 1e-5 (the
@@ -33,11 +35,11 @@ Tensor cuda_empty(const Shape& shape, DType dtype = DType::f32) { return empty(s
 // on the GPU against the reference loops.
 void check_conv2d(const ConvCase& s, uint64_t seed) {
   const Conv2dParams p = conv_params(s.spec);
-  const std::string what = fmt::format("conv2d N{} C{} {}x{} K{} {}x{} stride {},{} pad {},{} dil {},{}", p.N, p.C,
-                                       p.H, p.W, p.K, p.R, p.S, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h,
-                                       p.dil_w);
+  const std::string what = fmt::format("conv2d N{} C{} {}x{} K{} {}x{} stride {},{} pad {},{} dil {},{} groups {}", p.N,
+                                       p.C, p.H, p.W, p.K, p.R, p.S, p.stride_h, p.stride_w, p.pad_h, p.pad_w, p.dil_h,
+                                       p.dil_w, p.G);
   Tensor x = test_input({p.N, p.C, p.H, p.W}, seed, -1, 1, DType::f32);
-  Tensor w = test_input({p.K, p.C, p.R, p.S}, seed + 1, -1, 1, DType::f32);
+  Tensor w = test_input({p.K, p.C / p.G, p.R, p.S}, seed + 1, -1, 1, DType::f32);
   Tensor b = test_input({p.K}, seed + 2, -1, 1, DType::f32);
   Tensor dy = test_input({p.N, p.K, p.P, p.Q}, seed + 3, -1, 1, DType::f32);
   Tensor y0 = empty(dy.shape()), dx0 = empty(x.shape()), dw0 = empty(w.shape()), db0 = empty(b.shape());
@@ -169,6 +171,47 @@ TEST_SUITE("cuda") {
   // (1, 2), a 2x3 filter.
   TEST_CASE("conv2d cuda: awkward C17 K65 9x7, 2x3 filter, stride 1x2, pad 2x1, dilation 1x2") {
     check_conv2d({{3, 17, 9, 7, 65, 2, 3, 1, 2, 2, 1, 1, 2}, true, true}, 500);
+  }
+
+  // Grouped (implicit GEMM, blockIdx.z = group): G = 2 with 3 channels and 2 filters per group on 12x11,
+  // 3x3, pad (1, 2): N*P*Q = 312, so backward weight splits into 4 slices (grid z = slices * G = 8).
+  TEST_CASE("conv2d cuda: grouped G2, C6 K4 12x11, 3x3, pad 1x2, split backward weight") {
+    check_conv2d({{2, 6, 12, 11, 4, 3, 3, 1, 1, 1, 2, 1, 1, 2}, true, true}, 900);
+  }
+  // G = 3, 3 channels and 2 filters per group, a 3x2 filter, stride (2, 1), pad (1, 0), dilation (1, 2), odd
+  // sizes, no bias.
+  TEST_CASE("conv2d cuda: grouped G3, C9 K6 11x10, 3x2 filter, stride 2x1, pad 1x0, dilation 1x2") {
+    check_conv2d({{1, 9, 11, 10, 6, 3, 2, 2, 1, 1, 0, 1, 2, 3}, false, false}, 910);
+  }
+  // G = 2 with groups wider than a tile: 65 filters per group (two filter tiles, the second one row) and
+  // 20 channels per group (C/G*R*S = 180: three weight-column tiles), 6x6.
+  TEST_CASE("conv2d cuda: grouped G2, C40 K130 6x6, 3x3, several tiles per group") {
+    check_conv2d({{1, 40, 6, 6, 130, 3, 3, 1, 1, 1, 1, 1, 1, 2}, true, false}, 920);
+  }
+
+  // Depthwise (G = C, kernels/cuda/conv2d_depthwise.cu). Model-sized: EfficientNet-B0's first depthwise
+  // layer (32 channels, 3x3, stride 1, pad 1) at batch 1 on 14x14 instead of 112x112.
+  TEST_CASE("conv2d cuda: depthwise EfficientNet 3x3, 32 channels, 14x14") {
+    check_conv2d({{1, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32}, true, false}, 1000);
+  }
+  // Depthwise awkward: multiplier 1 and 2, 3x3 and 5x5, strides 1 and 2, dilation 2, unequal padding and
+  // odd sizes, with and without bias (and dw / dbias each alone).
+  TEST_CASE("conv2d cuda: depthwise m1 C5 9x11, 3x3, stride 1, pad 1x0") {
+    check_conv2d({{2, 5, 9, 11, 5, 3, 3, 1, 1, 1, 0, 1, 1, 5}, true, true}, 1010);
+  }
+  TEST_CASE("conv2d cuda: depthwise m2 C3 K6 13x10, 5x5, stride 2, pad 2x1") {
+    check_conv2d({{2, 3, 13, 10, 6, 5, 5, 2, 2, 2, 1, 1, 1, 3}, false, true}, 1020);
+  }
+  TEST_CASE("conv2d cuda: depthwise m1 C4 10x9, 3x3, dilation 2, pad 2") {
+    check_conv2d({{1, 4, 10, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 4}, true, false}, 1030);
+  }
+  TEST_CASE("conv2d cuda: depthwise m2 C3 K6 7x8, 3x3, stride 2x1, pad 1x0, dilation 1x2") {
+    check_conv2d({{1, 3, 7, 8, 6, 3, 3, 2, 1, 1, 0, 1, 2, 3}, true, false}, 1040);
+  }
+  // N*P*Q = 4096 with only 18 taps (2 for dbias): backward weight and dbias split into 2 slices of 2048
+  // and add them in a second launch.
+  TEST_CASE("conv2d cuda: depthwise C2 64x64, 3x3, split backward weight and dbias") {
+    check_conv2d({{1, 2, 64, 64, 2, 3, 3, 1, 1, 1, 1, 1, 1, 2}, true, false}, 1050);
   }
 
   // ResNet max pool (3x3, stride 2, pad 1) with 64 channels at batch 1 on 56x56 (112x112 in the model).

@@ -1,7 +1,7 @@
 // CUDA elementwise kernels (kernels/cuda/elementwise.cu) against the CPU kernels: every UnaryOp forward and
 // backward, every BinaryOp, on contiguous tensors (the fast path), transposed and strided views and
 // broadcasts (the Loop path), plus relu/add and their gradients through the tensor ops on a ResNet-18
-// activation.
+// activation, and scale_rows (row scaling) forward and backward.
 #include <cfloat>
 #include <limits>
 
@@ -30,12 +30,19 @@ Tol unary_tol(UnaryOp op) {
     case UnaryOp::log: return libm_tol(2);
     case UnaryOp::tanh: return libm_tol(3);
     case UnaryOp::sigmoid: return libm_tol(5);     // 1 / (1 + expf(-x)): exp's 3 ulp, two roundings
+    case UnaryOp::silu: return libm_tol(5);        // x / (1 + expf(-x)): the same
     case UnaryOp::pow_scalar: return libm_tol(5);
     default: return kExact;
   }
 }
-// Backward reads x and y as given (the same tensors on both sides), so only powf differs.
-Tol unary_backward_tol(UnaryOp op) { return op == UnaryOp::pow_scalar ? libm_tol(7) : kExact; }
+// Backward reads x and y as given (the same tensors on both sides), so only powf and silu's recomputed
+// sigmoid differ. silu's dx = g*sg*(1 + x*(1-sg)) moves by (1 + x - 2*x*sg) times sg's error (5 ulp, as
+// sigmoid), at most 4x for these inputs in [-3, 3]; dx crosses zero (x ~ -1.28), so part of the bound is
+// relative to the rms.
+Tol unary_backward_tol(UnaryOp op) {
+  if (op == UnaryOp::silu) return emu::active() ? kExact : Tol{5 * FLT_EPSILON, 20 * FLT_EPSILON};
+  return op == UnaryOp::pow_scalar ? libm_tol(7) : kExact;
+}
 Tol binary_tol(BinaryOp op) {
   switch (op) {
     case BinaryOp::pow: return libm_tol(5);
@@ -46,7 +53,7 @@ Tol binary_tol(BinaryOp op) {
 }
 
 constexpr UnaryOp kUnaryOps[] = {UnaryOp::identity, UnaryOp::neg, UnaryOp::exp, UnaryOp::log, UnaryOp::sqrt,
-                                 UnaryOp::relu, UnaryOp::sigmoid, UnaryOp::tanh, UnaryOp::add_scalar,
+                                 UnaryOp::relu, UnaryOp::sigmoid, UnaryOp::tanh, UnaryOp::silu, UnaryOp::add_scalar,
                                  UnaryOp::mul_scalar, UnaryOp::div_scalar, UnaryOp::pow_scalar,
                                  UnaryOp::rsub_scalar, UnaryOp::rdiv_scalar};
 constexpr BinaryOp kBinaryOps[] = {BinaryOp::add, BinaryOp::sub, BinaryOp::mul, BinaryOp::div, BinaryOp::pow,
@@ -193,6 +200,43 @@ TEST_SUITE("cuda") {
       ct.transpose(1, 3).add_(to_cuda(bc).reshape({5}), 0.5);
       check_close("add_ in place", to_cpu(ct), t, kExact);
     });
+  }
+
+  // scale_rows on [rows, inner]: the squeeze-and-excitation gate (N*C rows of H*W: 2 x 24 channels of 7x7),
+  // stochastic depth's per-sample scale (N rows of C*H*W), one long row (4099: 17 blocks, a partial last one),
+  // a column (300 rows of 1: 300 one-warp blocks for ds), an odd 37 x 33, and the empty shapes 0 x 5 and 4 x 0
+  // (ds = 0). y and dx are one rounding of x * s, as on the CPU: exact. ds is a double sum on both sides,
+  // in another order: one float rounding apart at most. The backward also runs with dx or ds alone (null).
+  TEST_CASE("cuda elementwise: scale_rows forward and backward equal the CPU (SE gate, 1 x 4099, 300 x 1, empty)") {
+    struct Case {
+      int64_t rows, inner;
+    };
+    const Tol ds_tol{FLT_EPSILON, 1e-12};
+    for (const Case c :
+         {Case{48, 49}, Case{3, 405}, Case{1, 4099}, Case{300, 1}, Case{37, 33}, Case{0, 5}, Case{4, 0}}) {
+      INFO("rows ", c.rows, ", inner ", c.inner);
+      const uint64_t seed = 20 + static_cast<uint64_t>(c.rows * 7 + c.inner);
+      const Tensor x = test_input({c.rows, c.inner}, seed, -2, 2, DType::f32);
+      const Tensor s = test_input({c.rows}, seed + 1, -1, 1, DType::f32);
+      const Tensor dy = test_input({c.rows, c.inner}, seed + 2, -1, 1, DType::f32);
+      Tensor y0 = output_like(x), dx0 = output_like(x), ds0 = output_like(s);
+      scale_rows_forward_cpu<float>(ptr(y0), ptr(x), ptr(s), c.rows, c.inner);
+      scale_rows_backward_cpu<float>(ptr(dx0), ptr(ds0), ptr(dy), ptr(x), ptr(s), c.rows, c.inner);
+      const Tensor cx = to_cuda(x), cs = to_cuda(s), cdy = to_cuda(dy);
+      for_each_schedule([&] {
+        Tensor y = output_like(cx), dx = output_like(cx), ds = output_like(cs);
+        scale_rows_forward_cuda(ptr(y), ptr(cx), ptr(cs), c.rows, c.inner);
+        check_close("scale_rows y", to_cpu(y), y0, kExact);
+        scale_rows_backward_cuda(ptr(dx), ptr(ds), ptr(cdy), ptr(cx), ptr(cs), c.rows, c.inner);
+        check_close("scale_rows dx", to_cpu(dx), dx0, kExact);
+        check_close("scale_rows ds", to_cpu(ds), ds0, ds_tol);
+        Tensor dx_only = output_like(cx), ds_only = output_like(cs);
+        scale_rows_backward_cuda(ptr(dx_only), nullptr, ptr(cdy), ptr(cx), ptr(cs), c.rows, c.inner);
+        check_close("scale_rows dx (no ds)", to_cpu(dx_only), dx0, kExact);
+        scale_rows_backward_cuda(nullptr, ptr(ds_only), ptr(cdy), ptr(cx), ptr(cs), c.rows, c.inner);
+        check_close("scale_rows ds (no dx)", to_cpu(ds_only), ds0, ds_tol);
+      });
+    }
   }
 
   // Model-sized: a ResNet-18 layer1 activation at batch 2, [2, 64, 56, 56] (401408 elements, 1568 blocks),

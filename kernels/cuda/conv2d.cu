@@ -6,9 +6,19 @@
 // where the window falls into padding (or, for backward data, where no output pixel reads the input).
 //
 //   pass             C[M x Ncol]  = A[M x Kdim]      x B[Kdim x Ncol]       M      Ncol     Kdim
-//   forward          y            = w                x col(x)               K      N*P*Q    C*R*S
-//   backward data    dx           = w^T              x gather(dy)           C      N*H*W    K*R*S
-//   backward weight  dw           = dy               x col(x)^T             K      C*R*S    N*P*Q
+//   forward          y            = w                x col(x)               K/G    N*P*Q    C/G*R*S
+//   backward data    dx           = w^T              x gather(dy)           C/G    N*H*W    K/G*R*S
+//   backward weight  dw           = dy               x col(x)^T             K/G    C/G*R*S  N*P*Q
+//
+// Groups (G > 1): group g's filters g*K/G .. (g+1)*K/G - 1 read only input channels g*C/G .. (g+1)*C/G - 1,
+// so a grouped convolution is G independent GEMMs of the sizes above, one per group. The kernels take the
+// per-group sizes (Cg = C/G, Kg = K/G) for the GEMM and the full C and K for the tensors' strides, and
+// blockIdx.z picks the group: forward and backward data run a grid of G layers, each offsetting x, y, dy,
+// dx to its channel slice and w to its block of filters (w [K, C/G, R, S] holds group g's filters as the
+// contiguous rows g*Kg .. (g+1)*Kg - 1). Backward weight already splits its reduction over blockIdx.z, so
+// there z = slice * G + g. With G = 1 every offset is 0 and the kernels are the ordinary convolution.
+// Depthwise convolutions (G = C, conv2d_is_depthwise) are a GEMM with one-row reductions (Cg = 1, R*S
+// long): they go to their own direct kernels instead (kernels/cuda/conv2d_depthwise.cu).
 //
 // All three share one tile loop, the GEMM ladder's register-blocked product (multiply_tiles in
 // kernels/cuda/gemm/tile.cuh): 64 threads compute a 64 x 64 tile of C, stepping through Kdim 16 at a time;
@@ -23,6 +33,7 @@
 // activations passes 2^31 bytes, and N*C*H*W can pass 2^31 even when every GEMM dimension fits).
 #include "base/check.h"
 #include "kernels/conv2d.h"
+#include "kernels/cuda/conv2d_depthwise.h"
 #include "kernels/cuda/compat.h"
 #include "kernels/cuda/gemm/tile.cuh"
 
@@ -40,9 +51,10 @@ constexpr int TM = 8, TN = 8;
 constexpr int kReduceThreads = 256;  // the split-K sum and dbias
 
 // The convolution geometry (Conv2dParams) in 32-bit ints (checked by the launchers), so that index
-// decoding in the gathers is 32-bit arithmetic.
+// decoding in the gathers is 32-bit arithmetic. C and K are the tensors' channel counts (strides); Cg and
+// Kg the channels and filters of one group (the GEMM's sizes), G the number of groups.
 struct ConvGeometry {
-  int N, C, H, W, K, R, S, P, Q, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w;
+  int N, C, H, W, K, R, S, P, Q, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, G, Cg, Kg;
 };
 
 // One block's share of C[m0.., n0..] += A[m0.., k] * B[k, n0..] for the BK columns of A / rows of B now
@@ -71,24 +83,32 @@ struct FilterTap {
   }
 };
 
-// Forward: y[n, k, p, q] = bias[k] + sum_{crs} w[k, crs] * col[crs, (n, p, q)].
-// Block (blockIdx.x, blockIdx.y) computes output columns n0 = 64 * blockIdx.x (flattened n*P*Q + p*Q + q)
-// and filters m0 = 64 * blockIdx.y. Shared memory per step (8 KiB): As = w[m0..+64, k0..+16] (transposed,
-// so the tile loop reads along m), Bs = col[k0..+16, n0..+64] gathered from x: row crs = (c, r, s) and
-// column (n, p, q) read x[n, c, p*stride_h - pad_h + r*dil_h, q*stride_w - pad_w + s*dil_w], or 0 outside
-// the image.
+// Forward: y[n, k, p, q] = bias[k] + sum_{crs} w[k, crs] * col[crs, (n, p, q)], crs over group g's C/G
+// channels. Block (blockIdx.x, blockIdx.y, blockIdx.z) computes output columns n0 = 64 * blockIdx.x
+// (flattened n*P*Q + p*Q + q) and filters g*Kg + m0 of group g = blockIdx.z, m0 = 64 * blockIdx.y (x, y, w
+// and bias are offset to the group first; below, c and k are within the group). Shared memory per step
+// (8 KiB): As = w[m0..+64, k0..+16] (transposed, so the tile loop reads along m), Bs = col[k0..+16,
+// n0..+64] gathered from x: row crs = (c, r, s) and column (n, p, q) read x[n, c, p*stride_h - pad_h +
+// r*dil_h, q*stride_w - pad_w + s*dil_w], or 0 outside the image.
 // Loads: a thread fetches 16 weights (reduction index tid % 16, rows tid / 16 + 4 i: 16 threads read one
 // row's 16 consecutive floats) and the 16 input values of its own column tid (decoded once; the (c, r, s)
 // of consecutive rows by increment): a warp reads 32 consecutive output pixels' inputs. Traffic: x is
-// re-read once per block row (ceil(K / 64) times), w once per block column; both mostly from L2.
-// Preconditions: blockDim.x == 64; grid covers ceil(N*P*Q / 64) x ceil(K / 64).
+// re-read once per block row (ceil(K/G / 64) times), w once per block column; both mostly from L2.
+// Preconditions: blockDim.x == 64; grid covers ceil(N*P*Q / 64) x ceil(K/G / 64) x G.
 __global__ void __launch_bounds__(kThreads)
     conv2d_fwd_implicit_gemm(float* y, const float* x, const float* w, const float* bias, ConvGeometry d) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   const int tid = threadIdx.x;
-  const int M = d.K, PQ = d.P * d.Q, Kdim = d.C * d.R * d.S, Ncol = d.N * PQ;
+  const int M = d.Kg, PQ = d.P * d.Q, Kdim = d.Cg * d.R * d.S, Ncol = d.N * PQ;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  {
+    const int64_t g = blockIdx.z;
+    x += g * d.Cg * d.H * d.W;  // channel g*Cg of image 0
+    y += g * d.Kg * PQ;         // output channel g*Kg of image 0
+    w += g * d.Kg * Kdim;       // filter g*Kg
+    if (bias) bias += g * d.Kg;
+  }
 
   const int col = n0 + tid;
   const bool col_ok = col < Ncol;
@@ -120,7 +140,7 @@ __global__ void __launch_bounds__(kThreads)
     const int gn = gc / PQ, gpq = gc % PQ;
     for (int i = 0; i < TM; ++i) {
       const int k = m0 + ty + 8 * i;
-      if (k < M) y[(static_cast<int64_t>(gn) * M + k) * PQ + gpq] = acc[i][j] + (bias ? bias[k] : 0.f);
+      if (k < M) y[(static_cast<int64_t>(gn) * d.K + k) * PQ + gpq] = acc[i][j] + (bias ? bias[k] : 0.f);
     }
   }
 }
@@ -129,19 +149,26 @@ __global__ void __launch_bounds__(kThreads)
 // h + pad_h - r*dil_h = p*stride_h and w + pad_w - s*dil_w = q*stride_w with 0 <= p < P, 0 <= q < Q (exact
 // division: with stride 2 only every other r hits an output row; the others contribute 0, as padding does
 // in the forward pass).
-// Block: input pixels n0 = 64 * blockIdx.x (flattened n*H*W + h*W + w) times channels m0 = 64 * blockIdx.y.
-// Shared memory per step: As = w^T[c, krs] (row c, reduction index krs = k*R*S + r*S + s, read from
-// w[k, c, r, s]), Bs = gathered dy[krs, pixel]. Same thread-to-load mapping as the forward kernel.
+// Block: input pixels n0 = 64 * blockIdx.x (flattened n*H*W + h*W + w) times channels g*Cg + m0 of group
+// g = blockIdx.z, m0 = 64 * blockIdx.y; the sum runs over group g's K/G filters (dx, dy, w offset to the
+// group first). Shared memory per step: As = w^T[c, krs] (row c, reduction index krs = k*R*S + r*S + s,
+// read from w[k, c, r, s]), Bs = gathered dy[krs, pixel]. Same thread-to-load mapping as the forward kernel.
 // Work: the GEMM includes the structural zeros, so a stride-s convolution spends (1 - 1/s^2) of its FMAs
 // on zeros (docs/cuda.md, conv2d); traffic as in the forward pass with x and dy swapped.
-// Preconditions: blockDim.x == 64; grid covers ceil(N*H*W / 64) x ceil(C / 64).
+// Preconditions: blockDim.x == 64; grid covers ceil(N*H*W / 64) x ceil(C/G / 64) x G.
 __global__ void __launch_bounds__(kThreads)
     conv2d_bwd_data_implicit_gemm(float* dx, const float* dy, const float* w, ConvGeometry d) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   const int tid = threadIdx.x;
-  const int M = d.C, HW = d.H * d.W, RS = d.R * d.S, Kdim = d.K * RS, Ncol = d.N * HW;
+  const int M = d.Cg, HW = d.H * d.W, RS = d.R * d.S, Kdim = d.Kg * RS, Ncol = d.N * HW;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  {
+    const int64_t g = blockIdx.z;
+    dx += g * d.Cg * HW;         // channel g*Cg of image 0
+    dy += g * d.Kg * d.P * d.Q;  // output channel g*Kg of image 0
+    w += g * d.Kg * d.Cg * RS;   // filter g*Kg
+  }
 
   const int col = n0 + tid;
   const bool col_ok = col < Ncol;
@@ -155,7 +182,7 @@ __global__ void __launch_bounds__(kThreads)
       const int kk = tid % BK, gk = k0 + kk, k = gk / RS, rs = gk - k * RS;
       for (int i = 0; i < BM / 4; ++i) {
         const int m = tid / BK + 4 * i, gm = m0 + m;
-        As[kk][m] = gm < M && gk < Kdim ? w[(static_cast<int64_t>(k) * d.C + gm) * RS + rs] : 0.f;
+        As[kk][m] = gm < M && gk < Kdim ? w[(static_cast<int64_t>(k) * d.Cg + gm) * RS + rs] : 0.f;
       }
     }
     FilterTap t(k0, d.R, d.S);  // here (k, r, s): t.c is the filter index k
@@ -180,30 +207,35 @@ __global__ void __launch_bounds__(kThreads)
     const int gn = gc / HW, ghw = gc % HW;
     for (int i = 0; i < TM; ++i) {
       const int c = m0 + ty + 8 * i;
-      if (c < M) dx[(static_cast<int64_t>(gn) * M + c) * HW + ghw] = acc[i][j];
+      if (c < M) dx[(static_cast<int64_t>(gn) * d.C + c) * HW + ghw] = acc[i][j];
     }
   }
 }
 
 // Backward weight: dw[k, crs] = sum_{npq} dy[n, k, p, q] * col[crs, npq], the reduction over npq split into
-// gridDim.z slices of `chunk` (a multiple of BK) indices; slice z writes its partial sums to
-// out + z*K*C*R*S (out is dw itself when there is one slice).
-// Block: filters m0 = 64 * blockIdx.y times weight columns n0 = 64 * blockIdx.x (crs = c*R*S + r*S + s).
+// `slices` slices of `chunk` (a multiple of BK) indices; blockIdx.z = slice * G + g. Slice z writes its
+// partial sums to out + z*K*C/G*R*S (out is dw itself when there is one slice), group g its rows g*Kg ...
+// Block: filters g*Kg + m0, m0 = 64 * blockIdx.y, times weight columns n0 = 64 * blockIdx.x (crs =
+// c*R*S + r*S + s, c within the group; dy, x and the output are offset to group g first).
 // Shared memory per step: As[kk][m] = dy[n, m0 + m, p, q] and
 // Bs[kk][j] = x[n, c, p*stride_h - pad_h + r*dil_h, ...] for the 16 reduction indices npq = k0 + kk; the
 // block's 64 weight columns are decoded once into a shared table (c, r*dil_h - pad_h, s*dil_w - pad_w).
 // Both loads put the reduction index on tid % 16 (decoded once per step), so 16 neighbouring threads read
 // 16 consecutive output pixels of dy and (stride 1) 16 consecutive input pixels of x. Traffic: dy is re-read once per block column (ceil(CRS / 64)), x once per block row.
-// Preconditions: blockDim.x == 64; grid ceil(CRS / 64) x ceil(K / 64) x slices, slices * chunk >= N*P*Q.
+// Preconditions: blockDim.x == 64; grid ceil(C/G*R*S / 64) x ceil(K/G / 64) x slices*G,
+// slices * chunk >= N*P*Q.
 __global__ void __launch_bounds__(kThreads)
     conv2d_bwd_weight_implicit_gemm(float* out, const float* dy, const float* x, ConvGeometry d, int chunk) {
   __shared__ float As[BK][BM];
   __shared__ float Bs[BK][BN];
   __shared__ int col_c[BN], col_h[BN], col_w[BN];  // c (or -1 past the last column), row and column offsets
   const int tid = threadIdx.x;
-  const int M = d.K, PQ = d.P * d.Q, RS = d.R * d.S, Ncol = d.C * RS, NPQ = d.N * PQ;
+  const int M = d.Kg, PQ = d.P * d.Q, RS = d.R * d.S, Ncol = d.Cg * RS, NPQ = d.N * PQ;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-  const int kbeg = blockIdx.z * chunk, kend = min(kbeg + chunk, NPQ);
+  const int g = blockIdx.z % d.G, z = blockIdx.z / d.G;
+  const int kbeg = z * chunk, kend = min(kbeg + chunk, NPQ);
+  dy += static_cast<int64_t>(g) * d.Kg * PQ;       // output channel g*Kg of image 0
+  x += static_cast<int64_t>(g) * d.Cg * d.H * d.W;  // channel g*Cg of image 0
   {
     const int col = n0 + tid, c = col / RS, rs = col - c * RS;
     col_c[tid] = col < Ncol ? c : -1;
@@ -221,7 +253,7 @@ __global__ void __launch_bounds__(kThreads)
     const float* x_n = x + static_cast<int64_t>(n) * d.C * d.H * d.W;
     for (int i = 0; i < BM / 4; ++i) {
       const int m = tid / BK + 4 * i, gm = m0 + m;
-      As[kk][m] = k_ok && gm < M ? dy[(static_cast<int64_t>(n) * M + gm) * PQ + pq] : 0.f;
+      As[kk][m] = k_ok && gm < M ? dy[(static_cast<int64_t>(n) * d.K + gm) * PQ + pq] : 0.f;
     }
     for (int i = 0; i < BN / 4; ++i) {
       const int j = tid / BK + 4 * i, c = col_c[j], h = op * d.stride_h + col_h[j], ww = oq * d.stride_w + col_w[j];
@@ -233,7 +265,8 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
   }
 
-  float* slice = out + static_cast<int64_t>(blockIdx.z) * M * Ncol;
+  // [K, C/G*R*S] per slice; group g's filters are its rows g*Kg ...
+  float* slice = out + (static_cast<int64_t>(z) * d.K + static_cast<int64_t>(g) * M) * Ncol;
   const int tx = tid % 8, ty = tid / 8;
   for (int i = 0; i < TM; ++i) {
     const int k = m0 + ty + 8 * i;
@@ -287,9 +320,12 @@ ConvGeometry dims_of(const Conv2dParams& p) {
              "conv2d CUDA: a GEMM dimension (N*P*Q, N*H*W, C*R*S or K*R*S) must be below 2^31");
   NN_REQUIRE(p.stride_h > 0 && p.stride_w > 0 && p.dil_h > 0 && p.dil_w > 0,
              "conv2d CUDA: stride and dilation must be positive");
+  NN_REQUIRE(p.G >= 1 && p.C % p.G == 0 && p.K % p.G == 0, "conv2d CUDA: groups must divide C and K");
+  NN_REQUIRE(p.G <= 65535, "conv2d CUDA: at most 65535 groups (a grid dimension), except depthwise");
   auto i = [](int64_t v) { return static_cast<int>(v); };
-  return {i(p.N),  i(p.C),        i(p.H),        i(p.W),     i(p.K),     i(p.R),     i(p.S),    i(p.P),
-          i(p.Q),  i(p.stride_h), i(p.stride_w), i(p.pad_h), i(p.pad_w), i(p.dil_h), i(p.dil_w)};
+  return {i(p.N),     i(p.C),     i(p.H),     i(p.W),        i(p.K),        i(p.R),
+          i(p.S),     i(p.P),     i(p.Q),     i(p.stride_h), i(p.stride_w), i(p.pad_h),
+          i(p.pad_w), i(p.dil_h), i(p.dil_w), i(p.G),        i(p.C / p.G),  i(p.K / p.G)};
 }
 
 unsigned tiles(int64_t n, int tile) { return static_cast<unsigned>(ceil_div<int64_t>(n, tile)); }
@@ -297,39 +333,43 @@ unsigned tiles(int64_t n, int tile) { return static_cast<unsigned>(ceil_div<int6
 }  // namespace
 
 void conv2d_forward_cuda(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p) {
+  if (conv2d_is_depthwise(p)) return conv2d_depthwise_forward_cuda(y, x, w, bias, p);
   const ConvGeometry d = dims_of(p);
   if (p.N * p.K * p.P * p.Q == 0) return;
-  const dim3 grid(tiles(p.N * p.P * p.Q, BN), tiles(p.K, BM));
+  const dim3 grid(tiles(p.N * p.P * p.Q, BN), tiles(d.Kg, BM), static_cast<unsigned>(d.G));
   NN_CUDA_LAUNCH(conv2d_fwd_implicit_gemm, grid, dim3(kThreads), 0, y, x, w, bias, d);
 }
 
 void conv2d_backward_data_cuda(float* dx, const float* dy, const float* w, const Conv2dParams& p) {
+  if (conv2d_is_depthwise(p)) return conv2d_depthwise_backward_data_cuda(dx, dy, w, p);
   const ConvGeometry d = dims_of(p);
   if (p.N * p.C * p.H * p.W == 0) return;
-  const dim3 grid(tiles(p.N * p.H * p.W, BN), tiles(p.C, BM));
+  const dim3 grid(tiles(p.N * p.H * p.W, BN), tiles(d.Cg, BM), static_cast<unsigned>(d.G));
   NN_CUDA_LAUNCH(conv2d_bwd_data_implicit_gemm, grid, dim3(kThreads), 0, dx, dy, w, d);
 }
 
 // The split of backward weight's N*P*Q reduction: enough slices that the grid has about 528 blocks (four
 // 64-thread blocks per SM of a 132-SM H100), each slice at least 64 long (4 steps; shorter slices would
-// spend more on writing and re-reading partial sums than on the GEMM). A function of the shape only, so the summation
-// order, and with it the result, is the same on every GPU.
+// spend more on writing and re-reading partial sums than on the GEMM), and slices * G within a grid
+// dimension. A function of the shape only, so the summation order, and with it the result, is the same on
+// every GPU.
 void conv2d_backward_weight_cuda(float* dw, float* dbias, const float* dy, const float* x, const Conv2dParams& p) {
+  if (conv2d_is_depthwise(p)) return conv2d_depthwise_backward_weight_cuda(dw, dbias, dy, x, p);
   const ConvGeometry d = dims_of(p);
-  const int64_t npq = p.N * p.P * p.Q, crs = p.C * p.R * p.S, count = p.K * crs;
+  const int64_t npq = p.N * p.P * p.Q, crs = int64_t{d.Cg} * p.R * p.S, count = p.K * crs;
   if (npq == 0) {  // an empty reduction: zero gradients
     if (dw) NN_CUDA_CHECK(cudaMemsetAsync(dw, 0, count * sizeof(float), ::nn::cuda::stream()));
     if (dbias) NN_CUDA_CHECK(cudaMemsetAsync(dbias, 0, p.K * sizeof(float), ::nn::cuda::stream()));
     return;
   }
   if (dw && count > 0) {
-    const int64_t output_tiles = int64_t{tiles(crs, BN)} * tiles(p.K, BM);
+    const int64_t output_tiles = int64_t{tiles(crs, BN)} * tiles(d.Kg, BM) * d.G;
     constexpr int64_t kTargetBlocks = 528, kMinChunk = 64;
     int64_t slices = ceil_div(kTargetBlocks, output_tiles);
-    slices = std::max<int64_t>(1, std::min(slices, npq / kMinChunk));
+    slices = std::max<int64_t>(1, std::min({slices, npq / kMinChunk, 65535 / int64_t{d.G}}));
     const int64_t chunk = ceil_div<int64_t>(ceil_div(npq, slices), BK) * BK;
     slices = ceil_div(npq, chunk);  // no empty slice
-    const dim3 grid(tiles(crs, BN), tiles(p.K, BM), static_cast<unsigned>(slices));
+    const dim3 grid(tiles(crs, BN), tiles(d.Kg, BM), static_cast<unsigned>(slices * d.G));
     if (slices == 1) {
       NN_CUDA_LAUNCH(conv2d_bwd_weight_implicit_gemm, grid, dim3(kThreads), 0, dw, dy, x, d, static_cast<int>(chunk));
     } else {

@@ -184,21 +184,26 @@ struct CudnnConvPlan {
   size_t fwd_bytes = 0, bwd_data_bytes = 0, bwd_filter_bytes = 0;
 };
 
+// Groups: the filter descriptor is [K, C/G, R, S] (what each filter reads) and the convolution descriptor
+// carries G (cudnnSetConvolutionGroupCount); x and y keep all C and K channels. G is part of the key.
 CudnnConvPlan& conv_plan(const Conv2dParams& p) {
-  using Key = std::array<int64_t, 16>;
+  using Key = std::array<int64_t, 17>;
   static thread_local std::map<Key, std::unique_ptr<CudnnConvPlan>> plans;
-  const Key key = {current_device(), p.N,        p.C,     p.H,     p.W,     p.K,    p.R, p.S, p.P, p.Q,
-                   p.stride_h,       p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w};
+  const Key key = {current_device(), p.N,        p.C,     p.H,     p.W,     p.K,     p.R, p.S, p.P, p.Q,
+                   p.stride_h,       p.stride_w, p.pad_h, p.pad_w, p.dil_h, p.dil_w, p.G};
   std::unique_ptr<CudnnConvPlan>& plan = plans[key];
   if (plan) return *plan;
+  NN_CHECK(p.G >= 1 && p.C % p.G == 0 && p.K % p.G == 0,
+           "conv2d (vendor): groups G={} must divide C={} and K={}", p.G, p.C, p.K);
   plan = std::make_unique<CudnnConvPlan>(p);
   set_nchw(plan->x, p.N, p.C, p.H, p.W);
-  NN_CUDNN(cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(p.K, "K"), to_int(p.C, "C"),
-                                      to_int(p.R, "R"), to_int(p.S, "S")));
+  NN_CUDNN(cudnnSetFilter4dDescriptor(plan->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(p.K, "K"),
+                                      to_int(p.C / p.G, "C/G"), to_int(p.R, "R"), to_int(p.S, "S")));
   NN_CUDNN(cudnnSetConvolution2dDescriptor(plan->conv, to_int(p.pad_h, "pad_h"), to_int(p.pad_w, "pad_w"),
                                            to_int(p.stride_h, "stride_h"), to_int(p.stride_w, "stride_w"),
                                            to_int(p.dil_h, "dil_h"), to_int(p.dil_w, "dil_w"), CUDNN_CROSS_CORRELATION,
                                            CUDNN_DATA_FLOAT));
+  NN_CUDNN(cudnnSetConvolutionGroupCount(plan->conv, to_int(p.G, "G")));
   NN_CUDNN(cudnnSetConvolutionMathType(plan->conv, CUDNN_FMA_MATH));
   return *plan;
 }
@@ -283,7 +288,7 @@ void conv2d_backward_weight_vendor(float* dw, float* dbias, const float* dy, con
     zero(dbias, p.K);  // no images: a sum over nothing
   }
   if (dw && p.N * p.C * p.H * p.W == 0) {
-    zero(dw, p.K * p.C * p.R * p.S);  // an empty input: every product is zero
+    zero(dw, p.K * (p.C / p.G) * p.R * p.S);  // an empty input: every product is zero
   } else if (dw && p.K > 0) {
     CudnnConvPlan& plan = conv_plan(p);
     if (!plan.have_bwd_filter) {
