@@ -219,6 +219,36 @@ TEST_SUITE("export") {
     }
   }
 
+  // EfficientNet: grouped (depthwise) Conv, SiLU as Sigmoid and Mul, squeeze-and-excitation's broadcast Mul,
+  // residual Adds, and in Keras' flavour 'SAME' padding as asymmetric Conv pads (at 97 px: odd and even
+  // maps both reach stride-2 convolutions). DenseNet: the Concat of every dense layer and the functional
+  // ReLU and pool after the features.
+  TEST_CASE("export: EfficientNet-B0 (torchvision's and Keras' padding) and DenseNet-121 run in OpenCV DNN like skinnet" *
+            doctest::skip(kSanitized)) {
+    const test::TempDir dir("export-efficient");
+    struct Variant {
+      std::string arch, what;
+      int64_t size;
+      ModelOptions options;
+    };
+    const Variant variants[] = {{"efficientnet_b0", "torchvision's", 96, {}},
+                                {"efficientnet_b0", "keras flavour", 97, {.flavour = "keras"}},
+                                {"densenet121", "torchvision's", 96, {}}};
+    for (const Variant& v : variants) {
+      CAPTURE(v.arch);
+      CAPTURE(v.what);
+      const Preprocessing prep = small_prep(v.size);
+      const std::vector<std::string> paths = images(dir, 2, 19);
+      const std::string weights = random_model(dir, v.arch, prep, 23, v.options);
+      const double plain = export_and_compare(dir, "--checkpoint " + weights, "", v.arch, prep, paths, "N");
+      const double folded = export_and_compare(dir, "--checkpoint " + weights, "--fuse-bn", v.arch, prep, paths, "N", false);
+      MESSAGE(fmt::format("{} {}: OpenCV vs skinnet predict {:.1e}, folded {:.1e}", v.arch, v.what, plain, folded));
+      CHECK(plain <= 1e-4);
+      CHECK(folded <= 1e-4);
+      fs::remove(weights);
+    }
+  }
+
   TEST_CASE("export: VGG11-BN at 224 runs in OpenCV; at an input its adaptive pooling cannot express it is an error" *
             doctest::skip(kSanitized)) {
     const test::TempDir dir("export-vgg");

@@ -340,7 +340,12 @@ def train_case(arch, out_dir):
     x = randn(shape, seed + 2, torch.float32)
     target = torch.arange(shape[0]) % 7
     loss_fn = inception_loss if arch == "inception_v3" else F.cross_entropy
-    tensors, worst, spread = training_references(f"train_{arch}", seed, model, x, target, GRAD64_MAX, loss_fn)
+    # The Inceptions' stem gradients sit 1e-4 to 4e-3 from float64 in PyTorch's own float32 run, depending on
+    # the machine's kernels (a max-pool near-tie that flips: tests/test_notebook_models.cpp). Their gates are
+    # half the C++ test's bounds, 5e-3 per tensor and 5e-4 for all gradients together (measured on Zen 3:
+    # inception_v3's stem 5.9e-4, IRv2's gradients together 2.2e-4; on Zen 5 both were below 1e-4).
+    gates = (5e-3, 5e-4) if arch.startswith("inception") else (1e-4, 1e-4)
+    tensors, worst, spread = training_references(f"train_{arch}", seed, model, x, target, GRAD64_MAX, loss_fn, *gates)
     params = {"arch": arch, "flavour": flavour, "weights": weights, "num_classes": 7, "lr": LR, "momentum": 0.9,
               "bn_momentum": batch_norms(model)[0].momentum, "grad_spread": worst, "loss_spread": spread}
     if arch == "inception_v3":

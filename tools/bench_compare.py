@@ -52,7 +52,8 @@ def gemm_peak(skinnet, env):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="resnet18,resnet50,vgg19,inception_v3,inception_resnet_v2")
+    ap.add_argument("--models", default="resnet18,resnet50,vgg19,inception_v3,inception_resnet_v2,efficientnet_b0,"
+                                        "densenet121")
     ap.add_argument("--modes", default="inference,train,frozen")
     ap.add_argument("--batches", default="8,32")
     ap.add_argument("--reps", type=int, default=2)
