@@ -259,7 +259,7 @@ def condition(model, arch, seed):
 def train_case(arch, out_dir):
     """As tests/torch_cases_models.py train_case: float32 and float64 runs from the same initial weights
     (PyTorch's initialisation, then condition()); the seed is one for which PyTorch's own float32 gradients
-    agree with float64 to 1e-4 and its losses to 2e-5 (checked by training_references). Conditioned, every
+    agree with float64 to 5e-4 and its losses to 2e-5 (checked by training_references). Conditioned, every
     seed tried passed for DenseNet-121 (5 of 5: gradients 1.3e-5 to 2.5e-5, losses 1e-7) and most for
     EfficientNet-B0 (4 of 4 with these factors: gradients 7e-5 to 9e-5, the squeeze-and-excitation fc1's
     the worst, losses 1e-6 to 7e-6)."""

@@ -117,13 +117,18 @@ def train_case(arch, seed, out_dir):
     return {"arch": arch, "weights": weights, "num_classes": 7, "lr": LR, "momentum": 0.9}, tensors
 
 
-def training_references(case, seed, model, x, target, grad64_max, loss_fn=F.cross_entropy, tensor_gate=1e-4,
-                        global_gate=1e-4):
+def training_references(case, seed, model, x, target, grad64_max, loss_fn=F.cross_entropy, tensor_gate=5e-4,
+                        global_gate=5e-4):
     """The float32 and float64 SGD trajectories of `model` and the tensors a training case stores (x, target,
     losses, losses64, grad.*, grad64.* for tensors of at most grad64_max elements, buffer.*, buffer64.*), after
     checking that PyTorch's own float32 run is well-conditioned: every gradient within tensor_gate of float64
     (a bias just before a batch norm, zero in exact arithmetic, excepted), all of them together within global_gate,
-    the losses within 2e-5. Returns the tensors, the worst gradient spread and the loss spread."""
+    the losses within 2e-5. Returns the tensors, the worst gradient spread and the loss spread.
+
+    The gates are half the C++ tests' float32 bounds (tests/model_parity.h: 1e-3 per tensor and together), so
+    that skinnet can meet those against PyTorch's float32 and the float64 truth at once. How close PyTorch's
+    float32 comes depends on the machine's kernels (OpenBLAS/oneDNN on AVX2 or AVX-512): resnet50_v1's
+    conv1.weight is 1.1e-4 from float64 on Zen 3 and below 1e-4 on Zen 5."""
     losses32, grads32, buffers32 = sgd_trajectory(model, x, target, torch.float32, loss_fn)
     losses64, grads64, buffers64 = sgd_trajectory(model, x, target, torch.float64, loss_fn)
     worst, diff_all, norm_all = 0.0, 0.0, 0.0
