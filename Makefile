@@ -120,6 +120,9 @@ $(BUILD)/obj/kernels/cpu/%.o: kernels/cpu/%.cpp $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(KERNEL_OPT) -c $< -o $@
 
+# Kernels with a second build for AVX2 + FMA, chosen at run time by CPUID (kernels/cpu/conv2d_depthwise.cpp).
+$(BUILD)/obj/kernels/cpu/%_avx2.o: KERNEL_OPT += -mavx2 -mfma
+
 # `skinnet version` names the commit it was built from: build/git-commit changes only when the commit (or
 # whether the tree is dirty) does, so only cmd_version.o rebuilds.
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)

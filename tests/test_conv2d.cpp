@@ -1,5 +1,6 @@
 // conv2d: known answer, gradcheck, PyTorch parity, and the fast kernels against the reference loops.
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_depthwise.h"
 #include "tests/check.h"
 #include "tests/support.h"
 
@@ -91,51 +92,60 @@ TEST_SUITE("kernels") {
   // wider than the filter reach and none; rows narrower than the filter (no interior); and the depthwise
   // forward with a batch-norm/ReLU epilogue.
   TEST_CASE_TEMPLATE("conv2d: grouped and depthwise fast paths equal the reference", T, float, double) {
-    auto spec = [](int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
-                   int64_t pad, int64_t dil, int64_t G) {
-      return ConvSpec{N, C, H, W, K, R, S, stride, stride, pad, pad, dil, dil, G};
-    };
-    const ConvSpec shapes[] = {spec(3, 6, 9, 7, 9, 3, 3, 1, 1, 1, 3),    spec(2, 4, 8, 11, 6, 2, 3, 2, 1, 1, 2),
-                               spec(2, 6, 7, 5, 4, 1, 1, 1, 0, 1, 2),    spec(3, 5, 12, 13, 5, 3, 3, 1, 1, 1, 5),
-                               spec(2, 4, 17, 16, 4, 5, 5, 2, 2, 1, 4),  spec(2, 3, 9, 8, 6, 3, 3, 1, 2, 2, 3),
-                               spec(2, 4, 11, 10, 8, 3, 3, 2, 1, 1, 4),  spec(1, 3, 4, 3, 3, 5, 5, 1, 3, 1, 3),
-                               spec(2, 2, 6, 9, 2, 3, 3, 1, 0, 1, 2),    spec(2, 8, 30, 29, 8, 5, 5, 1, 2, 1, 8)};
-    const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
-    uint64_t seed = 300;
-    for (const ConvSpec& s : shapes) {
-      const Conv2dParams p = conv_params(s);
-      const DType dt = dtype_of<T>;
-      const std::string what = fmt::format("N{} C{} {}x{} K{} {}x{} s{} pad{} dil{} G{}", p.N, p.C, p.H, p.W, p.K, p.R,
-                                           p.S, p.stride_h, p.pad_h, p.dil_h, p.G);
-      Tensor x = test_input({p.N, p.C, p.H, p.W}, seed++, -1, 1, dt), w = test_input({p.K, p.C / p.G, p.R, p.S}, seed++, -1, 1, dt);
-      Tensor b = test_input({p.K}, seed++, -1, 1, dt), dy = test_input({p.N, p.K, p.P, p.Q}, seed++, -1, 1, dt);
-      Tensor y0 = empty(dy.shape(), dt), dx0 = empty(x.shape(), dt), dw0 = empty(w.shape(), dt), db0 = empty(b.shape(), dt);
-      conv2d_forward_reference_cpu<T>(y0.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
-      conv2d_backward_data_reference_cpu<T>(dx0.data<T>(), dy.data<T>(), w.data<T>(), p);
-      conv2d_backward_weight_reference_cpu<T>(dw0.data<T>(), db0.data<T>(), dy.data<T>(), x.data<T>(), p);
-      Tensor y = full(dy.shape(), 99, dt), dx = full(x.shape(), 99, dt), dw = full(w.shape(), 99, dt),
-             db = full(b.shape(), 99, dt);
-      conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
-      conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
-      conv2d_backward_weight_cpu<T>(dw.data<T>(), db.data<T>(), dy.data<T>(), x.data<T>(), p);
-      check_close(what + " y", y, y0, tol);
-      check_close(what + " dx", dx, dx0, tol);
-      check_close(what + " dw", dw, dw0, tol);
-      check_close(what + " db", db, db0, tol);
-      // Only the weight gradient, only the bias gradient.
-      Tensor dw1 = full(w.shape(), 99, dt), db1 = full(b.shape(), 99, dt);
-      conv2d_backward_weight_cpu<T>(dw1.data<T>(), nullptr, dy.data<T>(), x.data<T>(), p);
-      conv2d_backward_weight_cpu<T>(nullptr, db1.data<T>(), dy.data<T>(), x.data<T>(), p);
-      check_close(what + " dw alone", dw1, dw0, tol);
-      check_close(what + " db alone", db1, db0, tol);
-      // Epilogue: y * scale + shift, then ReLU, against the same on the reference output.
-      const Tensor scale = test_input({p.K}, seed++, 0.5, 2, dt), shift = test_input({p.K}, seed++, -1, 1, dt);
-      Tensor ye = full(dy.shape(), 99, dt), y_plain = empty(dy.shape(), dt);
-      conv2d_forward_reference_cpu<T>(y_plain.data<T>(), x.data<T>(), w.data<T>(), nullptr, p);
-      const ConvEpilogue<T> ep{scale.data<T>(), shift.data<T>(), true};
-      conv2d_forward_cpu<T>(ye.data<T>(), x.data<T>(), w.data<T>(), ep, p);
-      const Tensor want = relu(add(mul(y_plain, scale.reshape({1, p.K, 1, 1})), shift.reshape({1, p.K, 1, 1})));
-      check_close(what + " epilogue", ye, want, tol);
+    // Both builds of the depthwise loops: the baseline ISA's and, where the CPU has them, AVX2 + FMA's.
+    std::vector<DepthwiseIsa> isas{DepthwiseIsa::baseline};
+    if (depthwise_avx2_supported()) isas.push_back(DepthwiseIsa::avx2);
+    else MESSAGE("this CPU has no AVX2 + FMA: only the baseline build of the depthwise kernels runs");
+    for (const DepthwiseIsa isa : isas) {
+      CAPTURE(isa == DepthwiseIsa::avx2 ? "avx2" : "baseline");
+      force_depthwise_isa(isa);
+      auto spec = [](int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t stride,
+                     int64_t pad, int64_t dil, int64_t G) {
+        return ConvSpec{N, C, H, W, K, R, S, stride, stride, pad, pad, dil, dil, G};
+      };
+      const ConvSpec shapes[] = {spec(3, 6, 9, 7, 9, 3, 3, 1, 1, 1, 3),    spec(2, 4, 8, 11, 6, 2, 3, 2, 1, 1, 2),
+                                 spec(2, 6, 7, 5, 4, 1, 1, 1, 0, 1, 2),    spec(3, 5, 12, 13, 5, 3, 3, 1, 1, 1, 5),
+                                 spec(2, 4, 17, 16, 4, 5, 5, 2, 2, 1, 4),  spec(2, 3, 9, 8, 6, 3, 3, 1, 2, 2, 3),
+                                 spec(2, 4, 11, 10, 8, 3, 3, 2, 1, 1, 4),  spec(1, 3, 4, 3, 3, 5, 5, 1, 3, 1, 3),
+                                 spec(2, 2, 6, 9, 2, 3, 3, 1, 0, 1, 2),    spec(2, 8, 30, 29, 8, 5, 5, 1, 2, 1, 8)};
+      const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
+      uint64_t seed = 300;
+      for (const ConvSpec& s : shapes) {
+        const Conv2dParams p = conv_params(s);
+        const DType dt = dtype_of<T>;
+        const std::string what = fmt::format("N{} C{} {}x{} K{} {}x{} s{} pad{} dil{} G{}", p.N, p.C, p.H, p.W, p.K, p.R,
+                                             p.S, p.stride_h, p.pad_h, p.dil_h, p.G);
+        Tensor x = test_input({p.N, p.C, p.H, p.W}, seed++, -1, 1, dt), w = test_input({p.K, p.C / p.G, p.R, p.S}, seed++, -1, 1, dt);
+        Tensor b = test_input({p.K}, seed++, -1, 1, dt), dy = test_input({p.N, p.K, p.P, p.Q}, seed++, -1, 1, dt);
+        Tensor y0 = empty(dy.shape(), dt), dx0 = empty(x.shape(), dt), dw0 = empty(w.shape(), dt), db0 = empty(b.shape(), dt);
+        conv2d_forward_reference_cpu<T>(y0.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
+        conv2d_backward_data_reference_cpu<T>(dx0.data<T>(), dy.data<T>(), w.data<T>(), p);
+        conv2d_backward_weight_reference_cpu<T>(dw0.data<T>(), db0.data<T>(), dy.data<T>(), x.data<T>(), p);
+        Tensor y = full(dy.shape(), 99, dt), dx = full(x.shape(), 99, dt), dw = full(w.shape(), 99, dt),
+               db = full(b.shape(), 99, dt);
+        conv2d_forward_cpu<T>(y.data<T>(), x.data<T>(), w.data<T>(), b.data<T>(), p);
+        conv2d_backward_data_cpu<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), p);
+        conv2d_backward_weight_cpu<T>(dw.data<T>(), db.data<T>(), dy.data<T>(), x.data<T>(), p);
+        check_close(what + " y", y, y0, tol);
+        check_close(what + " dx", dx, dx0, tol);
+        check_close(what + " dw", dw, dw0, tol);
+        check_close(what + " db", db, db0, tol);
+        // Only the weight gradient, only the bias gradient.
+        Tensor dw1 = full(w.shape(), 99, dt), db1 = full(b.shape(), 99, dt);
+        conv2d_backward_weight_cpu<T>(dw1.data<T>(), nullptr, dy.data<T>(), x.data<T>(), p);
+        conv2d_backward_weight_cpu<T>(nullptr, db1.data<T>(), dy.data<T>(), x.data<T>(), p);
+        check_close(what + " dw alone", dw1, dw0, tol);
+        check_close(what + " db alone", db1, db0, tol);
+        // Epilogue: y * scale + shift, then ReLU, against the same on the reference output.
+        const Tensor scale = test_input({p.K}, seed++, 0.5, 2, dt), shift = test_input({p.K}, seed++, -1, 1, dt);
+        Tensor ye = full(dy.shape(), 99, dt), y_plain = empty(dy.shape(), dt);
+        conv2d_forward_reference_cpu<T>(y_plain.data<T>(), x.data<T>(), w.data<T>(), nullptr, p);
+        const ConvEpilogue<T> ep{scale.data<T>(), shift.data<T>(), true};
+        conv2d_forward_cpu<T>(ye.data<T>(), x.data<T>(), w.data<T>(), ep, p);
+        const Tensor want = relu(add(mul(y_plain, scale.reshape({1, p.K, 1, 1})), shift.reshape({1, p.K, 1, 1})));
+        check_close(what + " epilogue", ye, want, tol);
+      }
+      force_depthwise_isa(DepthwiseIsa::automatic);
     }
   }
 

@@ -22,6 +22,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_depthwise.h"
 #include "kernels/cpu/lane_sum.h"
+#include "kernels/cpu/vec_math.h"
 #include "kernels/gemm.h"
 
 namespace nn {
@@ -276,7 +277,7 @@ void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_
       } else if (ep->silu) {
         for (int64_t q = 0; q < len; ++q) {
           const T t = v[q] * a + b;
-          d[q] = t / (T(1) + std::exp(-t));
+          d[q] = t / (T(1) + exp_vec(-t));
         }
       } else {
         for (int64_t q = 0; q < len; ++q) d[q] = v[q] * a + b;

@@ -1,11 +1,18 @@
 // Depthwise convolution on the CPU: direct loops, one plane at a time (kernels/conv2d.h has the math;
 // docs/depthwise.md explains why not im2col + GEMM). Called by the conv2d_*_cpu entry points when
-// conv2d_is_depthwise(p); exposed here for the benchmarks.
+// conv2d_is_depthwise(p); exposed here for the benchmarks. depthwise_uses_avx2() says which build of the
+// loops runs on this CPU (AVX2 + FMA, or the baseline ISA).
 #pragma once
 
 #include "kernels/conv2d.h"
 
 namespace nn {
+
+bool depthwise_uses_avx2();
+bool depthwise_avx2_supported();  // the CPU has AVX2 and FMA
+// Tests run both builds: force one (avx2 only where supported), or back to automatic (CPUID).
+enum class DepthwiseIsa { automatic, baseline, avx2 };
+void force_depthwise_isa(DepthwiseIsa isa);
 
 // y = depthwise conv of x, plus bias (may be null) or, when epilogue is set, the epilogue instead.
 template <class T>
