@@ -73,14 +73,22 @@ class SqueezeExcitation final : public Module {
   }
   const char* type_name() const override { return "SqueezeExcitation"; }
 
-  // GlobalAveragePool, the two 1x1 Convs with their activations, then Mul broadcasting [N, C, 1, 1].
+  // GlobalAveragePool, the two 1x1 Convs with their activations, then Mul. OpenCV DNN 4.6 cannot broadcast
+  // a computed [N, C, 1, 1] over [N, C, H, W] in Mul (an assertion in its shape code; Expand and Tile fail
+  // too, and a Resize to H x W runs but hides the symbolic batch from shape inference: measured), so the
+  // gate is repeated to H x W by two Concats (W copies along the width, then H along the height): the same
+  // values, exact shapes, and a form every ONNX consumer runs.
   GraphValue export_graph(GraphBuilder& g, const GraphValue& x) const override {
     GraphValue s = g.call("avgpool", *avgpool_, x);
     s = g.call("fc1", *fc1_, s);
     s = g.call("activation", *act_, s);
     s = g.call("fc2", *fc2_, s);
     s = g.call("scale_activation", *gate_, s);
-    return {g.node("Mul", {x.name, s.name}), x.shape};
+    const std::string row = g.node("Concat", std::vector<std::string>(static_cast<size_t>(x.shape[3]), s.name),
+                                   {{"axis", int64_t{3}}});
+    const std::string gate = g.node("Concat", std::vector<std::string>(static_cast<size_t>(x.shape[2]), row),
+                                    {{"axis", int64_t{2}}});
+    return {g.node("Mul", {x.name, gate}), x.shape};
   }
 
  private:
