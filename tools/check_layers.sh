@@ -5,8 +5,9 @@
 #   base < kernels < tensor < layers < models < weights < train/data, train/optim, train/dist < train/data/synth,
 #   train/report < train < tools, bench < tests
 # A file may include headers of its own layer and of lower ones; tools/ and bench/ form one layer (the CLI).
-# Second rule, for nvcc: CUDA sources (.cu, .cuh) and the kernel headers they include (kernels/**/*.h)
-# may include only the nvcc-safe part of base/ (no fmt: dtype.h, shape.h, random.h, check.h, math.h).
+# Second rule, for nvcc: CUDA sources (.cu, .cuh) and the kernel headers they include (kernels/**/*.h but
+# the CPU kernels' own, kernels/cpu/*.h, which only g++ compiles) may include only the nvcc-safe part of
+# base/ (no fmt: dtype.h, shape.h, random.h, check.h, math.h).
 #
 #   tools/check_layers.sh              prints every violation as FILE:LINE: message; exits 1 if there is one
 #   tools/check_layers.sh --self-test  checks the checker: planted violations must all be reported
@@ -38,10 +39,11 @@ function group(p) {
   if (p ~ /^(tools|bench)\//) return "tools+bench"
   split(p, a, "/"); return a[1]
 }
-# Code that nvcc compiles: CUDA sources and the kernel headers they include (host-only headers and the
-# g++-only emulator excepted).
+# Code that nvcc compiles: CUDA sources and the kernel headers they include (host-only headers, the headers
+# of the CPU kernels and the g++-only emulator excepted).
 function nvcc(p) {
   if (p ~ /^kernels\/cuda\/emu\// || p == "kernels/cuda/device.h" || p == "kernels/cuda/vendor.h") return 0
+  if (p ~ /^kernels\/cpu\//) return 0
   return p ~ /\.(cu|cuh)$/ || p ~ /^kernels\/.*\.h$/
 }
 BEGIN { safe["base/dtype.h"]; safe["base/shape.h"]; safe["base/random.h"]; safe["base/check.h"]; safe["base/math.h"] }
