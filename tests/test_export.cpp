@@ -170,6 +170,31 @@ double export_and_compare(const test::TempDir& dir, const std::string& model_fla
   return err;
 }
 
+// One architecture variant of an export test: random weights at `size` px, exported with batch norms as
+// operators and folded, each run in OpenCV DNN against `skinnet predict` (<= 1e-4).
+struct ExportVariant {
+  std::string arch, what;
+  int64_t size;
+  ModelOptions options;
+};
+void check_export_variants(const std::string& tmp, uint64_t image_seed, uint64_t model_seed,
+                           const std::vector<ExportVariant>& variants) {
+  const test::TempDir dir(tmp);
+  const std::vector<std::string> paths = images(dir, 2, image_seed);
+  for (const ExportVariant& v : variants) {
+    CAPTURE(v.arch);
+    CAPTURE(v.what);
+    const Preprocessing prep = small_prep(v.size);
+    const std::string weights = random_model(dir, v.arch, prep, model_seed, v.options);
+    const double plain = export_and_compare(dir, "--checkpoint " + weights, "", v.arch, prep, paths, "N");
+    const double folded = export_and_compare(dir, "--checkpoint " + weights, "--fuse-bn", v.arch, prep, paths, "N", false);
+    MESSAGE(fmt::format("{} {}: OpenCV vs skinnet predict {:.1e}, folded {:.1e}", v.arch, v.what, plain, folded));
+    CHECK(plain <= 1e-4);
+    CHECK(folded <= 1e-4);
+    fs::remove(weights);
+  }
+}
+
 TEST_SUITE("export") {
   TEST_CASE("export: ResNet-18 and ResNet-50 as ONNX pass the onnx checker and OpenCV DNN computes skinnet's logits") {
     const test::TempDir dir("export-resnet");
@@ -196,57 +221,22 @@ TEST_SUITE("export") {
   // 96 px keeps it quick.
   TEST_CASE("export: Inception-v3 (both flavours) and Inception-ResNet-v2 run in OpenCV DNN like skinnet" *
             doctest::skip(kSanitized)) {
-    const test::TempDir dir("export-inception");
-    const Preprocessing prep = small_prep(96);
-    const std::vector<std::string> paths = images(dir, 2, 13);
-    struct Variant {
-      std::string arch, what;
-      ModelOptions options;
-    };
-    const Variant variants[] = {{"inception_v3", "keras flavour", {.flavour = "keras"}},
-                                {"inception_resnet_v2", "timm's", {}},
-                                {"inception_v3", "transform_input", {.transform_input = true}}};
-    for (const Variant& v : variants) {
-      CAPTURE(v.arch);
-      CAPTURE(v.what);
-      const std::string weights = random_model(dir, v.arch, prep, 21, v.options);
-      const double plain = export_and_compare(dir, "--checkpoint " + weights, "", v.arch, prep, paths, "N");
-      const double folded = export_and_compare(dir, "--checkpoint " + weights, "--fuse-bn", v.arch, prep, paths, "N", false);
-      MESSAGE(fmt::format("{} {}: OpenCV vs skinnet predict {:.1e}, folded {:.1e}", v.arch, v.what, plain, folded));
-      CHECK(plain <= 1e-4);
-      CHECK(folded <= 1e-4);
-      fs::remove(weights);
-    }
+    check_export_variants("export-inception", 13, 21,
+                          {{"inception_v3", "keras flavour", 96, {.flavour = "keras"}},
+                           {"inception_resnet_v2", "timm's", 96, {}},
+                           {"inception_v3", "transform_input", 96, {.transform_input = true}}});
   }
 
-  // EfficientNet: grouped (depthwise) Conv, SiLU as Sigmoid and Mul, squeeze-and-excitation's broadcast Mul,
-  // residual Adds, and in Keras' flavour 'SAME' padding as asymmetric Conv pads (at 97 px: odd and even
-  // maps both reach stride-2 convolutions). DenseNet: the Concat of every dense layer and the functional
-  // ReLU and pool after the features.
+  // EfficientNet: grouped (depthwise) Conv, SiLU as Sigmoid and Mul, squeeze-and-excitation's gate (repeated
+  // to H x W by Concats, then Mul), residual Adds, and in Keras' flavour 'SAME' padding as asymmetric Conv
+  // pads (at 97 px: odd and even maps both reach stride-2 convolutions). DenseNet: the Concat of every dense
+  // layer and the functional ReLU and pool after the features.
   TEST_CASE("export: EfficientNet-B0 (torchvision's and Keras' padding) and DenseNet-121 run in OpenCV DNN like skinnet" *
             doctest::skip(kSanitized)) {
-    const test::TempDir dir("export-efficient");
-    struct Variant {
-      std::string arch, what;
-      int64_t size;
-      ModelOptions options;
-    };
-    const Variant variants[] = {{"efficientnet_b0", "torchvision's", 96, {}},
-                                {"efficientnet_b0", "keras flavour", 97, {.flavour = "keras"}},
-                                {"densenet121", "torchvision's", 96, {}}};
-    for (const Variant& v : variants) {
-      CAPTURE(v.arch);
-      CAPTURE(v.what);
-      const Preprocessing prep = small_prep(v.size);
-      const std::vector<std::string> paths = images(dir, 2, 19);
-      const std::string weights = random_model(dir, v.arch, prep, 23, v.options);
-      const double plain = export_and_compare(dir, "--checkpoint " + weights, "", v.arch, prep, paths, "N");
-      const double folded = export_and_compare(dir, "--checkpoint " + weights, "--fuse-bn", v.arch, prep, paths, "N", false);
-      MESSAGE(fmt::format("{} {}: OpenCV vs skinnet predict {:.1e}, folded {:.1e}", v.arch, v.what, plain, folded));
-      CHECK(plain <= 1e-4);
-      CHECK(folded <= 1e-4);
-      fs::remove(weights);
-    }
+    check_export_variants("export-efficient", 19, 23,
+                          {{"efficientnet_b0", "torchvision's", 96, {}},
+                           {"efficientnet_b0", "keras flavour", 97, {.flavour = "keras"}},
+                           {"densenet121", "torchvision's", 96, {}}});
   }
 
   TEST_CASE("export: VGG11-BN at 224 runs in OpenCV; at an input its adaptive pooling cannot express it is an error" *
