@@ -46,7 +46,7 @@ endif
 
 # The library, layer by layer (docs/architecture.md; tools/check_layers.sh keeps each layer to the ones below).
 BASE_SRCS := $(wildcard base/*.cpp)
-KERNEL_SRCS := $(filter-out kernels/cuda/device_emu.cpp,$(wildcard kernels/cpu/*.cpp kernels/cuda/*.cpp))
+KERNEL_SRCS := $(filter-out kernels/cuda/device_emu.cpp,$(wildcard kernels/cpu/*.cpp kernels/cpu/*/*.cpp kernels/cuda/*.cpp))
 TENSOR_SRCS := $(wildcard tensor/*.cpp)
 DATA_SRCS := $(wildcard train/data/*.cpp train/data/synth/*.cpp)
 LIB_SRCS := $(BASE_SRCS) $(KERNEL_SRCS) $(TENSOR_SRCS) $(wildcard layers/*.cpp models/*.cpp weights/*.cpp) \
@@ -120,8 +120,9 @@ $(BUILD)/obj/kernels/cpu/%.o: kernels/cpu/%.cpp $(BUILD)/config
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(KERNEL_OPT) -c $< -o $@
 
-# Kernels with a second build for AVX2 + FMA, chosen at run time by CPUID (kernels/cpu/conv2d_depthwise.cpp).
+# Kernels with builds for AVX2 + FMA and AVX-512, chosen at run time by CPUID (kernels/cpu/isa.h).
 $(BUILD)/obj/kernels/cpu/%_avx2.o: KERNEL_OPT += -mavx2 -mfma
+$(BUILD)/obj/kernels/cpu/%_avx512.o: KERNEL_OPT += -mavx512f -mavx2 -mfma
 
 # `skinnet version` names the commit it was built from: build/git-commit changes only when the commit (or
 # whether the tree is dirty) does, so only cmd_version.o rebuilds.

@@ -2,8 +2,11 @@
 //
 // op(A) is [M, K] (A itself when ta == Trans::no, else A is stored [K, M]); op(B) is [K, N]; C is [M, N].
 // Leading dimensions are row strides in elements. With beta == 0, C is not read (it may hold garbage).
-// gemm_reference_cpu is the specification (plain loops, double accumulation); gemm_cpu is OpenBLAS
-// (sgemm/dgemm), tested against it. Cost: 2*M*N*K FLOP.
+// gemm_reference_cpu is the specification (plain loops, double accumulation). gemm_cpu<float> is
+// skinnet's own packed GEMM (kernels/cpu/gemm/: the CPU ladder, AVX2 / AVX-512 micro-kernels chosen by
+// CPUID) unless the run selected OpenBLAS (set_cpu_gemm_source); gemm_cpu<double> is OpenBLAS's dgemm
+// (float64 is the gradient-check and oracle path, not a speed path). gemm_openblas_cpu is the vendor
+// reference, as cuBLAS is on the GPU. All are tested against the reference. Cost: 2*M*N*K FLOP.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,18 @@ enum class Trans : bool { no, yes };
 template <class T>
 void gemm_cpu(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
               const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// OpenBLAS (cblas_sgemm / cblas_dgemm).
+template <class T>
+void gemm_openblas_cpu(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,
+                       const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
+
+// Which float32 GEMM gemm_cpu<float> runs, for the whole process: skinnet's own by default, or as
+// NN_CPU_GEMM (own, openblas) says in the environment; the config's `kernels = "vendor"` selects OpenBLAS
+// on the CPU as it selects cuBLAS/cuDNN on CUDA.
+enum class CpuGemmSource { own, openblas };
+void set_cpu_gemm_source(CpuGemmSource source);
+CpuGemmSource cpu_gemm_source();
 
 template <class T>
 void gemm_reference_cpu(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, T alpha, const T* A, int64_t lda,

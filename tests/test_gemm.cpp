@@ -1,9 +1,13 @@
 // matmul and linear: known answers, gradcheck, PyTorch parity (including transposed and sliced operand
-// views, which reach GEMM without a copy), and the OpenBLAS GEMM against the reference loops.
+// views, which reach GEMM without a copy), and every CPU GEMM (skinnet's ladder and micro-kernels, OpenBLAS) against the reference loops.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "base/math.h"
+#include "base/parallel.h"
+#include "kernels/cpu/gemm/ladder.h"
+#include "kernels/cpu/gemm/packed.h"
 #include "kernels/gemm.h"
 #include "tests/check.h"
 
@@ -127,47 +131,148 @@ TEST_SUITE("torch") {
   }
 }
 
-TEST_SUITE("kernels") {
-  // OpenBLAS against the loops, every transpose combination, leading dimensions past the row length
-  // (the gap holds NaN in A and B, so reading it would show), alpha != 1. beta = 0 over NaN garbage
-  // in C must give a clean product; beta = 1 accumulates. C's gap columns must stay untouched.
-  TEST_CASE_TEMPLATE("gemm: OpenBLAS equals the reference for all transposes and leading dimensions", T, float,
-                     double) {
-    const DType dt = dtype_of<T>;
-    const Tol tol = std::is_same_v<T, float> ? Tol{1e-5, 1e-5} : Tol{1e-12, 1e-12};
-    const T nan = std::numeric_limits<T>::quiet_NaN();
-    struct GemmSize {
-      int64_t M, N, K;
-    };
-    uint64_t seed = 20;
-    for (const GemmSize d : {GemmSize{7, 5, 13}, GemmSize{33, 17, 65}, GemmSize{1, 9, 4}, GemmSize{6, 1, 3}})
-      for (const Trans ta : {Trans::no, Trans::yes})
-        for (const Trans tb : {Trans::no, Trans::yes})
-          for (const double beta : {0.0, 1.0}) {
-            const std::string what = fmt::format("M{} N{} K{} ta {} tb {} beta {}", d.M, d.N, d.K, ta == Trans::yes,
-                                                 tb == Trans::yes, beta);
-            // A is stored [M, K] or [K, M], B [K, N] or [N, K]; each row padded by a gap.
-            const int64_t a_rows = ta == Trans::no ? d.M : d.K, a_cols = ta == Trans::no ? d.K : d.M;
-            const int64_t b_rows = tb == Trans::no ? d.K : d.N, b_cols = tb == Trans::no ? d.N : d.K;
-            const int64_t lda = a_cols + 3, ldb = b_cols + 2, ldc = d.N + 5;
-            Tensor A = test_input({a_rows, lda}, seed++, -1, 1, dt), B = test_input({b_rows, ldb}, seed++, -1, 1, dt);
-            A.slice(1, a_cols, lda).fill_(nan);
-            B.slice(1, b_cols, ldb).fill_(nan);
-            Tensor C0 = beta == 0 ? full({d.M, ldc}, nan, dt) : test_input({d.M, ldc}, seed++, -1, 1, dt);
-            Tensor want = C0.clone(), got = C0.clone();
-            gemm_reference_cpu<T>(ta, tb, d.M, d.N, d.K, T(0.5), A.data<T>(), lda, B.data<T>(), ldb, T(beta),
-                                  want.data<T>(), ldc);
-            gemm_cpu<T>(ta, tb, d.M, d.N, d.K, T(0.5), A.data<T>(), lda, B.data<T>(), ldb, T(beta), got.data<T>(),
-                        ldc);
-            // check_close passes NaN == NaN, so the product region is also checked to hold no NaN.
-            for (const Tensor& t : {want, got}) {
-              const std::vector<double> v = t.slice(1, 0, d.N).contiguous().template to_vector<double>();
-              CHECK_MESSAGE(std::none_of(v.begin(), v.end(), [](double e) { return std::isnan(e); }),
-                            what << (t.same(want) ? ": reference" : ": OpenBLAS") << " result holds NaN");
-            }
-            check_close(what + " C", got.slice(1, 0, d.N), want.slice(1, 0, d.N), tol);
-            check_close(what + " C gap untouched", got.slice(1, d.N, ldc), C0.slice(1, d.N, ldc), tol);
+namespace {
+
+struct GemmSize {
+  int64_t M, N, K;
+};
+
+// `gemm` (any CPU GEMM with gemm_cpu's signature) against the loops, every transpose combination,
+// leading dimensions past the row length (the gap holds NaN in A and B, so reading it would show),
+// alpha != 1. beta = 0 over NaN garbage in C must give a clean product; beta = 1 accumulates. C's gap
+// columns must stay untouched.
+template <class T, class Gemm>
+void check_gemm(const std::string& name, Gemm&& gemm, std::initializer_list<GemmSize> sizes) {
+  const DType dt = dtype_of<T>;
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  uint64_t seed = 20;
+  for (const GemmSize d : sizes) {
+    // Float32 sums of K products of [-1, 1] values: error ~ sqrt(K) * eps in practice.
+    const Tol tol = std::is_same_v<T, float> ? Tol{1e-5 * std::max(1.0, std::sqrt(d.K / 64.0)), 1e-5}
+                                             : Tol{1e-12, 1e-12};
+    for (const Trans ta : {Trans::no, Trans::yes})
+      for (const Trans tb : {Trans::no, Trans::yes})
+        for (const double beta : {0.0, 1.0}) {
+          const std::string what = fmt::format("{}: M{} N{} K{} ta {} tb {} beta {}", name, d.M, d.N, d.K,
+                                               ta == Trans::yes, tb == Trans::yes, beta);
+          // A is stored [M, K] or [K, M], B [K, N] or [N, K]; each row padded by a gap.
+          const int64_t a_rows = ta == Trans::no ? d.M : d.K, a_cols = ta == Trans::no ? d.K : d.M;
+          const int64_t b_rows = tb == Trans::no ? d.K : d.N, b_cols = tb == Trans::no ? d.N : d.K;
+          const int64_t lda = a_cols + 3, ldb = b_cols + 2, ldc = d.N + 5;
+          Tensor A = test_input({a_rows, lda}, seed++, -1, 1, dt), B = test_input({b_rows, ldb}, seed++, -1, 1, dt);
+          A.slice(1, a_cols, lda).fill_(nan);
+          B.slice(1, b_cols, ldb).fill_(nan);
+          Tensor C0 = beta == 0 ? full({d.M, ldc}, nan, dt) : test_input({d.M, ldc}, seed++, -1, 1, dt);
+          Tensor want = C0.clone(), got = C0.clone();
+          gemm_reference_cpu<T>(ta, tb, d.M, d.N, d.K, T(0.5), A.data<T>(), lda, B.data<T>(), ldb, T(beta),
+                                want.data<T>(), ldc);
+          gemm(ta, tb, d.M, d.N, d.K, T(0.5), A.data<T>(), lda, B.data<T>(), ldb, T(beta), got.data<T>(), ldc);
+          // check_close passes NaN == NaN, so the product region is also checked to hold no NaN.
+          for (const Tensor& t : {want, got}) {
+            const std::vector<double> v = t.slice(1, 0, d.N).contiguous().template to_vector<double>();
+            CHECK_MESSAGE(std::none_of(v.begin(), v.end(), [](double e) { return std::isnan(e); }),
+                          what << (t.same(want) ? ": reference" : ": tested GEMM") << " result holds NaN");
           }
+          check_close(what + " C", got.slice(1, 0, d.N), want.slice(1, 0, d.N), tol);
+          check_close(what + " C gap untouched", got.slice(1, d.N, ldc), C0.slice(1, d.N, ldc), tol);
+        }
+  }
+}
+
+constexpr std::initializer_list<GemmSize> kSmallSizes = {{7, 5, 13}, {33, 17, 65}, {1, 9, 4}, {6, 1, 3}};
+
+}  // namespace
+
+TEST_SUITE("kernels") {
+  TEST_CASE_TEMPLATE("gemm: gemm_cpu and OpenBLAS equal the reference for all transposes and leading dimensions",
+                     T, float, double) {
+    check_gemm<T>("gemm_cpu", gemm_cpu<T>, kSmallSizes);
+    check_gemm<T>("OpenBLAS", gemm_openblas_cpu<T>, kSmallSizes);
+  }
+
+  // Every rung of the CPU ladder (kernels/cpu/gemm/ladder.h), on sizes past one block of K (KC >= 128) and
+  // with edges in M and N for every micro-kernel tile.
+  TEST_CASE("gemm ladder: every rung equals the reference") {
+    for (const cpu_gemm::Rung& rung : cpu_gemm::ladder())
+      check_gemm<float>(rung.name, rung.fn, {{7, 5, 13}, {1, 9, 4}, {53, 70, 301}});
+  }
+
+  // The packed driver with every micro-kernel this CPU runs, and the portable kernel in the tile shape of
+  // every ISA's kernel (so a machine without AVX-512 still runs the AVX-512 blocking, packing and edges),
+  // on one and two threads, with the machine's blocking and with blocks of a few tiles, which makes the
+  // small sizes cross every block boundary (several jc, pc and ic blocks, dynamic tile scheduling).
+  TEST_CASE("gemm: the packed driver with every micro-kernel, blocking and thread count") {
+    using namespace cpu_gemm;
+    std::vector<const MicroKernel*> kernels = {&portable_microkernel()};
+    for (const MicroKernel* k : {&avx2_microkernel(), &avx2_microkernel_4x24(), &avx512_microkernel()}) {
+      kernels.push_back(&portable_microkernel_like(*k));
+      if (cpu_has(k->isa)) kernels.push_back(k);
+      else MESSAGE(fmt::format("this CPU has no {}: {} is tested through the portable kernel only", isa_name(k->isa), k->name));
+    }
+    for (const MicroKernel* k : kernels)
+      for (const int threads : {1, 2})
+        for (const bool tiny : {false, true}) {
+          const Blocking blocking = tiny ? Blocking{2 * k->mr, 8, 2 * k->nr} : blocking_for(*k);
+          const std::string name = fmt::format("{}, {} threads, blocking {}x{}x{}", k->name, threads, blocking.mc,
+                                               blocking.kc, blocking.nc);
+          check_gemm<float>(
+              name,
+              [&](Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                  const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+                gemm_packed(*k, blocking, threads, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+              },
+              {{7, 5, 13}, {33, 17, 65}, {2 * k->mr + 1, 3 * k->nr - 1, tiny ? 20 : 130}});
+        }
+  }
+
+  // Called from inside a parallel loop (as the convolutions do, one image per thread), the GEMM runs on the
+  // calling thread: each thread's product must be its own, whole and exact.
+  TEST_CASE("gemm: concurrent calls from a parallel loop") {
+    constexpr int64_t M = 37, N = 53, K = 300, kCalls = 4;
+    const Tensor A = test_input({kCalls, M, K}, 1, -1, 1, DType::f32), B = test_input({kCalls, K, N}, 2, -1, 1, DType::f32);
+    Tensor got = zeros({kCalls, M, N}, DType::f32), want = zeros({kCalls, M, N}, DType::f32);
+    parallel_for(0, kCalls, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i)
+        gemm_cpu<float>(Trans::no, Trans::no, M, N, K, 1.0f, A.data<float>() + i * M * K, K,
+                        B.data<float>() + i * K * N, N, 0.0f, got.data<float>() + i * M * N, N);
+    });
+    for (int64_t i = 0; i < kCalls; ++i)
+      gemm_reference_cpu<float>(Trans::no, Trans::no, M, N, K, 1.0f, A.data<float>() + i * M * K, K,
+                                B.data<float>() + i * K * N, N, 0.0f, want.data<float>() + i * M * N, N);
+    check_close("gemm in a parallel loop", got, want, Tol{3e-5, 1e-5});
+  }
+
+  // pack_a / pack_b: the documented layouts, zero padding included, for a transposed and a plain operand.
+  TEST_CASE("gemm: packing layouts") {
+    using namespace cpu_gemm;
+    constexpr int64_t rows = 5, cols = 7, ld = 9;
+    std::vector<float> X(rows * ld);
+    for (size_t i = 0; i < X.size(); ++i) X[i] = static_cast<float>(i);
+    for (const bool trans : {false, true}) {
+      // op(X) is X (rows x cols) or X^T read from the same storage (cols x rows).
+      const int64_t rs = trans ? 1 : ld, cs = trans ? ld : 1, r = trans ? cols : rows, c = trans ? rows : cols;
+      auto op = [&](int64_t i, int64_t j) { return X[i * rs + j * cs]; };
+      constexpr int mr = 4, nr = 3;
+      std::vector<float> a(ceil_div<int64_t>(r, mr) * mr * c, -1), b(ceil_div<int64_t>(c, nr) * nr * r, -1);
+      pack_a(X.data(), rs, cs, r, c, mr, a.data());
+      pack_b(X.data(), rs, cs, r, c, nr, b.data());
+      for (int64_t p = 0; p < ceil_div<int64_t>(r, mr); ++p)
+        for (int64_t k = 0; k < c; ++k)
+          for (int64_t i = 0; i < mr; ++i)
+            CHECK(a[p * c * mr + k * mr + i] == (p * mr + i < r ? op(p * mr + i, k) : 0.0f));
+      for (int64_t p = 0; p < ceil_div<int64_t>(c, nr); ++p)
+        for (int64_t k = 0; k < r; ++k)
+          for (int64_t j = 0; j < nr; ++j)
+            CHECK(b[p * r * nr + k * nr + j] == (p * nr + j < c ? op(k, p * nr + j) : 0.0f));
+    }
+  }
+
+  // The process-wide switch: OpenBLAS on request, skinnet's own otherwise; both give the product.
+  TEST_CASE("gemm: set_cpu_gemm_source selects OpenBLAS or skinnet's GEMM") {
+    CHECK(cpu_gemm_source() == CpuGemmSource::own);
+    set_cpu_gemm_source(CpuGemmSource::openblas);
+    check_gemm<float>("gemm_cpu under openblas", gemm_cpu<float>, {{33, 17, 65}});
+    set_cpu_gemm_source(CpuGemmSource::own);
   }
 
   // The reference itself on a hand-computed case: [[1, 2], [3, 4]] x [[5, 6], [7, 8]] = [[19, 22], [43, 50]],

@@ -13,6 +13,7 @@
 #include "base/error.h"
 #include "base/parallel.h"
 #include "kernels/cuda/vendor.h"
+#include "kernels/gemm.h"
 #include "layers/batch_norm.h"
 #include "layers/fused.h"
 #include "models/gradcam.h"
@@ -393,8 +394,10 @@ void Trainer::setup() {
     log_.event("resume", {{"run_dir", dir_.string()}, {"epochs_done", state_.epochs_done}});
   }
   setup_distributed();
+  const cuda::KernelSource source = cuda::parse_kernel_source(c_.kernels, "config: kernels");
+  if (source == cuda::KernelSource::vendor) set_cpu_gemm_source(CpuGemmSource::openblas);  // else as NN_CPU_GEMM says
   if (!device_.is_cpu()) {
-    cuda::set_kernel_source(cuda::parse_kernel_source(c_.kernels, "config: kernels"));
+    cuda::set_kernel_source(source);
     model_->to(device_);  // after loading: files are read on the host, and each tensor crosses once
     log_.text(fmt::format("device: {} ({} kernels)", device_.str(), c_.kernels));
   }
