@@ -96,7 +96,7 @@ LIB := $(BUILD)/libskinnet.a
 CLI := $(BUILD)/skinnet
 TEST_BIN := $(BUILD)/skinnet_tests
 
-.PHONY: all deps test test-build check-onnx emu-test-build emu-tsan train demo-seeds bench-ops bench-loader bench-compare bench-dist bench-gpu test-gpu profile weights fuzz \
+.PHONY: all deps test test-build check-onnx emu-test-build emu-tsan train demo-seeds bench-ops bench-peak bench-loader bench-compare bench-dist bench-gpu test-gpu profile weights fuzz \
         clean compile_commands.json FORCE
 .DEFAULT_GOAL := all
 
@@ -287,6 +287,9 @@ demo-seeds: deps
 
 bench-ops: all
 	$(CLI) bench-ops
+
+bench-peak: all
+	$(CLI) bench-peak
 
 bench-loader: all
 	$(CLI) bench-loader --torch

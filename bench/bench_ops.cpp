@@ -11,12 +11,20 @@
 #include <cmath>
 #include <cstring>
 #include <cstdio>
+#include <functional>
+#include <string>
+#include <utility>
 #include <vector>
+
+#include <omp.h>
 
 #include "base/parallel.h"
 #include "base/random.h"
 #include "bench/layer_shapes.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/gemm/ladder.h"
+#include "kernels/cpu/gemm/packed.h"
+#include "kernels/cpu/peak.h"
 #include "kernels/gemm.h"
 #include "tensor/tensor.h"
 #include "tools/skinnet/commands.h"
@@ -150,35 +158,111 @@ int bench_depthwise(int64_t N, int reps, Generator& gen) {
   return bad;
 }
 
-int bench_gemm(int reps, Generator& gen) {
-  struct G {
-    const char* name;
-    int64_t M, N, K;
-  };
-  const std::vector<G> shapes = {{"square 512", 512, 512, 512},      {"square 1024", 1024, 1024, 1024},
-                                 {"square 2048", 2048, 2048, 2048},  {"vgg fc6 b32", 32, 4096, 25088},
-                                 {"r50 l4 1x1 b8", 2048, 392, 512},  {"vgg conv3 b1", 256, 3136, 2304}};
-  std::printf("\nGEMM (OpenBLAS sgemm, row-major NN), median of %d\n", reps);
-  std::printf("%-16s %6s %6s %6s %9s %8s %9s\n", "shape", "M", "N", "K", "ms", "GFLOP/s", "max err");
+// Medians of f and g timed in turns (f, g, f, g, ...), so that the machine's drift hits both alike.
+template <class F, class G>
+std::pair<double, double> interleaved_ms(int reps, F&& f, G&& g) {
+  f(), g();  // warm-up
+  std::vector<double> a, b;
+  for (int i = 0; i < reps; ++i) {
+    for (auto [fn, out] : {std::pair<std::function<void()>, std::vector<double>*>{f, &a}, {g, &b}}) {
+      const auto t0 = std::chrono::steady_clock::now();
+      fn();
+      out->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  return {a[a.size() / 2], b[b.size() / 2]};
+}
+
+struct GemmShape {
+  std::string name;
+  Trans ta, tb;
+  int64_t M, N, K;
+};
+
+// The three GEMMs of a convolution on one image (what the CPU convolution runs, by bands or batched):
+// forward y = W cols ([K, CRS] x [CRS, PQ]), backward data dcols = W^T dy, backward weight dW = dy cols^T.
+void add_conv_gemms(std::vector<GemmShape>& out, const char* model, const std::vector<ConvShape>& shapes) {
+  for (const ConvShape& s : shapes) {
+    const Conv2dParams p = params_for(s, 1, s.H);
+    const int64_t PQ = p.P * p.Q, CRS = p.C * p.R * p.S;
+    const std::string name = fmt::format("{} {}", model, s.name);
+    out.push_back({name + " fwd", Trans::no, Trans::no, p.K, PQ, CRS});
+    if (s.C != 3) out.push_back({name + " bwd-d", Trans::yes, Trans::no, CRS, PQ, p.K});
+    out.push_back({name + " bwd-w", Trans::no, Trans::yes, p.K, CRS, PQ});
+  }
+}
+
+// skinnet's GEMM (kernels/cpu/gemm/, rung 06) against OpenBLAS on the same operands, interleaved; the
+// ratio is OpenBLAS's time over ours (above 1: ours is faster). `layers` adds the forward and backward
+// GEMMs of every distinct ResNet-50 and VGG19 convolution (one image).
+int bench_gemm(int reps, bool layers, double peak, Generator& gen) {
+  std::vector<GemmShape> shapes = {{"square 512", Trans::no, Trans::no, 512, 512, 512},
+                                   {"square 1024", Trans::no, Trans::no, 1024, 1024, 1024},
+                                   {"square 2048", Trans::no, Trans::no, 2048, 2048, 2048},
+                                   {"square 1024 tt", Trans::yes, Trans::yes, 1024, 1024, 1024},
+                                   {"vgg fc6 b32", Trans::no, Trans::yes, 32, 4096, 25088},
+                                   {"r50 l4 1x1 b8", Trans::no, Trans::no, 2048, 392, 512},
+                                   {"vgg conv3 b1", Trans::no, Trans::no, 256, 3136, 2304}};
+  if (layers) {
+    add_conv_gemms(shapes, "r50", kResNet50);
+    add_conv_gemms(shapes, "vgg", kVgg19);
+  }
+  std::printf("\nGEMM: skinnet (%s micro-kernel) vs OpenBLAS sgemm, row-major, interleaved, median of %d; "
+              "%% of the FMA peak %.0f GFLOP/s\n", cpu_gemm::best_microkernel().name, reps, peak);
+  std::printf("%-24s %2s %5s %5s %5s %8s %7s %5s %8s %7s %6s %8s\n", "shape", "op", "M", "N", "K", "ours ms",
+              "GF/s", "%pk", "blas ms", "GF/s", "ratio", "max err");
   int bad = 0;
-  for (const G& s : shapes) {
-    Tensor a = randn({s.M, s.K}, gen), b = randn({s.K, s.N}, gen), c = empty({s.M, s.N});
-    const double ms = median_ms(reps, [&] {
-      gemm_cpu<float>(Trans::no, Trans::no, s.M, s.N, s.K, 1.f, a.data<float>(), s.K, b.data<float>(), s.N, 0.f,
-                      c.data<float>(), s.N);
-    });
-    // validate 64 rows against the reference
+  double worst = 1e9;
+  for (const GemmShape& s : shapes) {
+    const bool ta = s.ta == Trans::yes, tb = s.tb == Trans::yes;
+    Tensor a = randn(ta ? Shape{s.K, s.M} : Shape{s.M, s.K}, gen), b = randn(tb ? Shape{s.N, s.K} : Shape{s.K, s.N}, gen);
+    Tensor c = empty({s.M, s.N}), c_blas = empty({s.M, s.N});
+    const int64_t lda = ta ? s.M : s.K, ldb = tb ? s.K : s.N;
+    const auto [ours, blas] = interleaved_ms(
+        reps,
+        [&] { cpu_gemm::gemm_threads(s.ta, s.tb, s.M, s.N, s.K, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f, c.data<float>(), s.N); },
+        [&] { gemm_openblas_cpu<float>(s.ta, s.tb, s.M, s.N, s.K, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f, c_blas.data<float>(), s.N); });
+    // Validate up to 64 rows against the reference loops.
     const int64_t rows = std::min<int64_t>(s.M, 64);
     Tensor ref = empty({rows, s.N});
-    gemm_reference_cpu<float>(Trans::no, Trans::no, rows, s.N, s.K, 1.f, a.data<float>(), s.K, b.data<float>(), s.N,
-                              0.f, ref.data<float>(), s.N);
+    gemm_reference_cpu<float>(s.ta, s.tb, rows, s.N, s.K, 1.f, a.data<float>(), lda, b.data<float>(), ldb, 0.f,
+                              ref.data<float>(), s.N);
     const double err = max_rel_error(c.slice(0, 0, rows).contiguous(), ref);
     bad += err > 1e-4;
-    std::printf("%-16s %6lld %6lld %6lld %9.2f %8.1f %9.1e%s\n", s.name, static_cast<long long>(s.M),
-                static_cast<long long>(s.N), static_cast<long long>(s.K), ms, gemm_flops(s.M, s.N, s.K) / ms / 1e6, err,
-                err > 1e-4 ? "  MISMATCH" : "");
+    const double flop = gemm_flops(s.M, s.N, s.K);
+    worst = std::min(worst, blas / ours);
+    std::printf("%-24s %c%c %5lld %5lld %5lld %8.2f %7.1f %5.1f %8.2f %7.1f %6.2f %8.1e%s\n", s.name.c_str(),
+                ta ? 't' : 'n', tb ? 't' : 'n', static_cast<long long>(s.M), static_cast<long long>(s.N),
+                static_cast<long long>(s.K), ours, flop / ours / 1e6, 100 * flop / ours / 1e6 / peak, blas,
+                flop / blas / 1e6, blas / ours, err, err > 1e-4 ? "  MISMATCH" : "");
   }
+  std::printf("GEMM: worst ratio (OpenBLAS time / ours) %.2f\n", worst);
   return bad;
+}
+
+// The CPU ladder (kernels/cpu/gemm/ladder.h): every rung on one square problem, with OpenBLAS on one
+// thread and on all of them for scale.
+void bench_ladder(int64_t n, int reps, double peak1, double peak, Generator& gen) {
+  Tensor a = randn({n, n}, gen), b = randn({n, n}, gen), c = empty({n, n});
+  std::printf("\nCPU GEMM ladder (kernels/cpu/gemm/), %lldx%lldx%lld NN, median of %d; FMA peak %.0f GFLOP/s "
+              "(1 thread), %.0f (%d threads)\n", static_cast<long long>(n), static_cast<long long>(n),
+              static_cast<long long>(n), reps, peak1, peak, num_threads());
+  std::printf("%-22s %7s %9s %8s %7s\n", "rung", "threads", "ms", "GFLOP/s", "% peak");
+  auto row = [&](const char* name, bool threaded, auto&& fn) {
+    const int threads = threaded ? num_threads() : 1;
+    const double ms = median_ms(reps, fn), gf = gemm_flops(n, n, n) / ms / 1e6;
+    std::printf("%-22s %7d %9.2f %8.1f %7.1f\n", name, threads, ms, gf, 100 * gf / (threaded ? peak : peak1));
+  };
+  for (const cpu_gemm::Rung& r : cpu_gemm::ladder())
+    row(r.name, r.threaded, [&] { r.fn(Trans::no, Trans::no, n, n, n, 1.f, a.data<float>(), n, b.data<float>(), n, 0.f, c.data<float>(), n); });
+  auto blas = [&] { gemm_openblas_cpu<float>(Trans::no, Trans::no, n, n, n, 1.f, a.data<float>(), n, b.data<float>(), n, 0.f, c.data<float>(), n); };
+  const int saved = num_threads();
+  omp_set_num_threads(1);
+  row("OpenBLAS, 1 thread", false, blas);
+  omp_set_num_threads(saved);
+  row("OpenBLAS", true, blas);
 }
 
 }  // namespace
@@ -189,7 +273,9 @@ Flags bench_ops_flags() {
             "networks whose convolutions to time: resnet50, vgg19, efficientnet_b0 (its depthwise ones; comma-separated)")
       .add("batch-size", "8", "images per batch")
       .add("reps", "3", "timed repetitions per pass (median reported)")
-      .add("gemm", "1", "also time plain GEMMs (1 or 0)");
+      .add("gemm", "1", "GEMMs, skinnet's against OpenBLAS: 1 (square and a few), layers (also every convolution's "
+                        "three GEMMs) or 0")
+      .add("ladder", "0", "time every rung of the CPU GEMM ladder on an NxNxN problem (0: skip)");
   return flags;
 }
 
@@ -203,7 +289,14 @@ int bench_ops_main(int argc, char** argv) {
               std::getenv("OPENBLAS_CORETYPE") ? std::getenv("OPENBLAS_CORETYPE") : "(unset)");
   Generator gen(1234);
   int bad = 0;
-  if (flags.integer("gemm")) bad += bench_gemm(reps, gen);
+  const PeakReport& peak = machine_peak();
+  std::printf("%s, %s micro-kernel; measured FMA peak (skinnet bench-peak) %.0f GFLOP/s on 1 thread, %.0f on %d\n",
+              peak.cpu.c_str(), cpu_gemm::best_microkernel().name, peak.fma_peak(1), peak.fma_peak(num_threads()),
+              num_threads());
+  if (const int64_t n = flags.integer("ladder"); n > 0) bench_ladder(n, reps, peak.fma_peak(1), peak.fma_peak(num_threads()), gen);
+  const std::string gemm = flags.str("gemm");
+  NN_USAGE_CHECK(gemm == "0" || gemm == "1" || gemm == "layers", "--gemm must be 0, 1 or layers, not '{}'", gemm);
+  if (gemm != "0") bad += bench_gemm(reps, gemm == "layers", peak.fma_peak(num_threads()), gen);
   std::string models = flags.str("models");
   for (const std::string& m : {std::string("resnet50"), std::string("vgg19")}) {
     if (models.find(m) == std::string::npos) continue;

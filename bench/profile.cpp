@@ -1,11 +1,14 @@
 // skinnet profile: per-layer forward and backward time of a whole-network step (bench/model_step.h), like
 // `caffe time`: a warm-up step, then --steps profiled steps; times are per step. The optimiser's update
 // and the whole step are timed apart, so the table also shows what the layers leave unexplained.
+// "% peak" is each layer's GFLOP/s over the machine's FMA peak on as many threads (kernels/cpu/peak.h,
+// measured in ~1 s before the model runs).
 #include <chrono>
 #include <cstdio>
 
 #include "base/parallel.h"
 #include "bench/model_step.h"
+#include "kernels/cpu/peak.h"
 #include "layers/profile.h"
 #include "tensor/autograd.h"
 #include "tools/skinnet/commands.h"
@@ -32,6 +35,8 @@ int profile_main(int argc, char** argv) {
   NN_USAGE_CHECK(flags.positional().empty(), "unexpected argument '{}'", flags.positional()[0]);
   const int64_t batch = flags.integer("batch-size"), steps = flags.integer("steps");
   NN_USAGE_CHECK(steps > 0, "--steps must be positive");
+  const PeakReport& machine = machine_peak();  // before the model exists: nothing else runs meanwhile
+  const double peak = machine.fma_peak(num_threads());
   ModelStep step = model_step_from_flags(flags);
   LayerProfiler profiler(*step.model, step.images.shape());
 
@@ -60,15 +65,18 @@ int profile_main(int argc, char** argv) {
   profiler.stop();
 
   const double k = 1.0 / static_cast<double>(steps);
-  std::printf("skinnet profile: %s, %s, batch %lld, %lldx%lld, %d threads, mean of %lld steps after 1 warm-up\n\n",
+  std::printf("skinnet profile: %s, %s, batch %lld, %lldx%lld, %d threads, mean of %lld steps after 1 warm-up\n",
               flags.str("arch").c_str(), step.mode.c_str(), static_cast<long long>(batch),
               static_cast<long long>(step.images.size(2)), static_cast<long long>(step.images.size(3)),
               num_threads(), static_cast<long long>(steps));
-  std::printf("%s\n", profiler.table(steps).c_str());
+  std::printf("peak: %.1f GFLOP/s (%s, float32 FMA on %d threads; %s; skinnet bench-peak)\n\n", peak,
+              isa_name(machine.best_isa), num_threads(), machine.cpu.c_str());
+  std::printf("%s\n", profiler.table(steps, peak).c_str());
+  const double step_gflops = static_cast<double>(batch) * step.flops_per_image() / (total_ms * k) / 1e6;
   std::printf("step: forward %.1f ms (with the loss), backward %.1f ms, optimiser %.1f ms, total %.1f ms = %.2f images/s, "
-              "%.1f GFLOP/s\n",
+              "%.1f GFLOP/s = %.1f%% of peak\n",
               forward_ms * k, backward_ms * k, update_ms * k, total_ms * k, static_cast<double>(batch) * 1000 / (total_ms * k),
-              static_cast<double>(batch) * step.flops_per_image() / (total_ms * k) / 1e6);
+              step_gflops, 100 * step_gflops / peak);
   return 0;
 }
 

@@ -104,14 +104,20 @@ std::vector<LayerProfiler::Row> LayerProfiler::rows() const {
   return out;
 }
 
-std::string LayerProfiler::table(int64_t steps) const {
+std::string LayerProfiler::table(int64_t steps, double peak_gflops) const {
   NN_CHECK(steps > 0, "LayerProfiler::table: steps must be positive");
   const double k = 1.0 / static_cast<double>(steps);
   double fwd = 0, bwd = 0, flop = 0;
   for (const Row& r : rows_) fwd += r.forward_ms * k, bwd += r.backward_ms * k, flop += r.flops;
-  std::string s = fmt::format("{:<28} {:<18} {:>9} {:>7} {:>9} {:>7} {:>6}\n", "layer", "type", "fwd ms", "GF/s",
-                              "bwd ms", "GF/s", "%");
+  std::string s = fmt::format("{:<28} {:<18} {:>9} {:>7} {:>9} {:>7} {:>6}{}\n", "layer", "type", "fwd ms", "GF/s",
+                              "bwd ms", "GF/s", "%", peak_gflops > 0 ? "  % peak" : "");
   auto gflops = [](double f, double ms) { return f > 0 && ms > 0 ? fmt::format("{:7.1f}", f / ms / 1e6) : fmt::format("{:>7}", "-"); };
+  // Backward FLOPs count only where backward ran (2 x forward: data and weight gradients).
+  auto peak = [&](double f, double f_ms, double b_ms) {
+    if (peak_gflops <= 0) return std::string();
+    const double flops = (f_ms > 0 ? f : 0) + (b_ms > 0 ? 2 * f : 0);
+    return flops > 0 ? fmt::format(" {:7.1f}", 100 * flops / (f_ms + b_ms) / 1e6 / peak_gflops) : fmt::format(" {:>7}", "-");
+  };
   for (const Row& r : rows()) {
     const double f = r.forward_ms * k, b = r.backward_ms * k;
     if (f == 0 && b == 0) continue;  // containers with no computation of their own; uncalled modules
@@ -119,11 +125,12 @@ std::string LayerProfiler::table(int64_t steps) const {
     const double calls = std::max(1.0, static_cast<double>(r.calls) * k);
     std::string name = r.name.size() > 28 ? r.name.substr(r.name.size() - 28) : r.name;
     std::string type = r.leaf ? r.type : r.type + " (self)";
-    s += fmt::format("{:<28} {:<18} {:9.2f} {} {:9.2f} {} {:6.1f}\n", name, type.substr(0, 18), f,
-                     gflops(r.flops * calls, f), b, gflops(2 * r.flops * calls, b), 100 * (f + b) / std::max(fwd + bwd, 1e-9));
+    s += fmt::format("{:<28} {:<18} {:9.2f} {} {:9.2f} {} {:6.1f}{}\n", name, type.substr(0, 18), f,
+                     gflops(r.flops * calls, f), b, gflops(2 * r.flops * calls, b), 100 * (f + b) / std::max(fwd + bwd, 1e-9),
+                     peak(r.flops * calls, f, b));
   }
-  s += fmt::format("{:<28} {:<18} {:9.2f} {} {:9.2f} {} {:6.1f}\n", "total", "", fwd, gflops(flop, fwd), bwd,
-                   gflops(2 * flop, bwd), 100.0);
+  s += fmt::format("{:<28} {:<18} {:9.2f} {} {:9.2f} {} {:6.1f}{}\n", "total", "", fwd, gflops(flop, fwd), bwd,
+                   gflops(2 * flop, bwd), 100.0, peak(flop, fwd, bwd));
   return s;
 }
 

@@ -44,8 +44,10 @@ class LayerProfiler final : public profile::Sink {
   };
   // Rows in execution order (first forward call); the last row "(loss)" holds nodes made outside modules.
   std::vector<Row> rows() const;
-  // The printable table: per-step ms (times divided by `steps`) and GFLOP/s, with totals.
-  std::string table(int64_t steps) const;
+  // The printable table: per-step ms (times divided by `steps`) and GFLOP/s, with totals. With
+  // `peak_gflops` > 0 (kernels/cpu/peak.h), a column "% peak": forward + backward FLOPs over their ms, as a
+  // share of that peak.
+  std::string table(int64_t steps, double peak_gflops = 0) const;
 
   // Times one forward call and charges it to `m`'s row while a profiler is active on this thread (else
   // does nothing): Module::operator() around every forward(), and a fused convolution for its Conv2d's row

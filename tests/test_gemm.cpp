@@ -204,7 +204,7 @@ TEST_SUITE("kernels") {
   TEST_CASE("gemm: the packed driver with every micro-kernel, blocking and thread count") {
     using namespace cpu_gemm;
     std::vector<const MicroKernel*> kernels = {&portable_microkernel()};
-    for (const MicroKernel* k : {&avx2_microkernel(), &avx2_microkernel_4x24(), &avx512_microkernel()}) {
+    for (const MicroKernel* k : {&avx2_microkernel(), &avx2_microkernel_6x16(), &avx512_microkernel()}) {
       kernels.push_back(&portable_microkernel_like(*k));
       if (cpu_has(k->isa)) kernels.push_back(k);
       else MESSAGE(fmt::format("this CPU has no {}: {} is tested through the portable kernel only", isa_name(k->isa), k->name));

@@ -44,6 +44,8 @@ Flags bench_loader_flags();   // bench/bench_loader.cpp
 int bench_loader_main(int argc, char** argv);
 Flags bench_ops_flags();      // bench/bench_ops.cpp
 int bench_ops_main(int argc, char** argv);
+Flags bench_peak_flags();     // bench/bench_peak.cpp
+int bench_peak_main(int argc, char** argv);
 Flags bench_model_flags();    // bench/bench_model.cpp
 int bench_model_main(int argc, char** argv);
 Flags bench_dist_flags();     // bench/bench_dist.cpp

@@ -36,6 +36,8 @@ const std::vector<Command>& commands() {
        bench_loader_main},
       {"bench-ops", "GFLOP/s of GEMM and conv2d (forward, backward) on ResNet-50 and VGG19 layers", bench_ops_flags,
        bench_ops_main},
+      {"bench-peak", "the machine's peak: FMA GFLOP/s per vector ISA, 1 and all threads; STREAM triad GB/s",
+       bench_peak_flags, bench_peak_main},
       {"bench-model", "images/s and peak memory of a whole-network step on random data (make bench-compare)",
        bench_model_flags, bench_model_main},
       {"bench-dist", "data-parallel training speed under mpirun: images/s, exposed communication, overlap", bench_dist_flags,

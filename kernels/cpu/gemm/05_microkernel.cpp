@@ -1,6 +1,6 @@
 // CPU GEMM ladder, rung 5: the micro-kernel in intrinsics, for the widest vector unit the CPU has.
 //
-// Changed from rung 4: the same packed loops call microkernel_avx2.cpp (a 6 x 16 tile in 12 ymm
+// Changed from rung 4: the same packed loops call microkernel_avx2.cpp (a 4 x 24 tile in 12 ymm
 // registers) or microkernel_avx512.cpp (8 x 48 in 24 zmm registers), picked at run time by CPUID; each
 // file alone is compiled with its ISA's flags, so one binary runs on any x86-64.
 // Why faster: 8 (16) floats per instruction instead of 4, and a fused multiply-add instead of a multiply

@@ -1,10 +1,14 @@
 // The AVX2 + FMA micro-kernel (this file is compiled with -mavx2 -mfma; packed.cpp calls it only when
 // CPUID reports both). The tile of C lives in 12 of the 16 ymm registers for the whole KC loop:
 //
-//   per k: 2 loads of B (16 floats = 2 ymm), 6 broadcasts of A, 12 FMAs (6 rows x 2 vectors)
+//   per k: 3 loads of B (24 floats = 3 ymm), 4 broadcasts of A, 12 FMAs (4 rows x 3 vectors)
 //
 // Zen 3 issues 2 FMAs per cycle with a latency of 4 cycles, so at least 8 independent accumulators are
-// needed to keep both pipes busy; 12 leave slack, and the 3 remaining registers hold B and the broadcast.
+// needed to keep both pipes busy; 12 leave slack, and the 4 remaining registers hold B and the broadcast.
+// 4 x 24 rather than the classic 6 x 16 (same 12 accumulators, also here as avx2_microkernel_6x16): MR = 4
+// divides every channel count of ResNet and VGG (the M of a convolution's GEMM), where 6 leaves a partial
+// panel, and A's panels pack by whole 4 x 4 transposes; bench-ops measured it level on square products
+// and up to 1.2x faster on the convolutions' GEMMs (docs/cpu-kernels.md).
 // Everything is in an anonymous namespace: no inline function compiled here with AVX may be merged by the
 // linker with a baseline copy (kernels/cpu/conv2d_depthwise_impl.h explains the hazard).
 #include <immintrin.h>
@@ -56,12 +60,12 @@ void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta,
 }  // namespace
 
 const MicroKernel& avx2_microkernel() {
-  static const MicroKernel k{"avx2 6x16", CpuIsa::avx2, 6, 16, kernel<6, 2>};
+  static const MicroKernel k{"avx2 4x24", CpuIsa::avx2, 4, 24, kernel<4, 3>};
   return k;
 }
 
-const MicroKernel& avx2_microkernel_4x24() {
-  static const MicroKernel k{"avx2 4x24", CpuIsa::avx2, 4, 24, kernel<4, 3>};
+const MicroKernel& avx2_microkernel_6x16() {
+  static const MicroKernel k{"avx2 6x16", CpuIsa::avx2, 6, 16, kernel<6, 2>};
   return k;
 }
 

@@ -2,6 +2,9 @@
 #include "kernels/cpu/gemm/packed.h"
 
 #include <omp.h>
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -50,11 +53,47 @@ void scale_block(float* C, int64_t ldc, int64_t m, int64_t n, float beta) {
 
 }  // namespace
 
+namespace {
+
+// dst[k * w + i] = src[i * ld + k] for i < count, k < kc: `count` rows of a matrix, contiguous along k, laid
+// out k by k in a panel w floats wide. Packing A (not transposed) and B (transposed) are both this; by 4 x 4
+// blocks transposed in SSE registers (every x86-64 has SSE2), then the leftovers one by one.
+void pack_rows_transposed(const float* src, int64_t ld, int64_t count, int64_t kc, int w, float* dst) {
+  int64_t i = 0;
+#ifdef __SSE2__
+  for (; i + 4 <= count; i += 4) {
+    const float* r = src + i * ld;
+    int64_t k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      __m128 r0 = _mm_loadu_ps(r + k), r1 = _mm_loadu_ps(r + ld + k), r2 = _mm_loadu_ps(r + 2 * ld + k),
+             r3 = _mm_loadu_ps(r + 3 * ld + k);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);  // now r0 holds element k of the 4 rows, r1 element k + 1, ...
+      _mm_storeu_ps(dst + k * w + i, r0);
+      _mm_storeu_ps(dst + (k + 1) * w + i, r1);
+      _mm_storeu_ps(dst + (k + 2) * w + i, r2);
+      _mm_storeu_ps(dst + (k + 3) * w + i, r3);
+    }
+    for (; k < kc; ++k)
+      for (int64_t ii = 0; ii < 4; ++ii) dst[k * w + i + ii] = r[ii * ld + k];
+  }
+#endif
+  for (; i < count; ++i)
+    for (int64_t k = 0; k < kc; ++k) dst[k * w + i] = src[i * ld + k];
+  for (; i < w; ++i)  // zero padding of an edge panel
+    for (int64_t k = 0; k < kc; ++k) dst[k * w + i] = 0.0f;
+}
+
+}  // namespace
+
 void pack_a(const float* A, int64_t rs, int64_t cs, int64_t mc, int64_t kc, int mr, float* dst) {
   for (int64_t p0 = 0; p0 < mc; p0 += mr, dst += kc * mr) {
     const int64_t rows = std::min<int64_t>(mr, mc - p0);
     const float* src = A + p0 * rs;
-    for (int64_t k = 0; k < kc; ++k) {
+    if (cs == 1) {  // op(A) = A: rows are contiguous along k
+      pack_rows_transposed(src, rs, rows, kc, mr, dst);
+      continue;
+    }
+    for (int64_t k = 0; k < kc; ++k) {  // op(A) = A^T: the mr values of one k are contiguous
       float* d = dst + k * mr;
       for (int64_t i = 0; i < rows; ++i) d[i] = src[i * rs + k * cs];
       for (int64_t i = rows; i < mr; ++i) d[i] = 0.0f;
@@ -62,18 +101,41 @@ void pack_a(const float* A, int64_t rs, int64_t cs, int64_t mc, int64_t kc, int 
   }
 }
 
-void pack_b(const float* B, int64_t rs, int64_t cs, int64_t kc, int64_t nc, int nr, float* dst) {
-  for (int64_t p0 = 0; p0 < nc; p0 += nr, dst += kc * nr) {
-    const int64_t cols = std::min<int64_t>(nr, nc - p0);
-    const float* src = B + p0 * cs;
-    for (int64_t k = 0; k < kc; ++k) {
-      float* d = dst + k * nr;
-      if (cs == 1) std::memcpy(d, src + k * rs, static_cast<size_t>(cols) * 4);  // op(B) rows are contiguous
-      else
-        for (int64_t j = 0; j < cols; ++j) d[j] = src[k * rs + j * cs];
-      for (int64_t j = cols; j < nr; ++j) d[j] = 0.0f;
+namespace {
+
+// pack_b for op(B) = B, row by row: each row of the block is read once, sequentially, and its NR-float
+// pieces go to the panels (which sit in L1/L2). Reading panel by panel instead would touch one 64-byte
+// piece of every row per panel: a new page for every load on wide matrices.
+template <int NR>
+void pack_b_rows(const float* B, int64_t rs, int64_t kc, int64_t nc, int nr_runtime, float* dst) {
+  const int nr = NR > 0 ? NR : nr_runtime;
+  const int64_t full = nc / nr, rest = nc - full * nr;
+  for (int64_t k = 0; k < kc; ++k) {
+    const float* row = B + k * rs;
+    float* d = dst + k * nr;
+    for (int64_t p = 0; p < full; ++p)
+      for (int j = 0; j < nr; ++j) d[p * kc * nr + j] = row[p * nr + j];
+    if (rest > 0) {
+      float* e = d + full * kc * nr;
+      for (int64_t j = 0; j < rest; ++j) e[j] = row[full * nr + j];
+      for (int64_t j = rest; j < nr; ++j) e[j] = 0.0f;
     }
   }
+}
+
+}  // namespace
+
+void pack_b(const float* B, int64_t rs, int64_t cs, int64_t kc, int64_t nc, int nr, float* dst) {
+  if (cs == 1) {
+    switch (nr) {  // a compile-time width lets the compiler unroll and vectorise the copies
+      case 16: return pack_b_rows<16>(B, rs, kc, nc, nr, dst);
+      case 24: return pack_b_rows<24>(B, rs, kc, nc, nr, dst);
+      case 48: return pack_b_rows<48>(B, rs, kc, nc, nr, dst);
+      default: return pack_b_rows<0>(B, rs, kc, nc, nr, dst);
+    }
+  }
+  for (int64_t p0 = 0; p0 < nc; p0 += nr, dst += kc * nr)  // op(B) = B^T: a panel's columns are B's rows
+    pack_rows_transposed(B + p0 * cs, cs, std::min<int64_t>(nr, nc - p0), kc, nr, dst);
 }
 
 Blocking blocking_for(const MicroKernel& k) {
@@ -90,6 +152,39 @@ Blocking blocking_for(const MicroKernel& k) {
   return {mc, kc, nc};
 }
 
+namespace {
+
+// The macro-kernel: C[0:mc, jr0*nr : jr1*nr] += the packed A block (mc x kc) times B micro-panels
+// [jr0, jr1) of the packed B block, panel by panel (each stays in L1 while A's panels stream from L2
+// past it), in MR x NR tiles. Edge tiles go through `scratch`.
+void macro_kernel(const MicroKernel& uk, int64_t kc, int64_t mc, int64_t nc, int64_t jr0, int64_t jr1,
+                  const float* apack, const float* bpack, float alpha, float beta, float* C, int64_t ldc,
+                  float* scratch) {
+  const int mr = uk.mr, nr = uk.nr;
+  const int64_t m_panels = ceil_div<int64_t>(mc, mr);
+  for (int64_t jr = jr0; jr < jr1; ++jr) {
+    const int64_t cols = std::min<int64_t>(nr, nc - jr * nr);
+    const float* b = bpack + jr * kc * nr;
+    for (int64_t ir = 0; ir < m_panels; ++ir) {
+      const int64_t rows = std::min<int64_t>(mr, mc - ir * mr);
+      const float* a = apack + ir * kc * mr;
+      float* c = C + ir * mr * ldc + jr * nr;
+      if (rows == mr && cols == nr) {
+        uk.fn(kc, a, b, alpha, beta, c, ldc);
+        continue;
+      }
+      uk.fn(kc, a, b, alpha, 0.0f, scratch, nr);
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) {
+          float& cij = c[i * ldc + j];
+          cij = scratch[i * nr + j] + (beta == 0.0f ? 0.0f : beta * cij);
+        }
+    }
+  }
+}
+
+}  // namespace
+
 void gemm_packed(const MicroKernel& uk, const Blocking& bl, int threads, Trans ta, Trans tb, int64_t M, int64_t N,
                  int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                  float* C, int64_t ldc) {
@@ -99,16 +194,49 @@ void gemm_packed(const MicroKernel& uk, const Blocking& bl, int threads, Trans t
     return;
   }
   const int mr = uk.mr, nr = uk.nr;
+  NN_CHECK(mr * nr <= 16 * 64, "gemm: micro-kernel tile {}x{} exceeds the driver's scratch tile", mr, nr);
   const int64_t a_rs = ta == Trans::no ? lda : 1, a_cs = ta == Trans::no ? 1 : lda;
   const int64_t b_rs = tb == Trans::no ? ldb : 1, b_cs = tb == Trans::no ? 1 : ldb;
-  const int64_t NC = std::min(bl.nc, round_up(N, nr)), KC = std::min(bl.kc, K),
-                MC = std::min(bl.mc, round_up(M, mr));
+  // Blocks of equal size: K = 576 with KC = 256 runs as 3 x 192, not 256 + 256 + 64 (a short block pays the
+  // loads and stores of C's tiles over few FMAs), and M = 300 with MC = 252 as 2 x 150.
+  auto balanced = [](int64_t n, int64_t block, int64_t multiple) {
+    return round_up(ceil_div<int64_t>(n, ceil_div<int64_t>(n, block)), multiple);
+  };
+  const int64_t NC = balanced(N, bl.nc, nr), KC = balanced(K, bl.kc, 1), MC = balanced(M, bl.mc, mr);
   if (omp_in_parallel()) threads = 1;
   // A region costs a few microseconds: not worth it under ~1 MFLOP per thread.
   threads = static_cast<int>(std::clamp<int64_t>(static_cast<int64_t>(2.0 * M * N * K / 1e6), 1, threads));
-  float* const bpack = thread_buffer(0, KC * NC);  // shared by the region's threads; the caller owns it
   const int64_t m_blocks = ceil_div<int64_t>(M, MC);
 
+  if (m_blocks == 1) {
+    // All of M in one block (most convolutions: M is the output channels): a packed block of B would be
+    // used once, by this block alone, so packing it L3-sized only moves it through memory twice. Instead
+    // each thread takes its own stretch of N and walks it in L2-sized blocks of B, which are packed and
+    // consumed while still in L2; A (M x KC) is packed once per KC step. No thread waits for another.
+    const int64_t nc_l2 = std::max<int64_t>(nr, round_down(cpu_caches().l2 / 2 / (4 * KC), nr));
+    const int64_t per_thread = round_up(ceil_div<int64_t>(N, threads), nr);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      alignas(64) float scratch[16 * 64];
+      const int64_t n0 = std::min<int64_t>(N, omp_get_thread_num() * per_thread),
+                    n1 = std::min<int64_t>(N, n0 + per_thread);
+      float* const apack = thread_buffer(1, MC * KC);
+      float* const bpack = thread_buffer(0, KC * std::min(nc_l2, round_up(std::max<int64_t>(n1 - n0, 1), nr)));
+      for (int64_t pc = 0; pc < K && n0 < n1; pc += KC) {
+        const int64_t kc = std::min(KC, K - pc);
+        const float beta_k = pc == 0 ? beta : 1.0f;
+        pack_a(A + pc * a_cs, a_rs, a_cs, M, kc, mr, apack);
+        for (int64_t jc = n0; jc < n1; jc += nc_l2) {
+          const int64_t nc = std::min(nc_l2, n1 - jc);
+          pack_b(B + pc * b_rs + jc * b_cs, b_rs, b_cs, kc, nc, nr, bpack);
+          macro_kernel(uk, kc, M, nc, 0, ceil_div<int64_t>(nc, nr), apack, bpack, alpha, beta_k, C + jc, ldc, scratch);
+        }
+      }
+    }
+    return;
+  }
+
+  float* const bpack = thread_buffer(0, KC * NC);  // shared by the region's threads; the caller owns it
   // Every thread of the region runs this. `omp for` splits a loop among them, with a barrier at its end;
   // schedule(dynamic) hands out the next piece to whichever thread is free, so a thread the OS preempts
   // (the machine is shared) delays only the piece it holds, not a fixed half of the work.
@@ -132,38 +260,18 @@ void gemm_packed(const MicroKernel& uk, const Blocking& bl, int threads, Trans t
         int64_t packed_ic = -1;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t t = 0; t < m_blocks * n_chunks; ++t) {
-          const int64_t ic = t / n_chunks * MC, mc = std::min(MC, M - ic), m_panels = ceil_div<int64_t>(mc, mr);
+          const int64_t ic = t / n_chunks * MC, mc = std::min(MC, M - ic);
           if (ic != packed_ic) {  // consecutive tiles of one thread usually share the block of A
             pack_a(A + ic * a_rs + pc * a_cs, a_rs, a_cs, mc, kc, mr, apack);
             packed_ic = ic;
           }
-          // The macro-kernel: B micro-panel by micro-panel (each stays in L1 while the A block streams
-          // from L2 past it), MR x NR tiles of C.
-          const int64_t jr_end = std::min(n_panels, (t % n_chunks + 1) * chunk);
-          for (int64_t jr = t % n_chunks * chunk; jr < jr_end; ++jr) {
-            const int64_t cols = std::min<int64_t>(nr, nc - jr * nr);
-            const float* b = bpack + jr * kc * nr;
-            for (int64_t ir = 0; ir < m_panels; ++ir) {
-              const int64_t rows = std::min<int64_t>(mr, mc - ir * mr);
-              const float* a = apack + ir * kc * mr;
-              float* c = C + (ic + ir * mr) * ldc + jc + jr * nr;
-              if (rows == mr && cols == nr) {
-                uk.fn(kc, a, b, alpha, beta_k, c, ldc);
-                continue;
-              }
-              uk.fn(kc, a, b, alpha, 0.0f, scratch, nr);
-              for (int64_t i = 0; i < rows; ++i)
-                for (int64_t j = 0; j < cols; ++j) {
-                  float& cij = c[i * ldc + j];
-                  cij = scratch[i * nr + j] + (beta_k == 0.0f ? 0.0f : beta_k * cij);
-                }
-            }
-          }
+          const int64_t jr0 = t % n_chunks * chunk;
+          macro_kernel(uk, kc, mc, nc, jr0, std::min(n_panels, jr0 + chunk), apack, bpack, alpha, beta_k,
+                       C + ic * ldc + jc, ldc, scratch);
         }
       }
     }
   };
-  NN_CHECK(mr * nr <= 16 * 64, "gemm: micro-kernel tile {}x{} exceeds the driver's scratch tile", mr, nr);
   // Always a region, of one thread when threads == 1: an `omp for` binds to the innermost region, and
   // inside a caller's parallel loop that must be ours, not the caller's team.
 #pragma omp parallel num_threads(threads) if (threads > 1)

@@ -31,7 +31,7 @@ using MicroKernelFn = void (*)(int64_t kc, const float* a, const float* b, float
                                int64_t ldc);
 
 struct MicroKernel {
-  const char* name;  // "avx2 6x16"
+  const char* name;  // "avx2 4x24"
   CpuIsa isa;        // the instruction set its file is compiled for
   int mr, nr;        // the register tile of C
   MicroKernelFn fn;
@@ -43,7 +43,7 @@ struct MicroKernel {
 const MicroKernel& portable_microkernel();
 const MicroKernel& avx2_microkernel();
 const MicroKernel& avx512_microkernel();
-const MicroKernel& avx2_microkernel_4x24();  // the AVX2 alternative bench-ops compares (fewer broadcasts)
+const MicroKernel& avx2_microkernel_6x16();  // the classic AVX2 tile, kept for comparison (microkernel_avx2.cpp)
 const MicroKernel& portable_microkernel_like(const MicroKernel& k);
 
 // The widest micro-kernel this CPU runs, or the one force_isa chose (tests, benchmarks).
