@@ -57,7 +57,7 @@ KEYS = {  # tag: (arch, flavour, build options)
 }
 # name: (seed, input shape); seeds for which PyTorch's float32 run agrees with its float64 run (train_case)
 TRAIN = {"inception_v3": (406, (2, 3, 299, 299)), "inception_resnet_v2": (310, (2, 3, 139, 139)),
-         "resnet50_v1": (338, (4, 3, 64, 64))}
+         "resnet50_v1": (343, (4, 3, 64, 64))}
 GRAD64_MAX = 2_000_000  # float64 gradients of larger tensors are compared in float32 only (file size)
 
 

@@ -1,14 +1,18 @@
 // CPU GEMM ladder, rung 6: every core (the production sgemm, gemm_cpu<float>).
 //
-// Changed from rung 5: one OpenMP region runs the packed loops (kernels/cpu/gemm/packed.cpp). The
-// threads pack each block of B and of A together (split by micro-panel), then split the 2-D grid of
-// MR x NR micro-tiles of the MC x NC macro tile evenly, to within one tile, reading the shared packed
-// blocks; a barrier separates packing from computing. Splitting the micro-tile grid rather than
-// whole MC blocks keeps both cores busy on the GEMMs of convolutions, whose M (output channels) is
-// often a single MC block. Inside a caller's parallel loop (a convolution working on several images at
-// once) it runs on the calling thread, as OpenBLAS's OpenMP build does.
-// Why faster: two cores, nearly twice the FLOP/s once the problem is large enough to amortise the
-// barriers (a few microseconds each; under ~1 MFLOP per thread it stays on one).
+// Changed from rung 5: one OpenMP region runs the packed loops (kernels/cpu/gemm/packed.cpp), split two
+// ways by the shape:
+//   - M in one MC block (most convolutions: M is the output channels): each thread takes its own stretch
+//     of N and runs rung 5's loops on it, with B blocks sized for L2 (a packed block of B would be used by
+//     this one block of A only, so there is nothing to share); no thread ever waits for another.
+//   - several MC blocks: the threads pack each block of B together, then take (MC rows x column chunk)
+//     macro tiles from a dynamic schedule, each packing its own block of A; a barrier separates packing B
+//     from using it. Dynamic scheduling matters on a shared machine: a thread the OS preempts delays the
+//     tile it holds, not a fixed half of the work.
+// Inside a caller's parallel loop (a convolution working on several images at once) it runs on the
+// calling thread, as OpenBLAS's OpenMP build does.
+// Why faster: two cores, nearly twice the FLOP/s once the problem is large enough to amortise the region
+// (a few microseconds; under ~1 MFLOP per thread it stays on one).
 #include "base/parallel.h"
 #include "kernels/cpu/gemm/ladder.h"
 #include "kernels/cpu/gemm/packed.h"

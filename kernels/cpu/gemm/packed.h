@@ -16,6 +16,9 @@
 // (transposition, leading dimensions, edges) is paid once in the packing, where it is O(MK + KN) work
 // against the O(MNK) of the kernel. Edge tiles (fewer than MR rows or NR columns) are packed zero-padded,
 // computed into a scratch tile and added to C by the driver; the micro-kernels only see full tiles.
+// When all of M fits one MC block (a convolution's output channels, usually), the pc loop goes outside the
+// jc loop and NC shrinks to fit L2: each packed B block is used by that one A block only, so it is packed
+// and consumed while in L2 instead of making a round trip through L3 or memory (06_threads.cpp).
 #pragma once
 
 #include <cstdint>
