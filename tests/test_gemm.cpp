@@ -200,7 +200,10 @@ TEST_SUITE("kernels") {
   // The packed driver with every micro-kernel this CPU runs, and the portable kernel in the tile shape of
   // every ISA's kernel (so a machine without AVX-512 still runs the AVX-512 blocking, packing and edges),
   // on one and two threads, with the machine's blocking and with blocks of a few tiles, which makes the
-  // small sizes cross every block boundary (several jc, pc and ic blocks, dynamic tile scheduling).
+  // small sizes cross every block boundary (several jc, pc and ic blocks, dynamic tile scheduling). With the
+  // machine's blocking, 37 x (NR + 3) x 300 is one block of M with too few panels of N to share: two threads
+  // split K and add their partial products. N = NR + 8 and NR + 16 end in a panel that the narrow variants
+  // (one or two vectors) write straight into C.
   TEST_CASE("gemm: the packed driver with every micro-kernel, blocking and thread count") {
     using namespace cpu_gemm;
     std::vector<const MicroKernel*> kernels = {&portable_microkernel()};
@@ -221,7 +224,8 @@ TEST_SUITE("kernels") {
                   const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
                 gemm_packed(*k, blocking, threads, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
               },
-              {{7, 5, 13}, {33, 17, 65}, {2 * k->mr + 1, 3 * k->nr - 1, tiny ? 20 : 130}});
+              {{7, 5, 13}, {33, 17, 65}, {2 * k->mr + 1, 3 * k->nr - 1, tiny ? 20 : 130}, {37, k->nr + 3, 300},
+               {4 * k->mr, k->nr + 8, 40}, {4 * k->mr, k->nr + 16, 40}});
         }
   }
 

@@ -19,7 +19,9 @@ namespace nn::cpu_gemm {
 
 namespace {
 
-template <int MR, int NV>  // NV vectors of 8 floats per row: NR = 8 NV
+// NV vectors of 8 floats per row; B's panel rows are BS floats apart (NR = 8 NV, or more for the
+// narrow variants that compute the first NV vectors of a wider tile).
+template <int MR, int NV, int BS = 8 * NV>
 void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c, int64_t ldc) {
   __m256 acc[MR][NV];
 #pragma GCC unroll 16
@@ -34,7 +36,7 @@ void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta,
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 8 * NV - 1), _MM_HINT_T0);
   }
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += 8 * NV) {
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += BS) {
     __m256 bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = _mm256_load_ps(b + 8 * v);
@@ -60,12 +62,12 @@ void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta,
 }  // namespace
 
 const MicroKernel& avx2_microkernel() {
-  static const MicroKernel k{"avx2 4x24", CpuIsa::avx2, 4, 24, kernel<4, 3>};
+  static const MicroKernel k{"avx2 4x24", CpuIsa::avx2, 4, 24, kernel<4, 3>, 8, {nullptr, kernel<4, 1, 24>, kernel<4, 2, 24>, kernel<4, 3>}};
   return k;
 }
 
 const MicroKernel& avx2_microkernel_6x16() {
-  static const MicroKernel k{"avx2 6x16", CpuIsa::avx2, 6, 16, kernel<6, 2>};
+  static const MicroKernel k{"avx2 6x16", CpuIsa::avx2, 6, 16, kernel<6, 2>, 8, {nullptr, kernel<6, 1, 16>, kernel<6, 2>}};
   return k;
 }
 

@@ -17,7 +17,9 @@ namespace nn::cpu_gemm {
 
 namespace {
 
-template <int MR, int NV>  // NV vectors of 16 floats per row: NR = 16 NV
+// NV vectors of 16 floats per row; B's panel rows are BS floats apart (NR = 16 NV, or more for the
+// narrow variants that compute the first NV vectors of a wider tile).
+template <int MR, int NV, int BS = 16 * NV>
 void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c, int64_t ldc) {
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
@@ -32,7 +34,7 @@ void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta,
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16 * NV - 1), _MM_HINT_T0);
   }
 #pragma GCC unroll 4
-  for (int64_t k = 0; k < kc; ++k, a += MR, b += 16 * NV) {
+  for (int64_t k = 0; k < kc; ++k, a += MR, b += BS) {
     __m512 bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
@@ -58,7 +60,7 @@ void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta,
 }  // namespace
 
 const MicroKernel& avx512_microkernel() {
-  static const MicroKernel k{"avx512 8x48", CpuIsa::avx512, 8, 48, kernel<8, 3>};
+  static const MicroKernel k{"avx512 8x48", CpuIsa::avx512, 8, 48, kernel<8, 3>, 16, {nullptr, kernel<8, 1, 48>, kernel<8, 2, 48>, kernel<8, 3>}};
   return k;
 }
 

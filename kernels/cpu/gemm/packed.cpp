@@ -165,15 +165,22 @@ void macro_kernel(const MicroKernel& uk, int64_t kc, int64_t mc, int64_t nc, int
   for (int64_t jr = jr0; jr < jr1; ++jr) {
     const int64_t cols = std::min<int64_t>(nr, nc - jr * nr);
     const float* b = bpack + jr * kc * nr;
+    // An edge panel: the narrowest variant that covers `cols`, if the kernel has one.
+    MicroKernelFn fn = uk.fn;
+    int64_t width = nr;
+    if (cols < nr && uk.vw > 0) {
+      const int64_t v = ceil_div<int64_t>(cols, uk.vw);
+      if (uk.narrow[v] != nullptr) fn = uk.narrow[v], width = v * uk.vw;
+    }
     for (int64_t ir = 0; ir < m_panels; ++ir) {
       const int64_t rows = std::min<int64_t>(mr, mc - ir * mr);
       const float* a = apack + ir * kc * mr;
       float* c = C + ir * mr * ldc + jr * nr;
-      if (rows == mr && cols == nr) {
-        uk.fn(kc, a, b, alpha, beta, c, ldc);
+      if (rows == mr && cols == width) {
+        fn(kc, a, b, alpha, beta, c, ldc);
         continue;
       }
-      uk.fn(kc, a, b, alpha, 0.0f, scratch, nr);
+      fn(kc, a, b, alpha, 0.0f, scratch, nr);
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j) {
           float& cij = c[i * ldc + j];
@@ -203,6 +210,7 @@ void gemm_packed(const MicroKernel& uk, const Blocking& bl, int threads, Trans t
     return round_up(ceil_div<int64_t>(n, ceil_div<int64_t>(n, block)), multiple);
   };
   const int64_t NC = balanced(N, bl.nc, nr), KC = balanced(K, bl.kc, 1), MC = balanced(M, bl.mc, mr);
+  constexpr int64_t kc_min = 64;  // a K split leaves each thread at least this much of K
   if (omp_in_parallel()) threads = 1;
   // A region costs a few microseconds: not worth it under ~1 MFLOP per thread.
   threads = static_cast<int>(std::clamp<int64_t>(static_cast<int64_t>(2.0 * M * N * K / 1e6), 1, threads));
@@ -211,26 +219,51 @@ void gemm_packed(const MicroKernel& uk, const Blocking& bl, int threads, Trans t
   if (m_blocks == 1) {
     // All of M in one block (most convolutions: M is the output channels): a packed block of B would be
     // used once, by this block alone, so packing it L3-sized only moves it through memory twice. Instead
-    // each thread takes its own stretch of N and walks it in L2-sized blocks of B, which are packed and
-    // consumed while still in L2; A (M x KC) is packed once per KC step. No thread waits for another.
+    // each thread walks its share in L2-sized blocks of B, which are packed and consumed while still in L2;
+    // A (M x KC) is packed once per KC step. Shares: B's micro-panels split evenly between the threads; or,
+    // when there are too few panels to split evenly and K is long (a weight gradient: N = C*R*S may be 64,
+    // K = the pixels of a batch, thousands), K, each thread summing its part of the product into its own
+    // copy of C, added up in thread order at the end (the result does not depend on timing).
     const int64_t nc_l2 = std::max<int64_t>(nr, round_down(cpu_caches().l2 / 2 / (4 * KC), nr));
-    const int64_t per_thread = round_up(ceil_div<int64_t>(N, threads), nr);
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
+    const int64_t n_panels = ceil_div<int64_t>(N, nr);
+    const bool split_k = threads > 1 && n_panels < 4 * threads && K >= 2 * threads * kc_min;
+    std::unique_ptr<float[]> partial(split_k ? new float[static_cast<size_t>((threads - 1) * M * N)] : nullptr);
+    // C[:, n0:n1] (D, row stride ldd) = alpha * op(A)[:, k0:k1] op(B)[k0:k1, n0:n1] + beta0 * D, on this thread.
+    auto serial = [&](int64_t n0, int64_t n1, int64_t k0, int64_t k1, float* D, int64_t ldd, float beta0) {
       alignas(64) float scratch[16 * 64];
-      const int64_t n0 = std::min<int64_t>(N, omp_get_thread_num() * per_thread),
-                    n1 = std::min<int64_t>(N, n0 + per_thread);
       float* const apack = thread_buffer(1, MC * KC);
       float* const bpack = thread_buffer(0, KC * std::min(nc_l2, round_up(std::max<int64_t>(n1 - n0, 1), nr)));
-      for (int64_t pc = 0; pc < K && n0 < n1; pc += KC) {
-        const int64_t kc = std::min(KC, K - pc);
-        const float beta_k = pc == 0 ? beta : 1.0f;
+      const int64_t kb = balanced(k1 - k0, KC, 1);
+      for (int64_t pc = k0; pc < k1 && n0 < n1; pc += kb) {
+        const int64_t kc = std::min(kb, k1 - pc);
+        const float beta_k = pc == k0 ? beta0 : 1.0f;
         pack_a(A + pc * a_cs, a_rs, a_cs, M, kc, mr, apack);
         for (int64_t jc = n0; jc < n1; jc += nc_l2) {
           const int64_t nc = std::min(nc_l2, n1 - jc);
           pack_b(B + pc * b_rs + jc * b_cs, b_rs, b_cs, kc, nc, nr, bpack);
-          macro_kernel(uk, kc, M, nc, 0, ceil_div<int64_t>(nc, nr), apack, bpack, alpha, beta_k, C + jc, ldc, scratch);
+          macro_kernel(uk, kc, M, nc, 0, ceil_div<int64_t>(nc, nr), apack, bpack, alpha, beta_k, D + jc, ldd,
+                       scratch);
         }
+      }
+    };
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      if (!split_k) {
+        const int64_t p0 = n_panels * t / nt, p1 = n_panels * (t + 1) / nt;
+        serial(std::min(N, p0 * nr), std::min(N, p1 * nr), 0, K, C, ldc, beta);
+      } else {
+        const int64_t k0 = K * t / nt, k1 = K * (t + 1) / nt;
+        if (t == 0) serial(0, N, k0, k1, C, ldc, beta);
+        else serial(0, N, k0, k1, partial.get() + (t - 1) * M * N, N, 0.0f);
+#pragma omp barrier
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t u = 1; u < nt; ++u) {
+            const float* src = partial.get() + (u - 1) * M * N + i * N;
+            float* dst = C + i * ldc;
+            for (int64_t j = 0; j < N; ++j) dst[j] += src[j];
+          }
       }
     }
     return;

@@ -38,6 +38,11 @@ struct MicroKernel {
   CpuIsa isa;        // the instruction set its file is compiled for
   int mr, nr;        // the register tile of C
   MicroKernelFn fn;
+  // For edge panels: narrow[v] computes only the first v * vw columns of the tile (reading B's panel with
+  // its full NR stride), so that N = 49 with NR = 24 costs 24 + 24 + 8 columns, not 3 x 24. nullptr where
+  // the kernel has no such variant; vw is the vector width in floats.
+  int vw = 0;
+  MicroKernelFn narrow[4] = {};
 };
 
 // The micro-kernels (kernels/cpu/gemm/microkernel_*.cpp). The avx2 and avx512 ones may be called only
