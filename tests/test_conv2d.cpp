@@ -1,6 +1,8 @@
 // conv2d: known answer, gradcheck, PyTorch parity, and the fast kernels against the reference loops.
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_blocked.h"
 #include "kernels/cpu/conv2d_depthwise.h"
+#include "kernels/cpu/isa.h"
 #include "tests/check.h"
 #include "tests/support.h"
 
@@ -147,6 +149,44 @@ TEST_SUITE("kernels") {
       }
       force_depthwise_isa(DepthwiseIsa::automatic);
     }
+  }
+
+  // The channel-blocked direct forward (kernels/cpu/conv2d_blocked.h), plain loops and AVX2 kernel, through
+  // its reorders, against the reference loops: the awkward shapes of the next test (dilated, asymmetric,
+  // unpadded, padding wider than the filter, stride 2) and channel counts that leave partial blocks (C 19,
+  // K 21: a pair of output blocks and a single one), rows whose length leaves every remainder of the
+  // 6-pixel tile, with and without bias.
+  TEST_CASE("conv2d: blocked direct forward equals the reference") {
+    const ConvSpec shapes[] = {{5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 4, 8, 11, 3, 2, 3, 2, 1, 0, 1, 1, 2},
+                               {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1}, {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1},
+                               {3, 4, 9, 8, 5, 3, 3, 1, 1, 2, 2, 2, 2}, {3, 4, 9, 8, 5, 2, 3, 1, 1, 0, 1, 1, 1},
+                               {3, 2, 6, 7, 3, 1, 3, 1, 1, 0, 3, 1, 1}, {2, 19, 9, 17, 21, 3, 3, 1, 1, 1, 1, 1, 1},
+                               {2, 16, 7, 13, 32, 3, 3, 2, 2, 1, 1, 1, 1}, {1, 8, 5, 10, 8, 1, 1, 1, 1, 0, 0, 1, 1}};
+    std::vector<bool> kernels = {false};
+    if (cpu_has(CpuIsa::avx2)) kernels.push_back(true);
+    else MESSAGE("this CPU has no AVX2 + FMA: only the plain blocked kernel runs");
+    uint64_t seed = 700;
+    for (const ConvSpec& s : shapes)
+      for (const bool with_bias : {true, false}) {
+        const Conv2dParams p = conv_params(s);
+        Tensor x = test_input({p.N, p.C, p.H, p.W}, seed++, -1, 1, DType::f32);
+        Tensor w = test_input({p.K, p.C, p.R, p.S}, seed++, -1, 1, DType::f32), b = test_input({p.K}, seed++, -1, 1, DType::f32);
+        const float* bias = with_bias ? b.data<float>() : nullptr;
+        Tensor want = empty({p.N, p.K, p.P, p.Q}, DType::f32);
+        conv2d_forward_reference_cpu<float>(want.data<float>(), x.data<float>(), w.data<float>(), bias, p);
+        std::vector<float> xb(blocked::input_size(p)), wb(blocked::weight_size(p)), yb(blocked::output_size(p), 99);
+        blocked::reorder_input(x.data<float>(), p, xb.data());
+        blocked::reorder_weight(w.data<float>(), p, wb.data());
+        for (const bool avx2 : kernels) {
+          const std::string what = fmt::format("{} kernel, N{} C{} {}x{} K{} {}x{} s{} pad{} dil{}{}", avx2 ? "AVX2" : "plain",
+                                               p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.stride_h, p.pad_h, p.dil_h,
+                                               with_bias ? "" : " no bias");
+          blocked::forward(yb.data(), xb.data(), wb.data(), bias, p, avx2);
+          Tensor got = full({p.N, p.K, p.P, p.Q}, 99, DType::f32);
+          blocked::reorder_output(yb.data(), p, got.data<float>());
+          check_close(what, got, want, Tol{1e-5, 1e-5});
+        }
+      }
   }
 
   // The im2col+GEMM path against the direct loops, for one image per GEMM (direct writes; for 1x1 the
