@@ -81,6 +81,12 @@ struct Conv2dCpuTuning {
   // One image per GEMM: output rows per GEMM (0: as many as fit a 16 MiB column buffer).
   int64_t rows_per_gemm = 0;
   ImageSpread image_spread = ImageSpread::automatic;
+  // The dense float32 forward (and the flipped-filter backward data, a forward): im2col + GEMM, or the
+  // channel-blocked direct convolution (kernels/cpu/conv2d_blocked.h) through per-image reorders
+  // (automatic: blocked where bench-ops measured it faster on AVX2: 16-64 input channels, a filter of 9+
+  // taps, stride 1, outputs of 112x112 or more, i.e. VGG's first blocks).
+  enum class Algorithm { automatic, im2col, blocked_direct };
+  Algorithm algorithm = Algorithm::automatic;
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {

@@ -189,6 +189,45 @@ TEST_SUITE("kernels") {
       }
   }
 
+  // The blocked forward as conv2d_forward_cpu runs it when chosen (per-image reorders): with a bias, with a
+  // batch-norm/ReLU and a SiLU epilogue applied on the way back to NCHW, and as the flipped-filter backward
+  // data of a stride-1 convolution; and the automatic choice picks it for VGG's conv1_2 shape only.
+  TEST_CASE("conv2d: the blocked algorithm inside the CPU fast path equals the reference") {
+    Conv2dCpuTuning blocked_tuning;
+    blocked_tuning.algorithm = Conv2dCpuTuning::Algorithm::blocked_direct;
+    blocked_tuning.backward_data = Conv2dCpuTuning::BackwardData::flipped_forward;
+    const Conv2dParams p = conv_params({3, 19, 9, 13, 21, 3, 3, 1, 1, 1, 1, 1, 1});
+    Tensor x = test_input({p.N, p.C, p.H, p.W}, 800, -1, 1, DType::f32), w = test_input({p.K, p.C, p.R, p.S}, 801, -1, 1, DType::f32);
+    Tensor b = test_input({p.K}, 802, -1, 1, DType::f32), dy = test_input({p.N, p.K, p.P, p.Q}, 803, -1, 1, DType::f32);
+    Tensor scale = test_input({p.K}, 804, 0.5, 1.5, DType::f32), shift = test_input({p.K}, 805, -1, 1, DType::f32);
+    Tensor want = empty(dy.shape(), DType::f32), got = full(dy.shape(), 99, DType::f32);
+    conv2d_forward_reference_cpu<float>(want.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), p);
+    conv2d_forward_cpu<float>(got.data<float>(), x.data<float>(), w.data<float>(), b.data<float>(), p, blocked_tuning);
+    check_close("blocked forward with bias", got, want, Tol{1e-5, 1e-5});
+    conv2d_forward_reference_cpu<float>(want.data<float>(), x.data<float>(), w.data<float>(), nullptr, p);
+    for (const bool relu : {true, false}) {
+      const ConvEpilogue<float> ep{scale.data<float>(), shift.data<float>(), relu, !relu};
+      conv2d_forward_cpu<float>(got.data<float>(), x.data<float>(), w.data<float>(), ep, p, blocked_tuning);
+      const std::vector<float> v = want.to_vector<float>(), a = scale.to_vector<float>(), c = shift.to_vector<float>();
+      std::vector<float> e(v.size());
+      for (size_t i = 0; i < v.size(); ++i) {
+        const size_t k = i / (p.P * p.Q) % p.K;
+        const double t = static_cast<double>(v[i]) * a[k] + c[k];
+        e[i] = static_cast<float>(relu ? std::max(t, 0.0) : t / (1 + std::exp(-t)));
+      }
+      check_close(relu ? "blocked forward, BN + ReLU epilogue" : "blocked forward, BN + SiLU epilogue", got,
+                  from_vector(e, dy.shape()), Tol{1e-5, 1e-5});
+    }
+    Tensor dx_want = empty(x.shape(), DType::f32), dx = full(x.shape(), 99, DType::f32);
+    conv2d_backward_data_reference_cpu<float>(dx_want.data<float>(), dy.data<float>(), w.data<float>(), p);
+    conv2d_backward_data_cpu<float>(dx.data<float>(), dy.data<float>(), w.data<float>(), p, blocked_tuning);
+    check_close("blocked flipped-filter backward data", dx, dx_want, Tol{1e-5, 1e-5});
+    CHECK(blocked::blocked_forward_is_faster(conv_params({8, 64, 224, 224, 64, 3, 3, 1, 1, 1, 1, 1, 1})) ==
+          cpu_has(CpuIsa::avx2));
+    CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 128, 112, 112, 128, 3, 3, 1, 1, 1, 1, 1, 1})));
+    CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1})));
+  }
+
   // The im2col+GEMM path against the direct loops, for one image per GEMM (direct writes; for 1x1 the
   // input itself is the column matrix), two and three (gather/scatter, a ragged last group), and auto;
   // each with the input gradient of stride-1 convs by columns + col2im and as a flipped-filter forward conv,

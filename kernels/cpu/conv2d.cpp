@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "base/math.h"
 #include "base/parallel.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/conv2d_blocked.h"
 #include "kernels/cpu/conv2d_depthwise.h"
 #include "kernels/cpu/lane_sum.h"
 #include "kernels/cpu/vec_math.h"
@@ -292,6 +294,12 @@ void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_
 template <class T>
 void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>* ep, const Conv2dParams& p,
              const Conv2dCpuTuning& tuning) {
+  if constexpr (std::is_same_v<T, float>) {
+    using Algorithm = Conv2dCpuTuning::Algorithm;
+    if (tuning.algorithm == Algorithm::blocked_direct ||
+        (tuning.algorithm == Algorithm::automatic && blocked::blocked_forward_is_faster(p)))
+      return blocked::conv2d_forward_blocked_cpu(y, x, w, bias, p, ep);
+  }
   const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
   if (plan.nb_max == 1) {

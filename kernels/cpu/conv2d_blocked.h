@@ -10,9 +10,11 @@
 // of weights, 6 broadcasts of inputs and 12 FMAs, the GEMM micro-kernel's ratio without an im2col copy. AVX2
 // + FMA (conv2d_blocked_avx2.cpp, chosen by CPUID) or plain loops on the same layout.
 //
-// Scope today: forward only, groups = 1, any size, stride, padding and dilation, on explicit reorders from and
-// to NCHW (conv2d_forward_blocked_cpu). Not yet used by the networks: backward passes, keeping the layout
-// from layer to layer and fused epilogues are issue 19's next steps.
+// Scope today: forward only, groups = 1, any size, stride, padding and dilation, on reorders from and to NCHW
+// per image (conv2d_forward_blocked_cpu). The networks use it only where it beats im2col + GEMM even with
+// those reorders (blocked_forward_is_faster: VGG's first blocks, forward and the flipped-filter backward
+// data); backward kernels, keeping the layout from layer to layer and fused training epilogues are issue
+// 19's next steps.
 #pragma once
 
 #include <cstdint>
@@ -33,14 +35,21 @@ int64_t output_size(const Conv2dParams& p);
 void reorder_input(const float* x, const Conv2dParams& p, float* xb);
 void reorder_weight(const float* w, const Conv2dParams& p, float* wb);
 void reorder_output(const float* yb, const Conv2dParams& p, float* y);
+// The same with an epilogue applied on the way (scale, shift, then ReLU or SiLU: kernels/conv2d.h).
+void reorder_output(const float* yb, const Conv2dParams& p, float* y, const ConvEpilogue<float>& ep);
 
 // yb = conv(xb, wb) + bias (bias may be null), all blocked; p.G must be 1. `avx2`: the AVX2 kernel (needs
 // cpu_has(CpuIsa::avx2)) or the plain loops.
 void forward(float* yb, const float* xb, const float* wb, const float* bias, const Conv2dParams& p, bool avx2);
 
-// The whole forward pass on NCHW tensors through the blocked layout (reorders included), with the best kernel
-// this CPU runs: what the tests compare with the reference and bench-ops times.
-void conv2d_forward_blocked_cpu(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p);
+// The whole forward pass on NCHW tensors through the blocked layout, image by image (the blocked copies of
+// one image at a time), with the best kernel this CPU runs; bias or epilogue (or neither), not both. What
+// conv2d_forward_cpu runs where Conv2dCpuTuning's algorithm says blocked_direct.
+void conv2d_forward_blocked_cpu(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p,
+                                const ConvEpilogue<float>* ep = nullptr);
+
+// Where the automatic choice picks the blocked forward (Conv2dCpuTuning::Algorithm).
+bool blocked_forward_is_faster(const Conv2dParams& p);
 
 // The AVX2 row kernel (conv2d_blocked_avx2.cpp): output row pp of image n, output blocks [kb0, kb0 + kbs)
 // (kbs 1 or 2), every column. xn and yn point at image n.
