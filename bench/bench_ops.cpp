@@ -11,7 +11,6 @@
 #include <cmath>
 #include <cstring>
 #include <cstdio>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -181,13 +180,15 @@ int bench_depthwise(int64_t N, int reps, Generator& gen) {
 template <class F, class G>
 std::pair<double, double> interleaved_ms(int reps, F&& f, G&& g) {
   f(), g();  // warm-up
+  const auto ms = [](auto&& fn) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
   std::vector<double> a, b;
   for (int i = 0; i < reps; ++i) {
-    for (auto [fn, out] : {std::pair<std::function<void()>, std::vector<double>*>{f, &a}, {g, &b}}) {
-      const auto t0 = std::chrono::steady_clock::now();
-      fn();
-      out->push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
+    a.push_back(ms(f));
+    b.push_back(ms(g));
   }
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());

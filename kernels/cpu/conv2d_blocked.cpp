@@ -65,39 +65,30 @@ void reorder_input(const float* x, const Conv2dParams& p, float* xb) {
 }
 
 void reorder_weight(const float* w, const Conv2dParams& p, float* wb) {
-  const int64_t Cb = blocks(p.C), Kb = blocks(p.K), taps = p.R * p.S;
+  const int64_t Cb = blocks(p.C), taps = p.R * p.S;
   std::fill(wb, wb + weight_size(p), 0.0f);
   for (int64_t k = 0; k < p.K; ++k)
     for (int64_t c = 0; c < p.C; ++c)
       for (int64_t t = 0; t < taps; ++t)
         wb[(((k / kBlock) * Cb + c / kBlock) * taps + t) * kBlock * kBlock + (c % kBlock) * kBlock + k % kBlock] =
             w[(k * p.C + c) * taps + t];
-  (void)Kb;
 }
 
-void reorder_output(const float* yb, const Conv2dParams& p, float* y) {
+void reorder_output(const float* yb, const Conv2dParams& p, float* y, const ConvEpilogue<float>* ep) {
   const int64_t Kb = blocks(p.K), PQ = p.P * p.Q;
   parallel_for(0, p.N * p.K, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / p.K, k = i % p.K;
       const float* src = yb + ((n * Kb + k / kBlock) * PQ) * kBlock + k % kBlock;
       float* dst = y + i * PQ;
-      for (int64_t j = 0; j < PQ; ++j) dst[j] = src[j * kBlock];
-    }
-  });
-}
-
-void reorder_output(const float* yb, const Conv2dParams& p, float* y, const ConvEpilogue<float>& ep) {
-  const int64_t Kb = blocks(p.K), PQ = p.P * p.Q;
-  parallel_for(0, p.N * p.K, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t n = i / p.K, k = i % p.K;
-      const float* src = yb + ((n * Kb + k / kBlock) * PQ) * kBlock + k % kBlock;
-      float* dst = y + i * PQ;
-      const float a = ep.scale[k], b = ep.shift[k];
+      if (!ep) {
+        for (int64_t j = 0; j < PQ; ++j) dst[j] = src[j * kBlock];
+        continue;
+      }
+      const float a = ep->scale[k], b = ep->shift[k];
       for (int64_t j = 0; j < PQ; ++j) {
         const float t = src[j * kBlock] * a + b;
-        dst[j] = ep.relu ? (t < 0.0f ? 0.0f : t) : ep.silu ? t / (1.0f + exp_vec(-t)) : t;
+        dst[j] = ep->relu ? (t < 0.0f ? 0.0f : t) : ep->silu ? t / (1.0f + exp_vec(-t)) : t;
       }
     }
   });
@@ -147,8 +138,7 @@ void conv2d_forward_blocked_cpu(float* y, const float* x, const float* w, const 
     reorder_input(x + n * p.C * p.H * p.W, one, xb.as<float>());
     forward(yb.as<float>(), xb.as<float>(), wb.as<float>(), bias, one, avx2);
     float* yn = y + n * p.K * p.P * p.Q;
-    if (ep) reorder_output(yb.as<float>(), one, yn, *ep);
-    else reorder_output(yb.as<float>(), one, yn);
+    reorder_output(yb.as<float>(), one, yn, ep);
   }
 }
 

@@ -31,12 +31,11 @@ int64_t input_size(const Conv2dParams& p);
 int64_t weight_size(const Conv2dParams& p);
 int64_t output_size(const Conv2dParams& p);
 
-// NCHW x into xb (zero border of pad_h / pad_w, zero padding channels); KCRS w into wb; yb back into NCHW.
+// NCHW x into xb (zero border of pad_h / pad_w, zero padding channels); KCRS w into wb; yb back into NCHW,
+// with the epilogue, if any, applied on the way (scale, shift, then ReLU or SiLU: kernels/conv2d.h).
 void reorder_input(const float* x, const Conv2dParams& p, float* xb);
 void reorder_weight(const float* w, const Conv2dParams& p, float* wb);
-void reorder_output(const float* yb, const Conv2dParams& p, float* y);
-// The same with an epilogue applied on the way (scale, shift, then ReLU or SiLU: kernels/conv2d.h).
-void reorder_output(const float* yb, const Conv2dParams& p, float* y, const ConvEpilogue<float>& ep);
+void reorder_output(const float* yb, const Conv2dParams& p, float* y, const ConvEpilogue<float>* ep = nullptr);
 
 // yb = conv(xb, wb) + bias (bias may be null), all blocked; p.G must be 1. `avx2`: the AVX2 kernel (needs
 // cpu_has(CpuIsa::avx2)) or the plain loops.

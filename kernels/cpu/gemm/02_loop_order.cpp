@@ -14,8 +14,7 @@
 
 namespace nn::cpu_gemm {
 
-// C[m, n0:n1] (already scaled by beta) += alpha * op(A)[m, k0:k1] * op(B)[k0:k1, n0:n1] for m in [m0, m1):
-// rung 2's loops, which rung 3 runs on blocks.
+// C[m, n0:n1] (already scaled by beta) += alpha * op(A)[m, k0:k1] * op(B)[k0:k1, n0:n1] for m in [m0, m1).
 void ikj_block(const Operand& a, const Operand& b, float alpha, float* C, int64_t ldc, int64_t m0, int64_t m1,
                int64_t k0, int64_t k1, int64_t n0, int64_t n1) {
   for (int64_t m = m0; m < m1; ++m) {
@@ -32,7 +31,7 @@ void ikj_block(const Operand& a, const Operand& b, float alpha, float* C, int64_
   }
 }
 
-void scale_rows_of_c(float* C, int64_t ldc, int64_t M, int64_t N, float beta) {
+void scale_c(float* C, int64_t ldc, int64_t M, int64_t N, float beta) {
   for (int64_t m = 0; m < M; ++m) {
     float* c = C + m * ldc;
     if (beta == 0.0f) std::fill(c, c + N, 0.0f);  // beta == 0 never reads C: NaNs there do not survive
@@ -43,7 +42,7 @@ void scale_rows_of_c(float* C, int64_t ldc, int64_t M, int64_t N, float beta) {
 
 void gemm_loop_order(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
                      int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-  scale_rows_of_c(C, ldc, M, N, beta);
+  scale_c(C, ldc, M, N, beta);
   ikj_block(operand(A, lda, ta), operand(B, ldb, tb), alpha, C, ldc, 0, M, 0, K, 0, N);
 }
 

@@ -15,16 +15,12 @@
 
 namespace nn::cpu_gemm {
 
-void ikj_block(const Operand& a, const Operand& b, float alpha, float* C, int64_t ldc, int64_t m0, int64_t m1,
-               int64_t k0, int64_t k1, int64_t n0, int64_t n1);  // 02_loop_order.cpp
-void scale_rows_of_c(float* C, int64_t ldc, int64_t M, int64_t N, float beta);
-
 void gemm_blocking(Trans ta, Trans tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   constexpr int64_t NC = 512;  // 2 KiB of C's row: L1
   const int64_t KC = std::max<int64_t>(16, cpu_caches().l2 / 2 / (4 * NC));  // KC x NC floats: half of L2
   constexpr int64_t MC = 64;
-  scale_rows_of_c(C, ldc, M, N, beta);
+  scale_c(C, ldc, M, N, beta);
   const Operand a = operand(A, lda, ta), b = operand(B, ldb, tb);
   for (int64_t jc = 0; jc < N; jc += NC)
     for (int64_t pc = 0; pc < K; pc += KC)

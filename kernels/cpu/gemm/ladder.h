@@ -55,4 +55,12 @@ inline Operand operand(const float* X, int64_t ld, Trans t) {
   return t == Trans::no ? Operand{X, ld, 1} : Operand{X, 1, ld};
 }
 
+// C[0:M, 0:N] = beta * C (beta == 0 writes zeros without reading C): the rungs that accumulate into C, and
+// the packed driver when K or alpha is 0 (02_loop_order.cpp).
+void scale_c(float* C, int64_t ldc, int64_t M, int64_t N, float beta);
+
+// Rung 2's loops on a block, which rung 3 runs block by block (02_loop_order.cpp).
+void ikj_block(const Operand& a, const Operand& b, float alpha, float* C, int64_t ldc, int64_t m0, int64_t m1,
+               int64_t k0, int64_t k1, int64_t n0, int64_t n1);
+
 }  // namespace nn::cpu_gemm

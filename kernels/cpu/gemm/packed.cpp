@@ -14,6 +14,7 @@
 
 #include "base/error.h"
 #include "base/math.h"
+#include "kernels/cpu/gemm/ladder.h"
 
 namespace nn::cpu_gemm {
 
@@ -39,16 +40,6 @@ float* thread_buffer(int which, int64_t floats) {
     sizes[which] = floats;
   }
   return buffers[which].get();
-}
-
-// C[m, n] = beta * C[m, n] over an m x n block (beta == 0 writes zeros without reading C).
-void scale_block(float* C, int64_t ldc, int64_t m, int64_t n, float beta) {
-  for (int64_t i = 0; i < m; ++i) {
-    float* c = C + i * ldc;
-    if (beta == 0.0f) std::fill(c, c + n, 0.0f);
-    else if (beta != 1.0f)
-      for (int64_t j = 0; j < n; ++j) c[j] *= beta;
-  }
 }
 
 }  // namespace
@@ -197,7 +188,7 @@ void gemm_packed(const MicroKernel& uk, const Blocking& bl, int threads, Trans t
                  float* C, int64_t ldc) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == 0.0f) {  // BLAS semantics: C = beta * C, A and B unread
-    scale_block(C, ldc, M, N, beta);
+    scale_c(C, ldc, M, N, beta);
     return;
   }
   const int mr = uk.mr, nr = uk.nr;
