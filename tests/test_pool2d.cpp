@@ -1,5 +1,10 @@
 // max_pool2d, avg_pool2d, adaptive_avg_pool2d: known answers, gradcheck and PyTorch parity, with the
 // ceil_mode edges (windows hanging past the input or the padding, a last window dropped) spelled out.
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "kernels/pool2d.h"
 #include "tests/check.h"
 
 namespace nn::test {
@@ -83,6 +88,52 @@ TEST_SUITE("known") {
     check_values("y (dilation)", y, {15, 8, 15});
     y.backward(from_vector<float>({1, 2, 3}, {1, 1, 1, 3}));
     check_values("dx (dilation)", x.grad(), {0, 2, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  }
+
+  // The CPU max kernel runs a row of windows one tap at a time with selects (4 columns at a time in SSE2,
+  // kernels/cpu/pool2d.cpp). Against one window at a time, written here: on values drawn from a few levels
+  // (many ties) with NaNs and -infs mixed in, every output and argmax must agree exactly, for widths that
+  // leave 0-3 columns to the scalar tail, strides 1-3, dilation, padding and ceil_mode windows.
+  TEST_CASE("max_pool2d: CPU kernel equals one window at a time (ties, NaN, -inf, every tail width)") {
+    std::mt19937 rng(7);
+    const float levels[] = {0.f, 1.f, 2.f, -std::numeric_limits<float>::infinity(), std::nanf("")};
+    struct Case { int64_t H, W, R, S, stride, pad, dil; bool ceil; };
+    for (const Case c : {Case{9, 13, 3, 3, 2, 1, 1, false}, Case{8, 10, 3, 3, 2, 1, 1, true}, Case{7, 11, 2, 3, 1, 0, 1, false},
+                         Case{10, 14, 3, 2, 3, 1, 2, true}, Case{6, 9, 2, 2, 2, 0, 1, true}, Case{5, 12, 4, 4, 1, 2, 1, false}}) {
+      Pool2dParams p{.N = 2, .C = 3, .H = c.H, .W = c.W, .R = c.R, .S = c.S, .stride_h = c.stride, .stride_w = c.stride,
+                     .pad_h = c.pad, .pad_w = c.pad, .dil_h = c.dil, .dil_w = c.dil};
+      p.P = pool_output_size(c.H, c.R, c.stride, c.pad, c.dil, c.ceil);
+      p.Q = pool_output_size(c.W, c.S, c.stride, c.pad, c.dil, c.ceil);
+      std::vector<float> x(p.N * p.C * p.H * p.W), y(p.N * p.C * p.P * p.Q);
+      std::vector<int64_t> argmax(y.size());
+      for (float& v : x) v = levels[std::uniform_int_distribution<int>(0, 19)(rng) % 5 == 4 ? 4 : rng() % 4];
+      max_pool2d_forward_cpu<float>(y.data(), argmax.data(), x.data(), p);
+      int64_t o = 0, nans = 0;
+      for (int64_t j = 0; j < p.N * p.C; ++j) {
+        for (int64_t op = 0; op < p.P; ++op) {
+          for (int64_t oq = 0; oq < p.Q; ++oq, ++o) {
+            float best = -std::numeric_limits<float>::infinity();
+            int64_t best_i = -1;
+            for (int64_t r = 0; r < p.R; ++r) {
+              for (int64_t s = 0; s < p.S; ++s) {
+                const int64_t h = op * p.stride_h - p.pad_h + r * p.dil_h, w = oq * p.stride_w - p.pad_w + s * p.dil_w;
+                if (h < 0 || h >= p.H || w < 0 || w >= p.W) continue;
+                const float v = x[j * p.H * p.W + h * p.W + w];
+                if (best_i < 0 || v > best || std::isnan(v)) {  // the first inside value, a larger one, a NaN
+                  best = v;
+                  best_i = h * p.W + w;
+                }
+              }
+            }
+            nans += std::isnan(best);
+            INFO("case H=" << c.H << " W=" << c.W << " output " << o);
+            REQUIRE((std::isnan(best) ? std::isnan(y[o]) : y[o] == best));
+            REQUIRE(argmax[o] == best_i);
+          }
+        }
+      }
+      CHECK(nans > 0);  // the NaN rule was exercised
+    }
   }
 
   // x = 1..15 as 3x5 (rows 1-5, 6-10, 11-15).
