@@ -118,6 +118,24 @@ template <class T>  // dw and dbias may be null when not wanted
 void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p,
                                 const Conv2dCpuTuning& tuning = {});
 
+// What the last CPU convolution pass on this thread ran, per pass: a constant string naming the algorithm
+// and, where it is not NCHW throughout, the layout (null until such a pass ran). Written by every entry
+// point above (a pointer store per call); `skinnet profile` clears it before a layer and reads it after
+// (layers/profile.h: the "algorithm" column). The words (docs/cpu-kernels.md):
+//   "im2col+GEMM"           one image per GEMM, in bands of output rows
+//   "im2col+GEMM batched"   several images unfolded into one GEMM (small maps)
+//   "GEMM on x (1x1)"       a 1x1/stride-1/unpadded convolution: x is its own column matrix
+//   "blocked nChw8c"        the channel-blocked direct kernel, reordered in and out per image (AVX2)
+//   "GEMM+col2im"           backward data: w^T x dy, folded back
+//   "flipped fwd: ..."      backward data as the forward convolution of dy with flipped filters
+//   "depthwise direct"      kernels/cpu/conv2d_depthwise.cpp (1 < groups < channels: the dense words, per group)
+struct Conv2dCpuTrace {
+  const char* forward = nullptr;
+  const char* backward_data = nullptr;
+  const char* backward_weight = nullptr;
+};
+Conv2dCpuTrace& conv2d_cpu_trace();
+
 template <class T>
 void conv2d_forward_reference_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p);
 template <class T>

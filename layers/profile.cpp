@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "base/error.h"
+#include "kernels/conv2d.h"
 #include "layers/summary.h"
 
 namespace nn {
@@ -27,7 +28,9 @@ LayerProfiler::LayerProfiler(Module& model, const Shape& input) {
     if (auto it = flops.find(name); it != flops.end()) row.flops = it->second;
     rows_.push_back(std::move(row));
   }
-  rows_.push_back(Row{.name = "(loss)", .type = "", .flops = 0});
+  Row loss;
+  loss.name = "(loss)";
+  rows_.push_back(std::move(loss));
   first_call_.assign(rows_.size(), -1);
 }
 
@@ -66,6 +69,7 @@ void LayerProfiler::reset() {
 }
 
 int LayerProfiler::enter(const Module* m) {
+  conv2d_cpu_trace().forward = nullptr;  // leave() reads what this module's convolution ran, if any
   const int previous = profile::current_layer();
   const auto it = index_.find(m);
   profile::set_current_layer(it == index_.end() ? -1 : it->second);
@@ -81,6 +85,7 @@ void LayerProfiler::leave(const Module* m, int previous, double ms) {
   const auto it = index_.find(m);
   if (it == index_.end()) return;  // a module outside the profiled model
   const int i = it->second;
+  if (const char*& how = conv2d_cpu_trace().forward; how) rows_[i].forward_algorithm = how, how = nullptr;
   rows_[i].forward_ms += std::max(0.0, ms - children);
   rows_[i].calls += 1;
   if (first_call_[i] < 0) first_call_[i] = calls_seen_++;
@@ -89,6 +94,11 @@ void LayerProfiler::leave(const Module* m, int previous, double ms) {
 void LayerProfiler::backward(int layer, double ms) {
   const size_t i = layer >= 0 && static_cast<size_t>(layer) < rows_.size() - 1 ? static_cast<size_t>(layer) : rows_.size() - 1;
   rows_[i].backward_ms += ms;
+  // A convolution's node runs both backward passes; other nodes leave the trace empty.
+  Conv2dCpuTrace& trace = conv2d_cpu_trace();
+  if (trace.backward_data) rows_[i].backward_data_algorithm = trace.backward_data;
+  if (trace.backward_weight) rows_[i].backward_weight_algorithm = trace.backward_weight;
+  trace.backward_data = trace.backward_weight = nullptr;
 }
 
 std::vector<LayerProfiler::Row> LayerProfiler::rows() const {
@@ -109,8 +119,18 @@ std::string LayerProfiler::table(int64_t steps, double peak_gflops) const {
   const double k = 1.0 / static_cast<double>(steps);
   double fwd = 0, bwd = 0, flop = 0;
   for (const Row& r : rows_) fwd += r.forward_ms * k, bwd += r.backward_ms * k, flop += r.flops;
-  std::string s = fmt::format("{:<28} {:<18} {:>9} {:>7} {:>9} {:>7} {:>6}{}\n", "layer", "type", "fwd ms", "GF/s",
-                              "bwd ms", "GF/s", "%", peak_gflops > 0 ? "  % peak" : "");
+  const bool algorithms = std::any_of(rows_.begin(), rows_.end(), [](const Row& r) { return !r.forward_algorithm.empty(); });
+  std::string s = fmt::format("{:<28} {:<18} {:>9} {:>7} {:>9} {:>7} {:>6}{}{}\n", "layer", "type", "fwd ms", "GF/s",
+                              "bwd ms", "GF/s", "%", peak_gflops > 0 ? "  % peak" : "",
+                              algorithms ? "  layout  algorithm: forward / backward data / backward weight" : "");
+  // "im2col+GEMM / flipped fwd: im2col+GEMM / im2col+GEMM", with "-" for a pass that did not run.
+  auto how = [](const Row& r) {
+    if (r.forward_algorithm.empty() && r.backward_data_algorithm.empty() && r.backward_weight_algorithm.empty()) return std::string();
+    auto word = [](const std::string& w) { return w.empty() ? std::string("-") : w; };
+    const bool blocked = (r.forward_algorithm + r.backward_data_algorithm + r.backward_weight_algorithm).find("nChw8c") != std::string::npos;
+    return fmt::format("  {:<6}  {} / {} / {}", blocked ? "nChw8c" : "NCHW", word(r.forward_algorithm),
+                       word(r.backward_data_algorithm), word(r.backward_weight_algorithm));
+  };
   auto gflops = [](double f, double ms) { return f > 0 && ms > 0 ? fmt::format("{:7.1f}", f / ms / 1e6) : fmt::format("{:>7}", "-"); };
   // Backward FLOPs count only where backward ran (2 x forward: data and weight gradients).
   auto peak = [&](double f, double f_ms, double b_ms) {
@@ -125,9 +145,9 @@ std::string LayerProfiler::table(int64_t steps, double peak_gflops) const {
     const double calls = std::max(1.0, static_cast<double>(r.calls) * k);
     std::string name = r.name.size() > 28 ? r.name.substr(r.name.size() - 28) : r.name;
     std::string type = r.leaf ? r.type : r.type + " (self)";
-    s += fmt::format("{:<28} {:<18} {:9.2f} {} {:9.2f} {} {:6.1f}{}\n", name, type.substr(0, 18), f,
+    s += fmt::format("{:<28} {:<18} {:9.2f} {} {:9.2f} {} {:6.1f}{}{}\n", name, type.substr(0, 18), f,
                      gflops(r.flops * calls, f), b, gflops(2 * r.flops * calls, b), 100 * (f + b) / std::max(fwd + bwd, 1e-9),
-                     peak(r.flops * calls, f, b));
+                     peak(r.flops * calls, f, b), how(r));
   }
   s += fmt::format("{:<28} {:<18} {:9.2f} {} {:9.2f} {} {:6.1f}{}\n", "total", "", fwd, gflops(flop, fwd), bwd,
                    gflops(2 * flop, bwd), 100.0, peak(flop, fwd, bwd));

@@ -41,12 +41,16 @@ class LayerProfiler final : public profile::Sink {
     double backward_ms = 0;
     int64_t calls = 0;
     bool leaf = true;
+    // What the CPU convolution kernels ran for this layer (kernels/conv2d.h, Conv2dCpuTrace), per pass;
+    // empty for other layers and passes that did not run.
+    std::string forward_algorithm, backward_data_algorithm, backward_weight_algorithm;
   };
   // Rows in execution order (first forward call); the last row "(loss)" holds nodes made outside modules.
   std::vector<Row> rows() const;
   // The printable table: per-step ms (times divided by `steps`) and GFLOP/s, with totals. With
   // `peak_gflops` > 0 (kernels/cpu/peak.h), a column "% peak": forward + backward FLOPs over their ms, as a
-  // share of that peak.
+  // share of that peak. Where convolutions ran on the CPU, the columns "layout" (NCHW, or nChw8c where the
+  // channel-blocked kernel reordered into it) and "algorithm" (forward / backward data / backward weight).
   std::string table(int64_t steps, double peak_gflops = 0) const;
 
   // Times one forward call and charges it to `m`'s row while a profiler is active on this thread (else

@@ -38,6 +38,22 @@ TEST_SUITE("autograd") {
       CHECK(r.forward_ms > 0);
       CHECK(r.backward_ms > 0);  // its autograd nodes were tagged with it
     }
+    // What the CPU convolution kernels ran (kernels/conv2d.h, Conv2dCpuTrace): every pass of a convolution
+    // says, other layers say nothing, and the network's input (conv1) gets no data gradient.
+    CHECK(row(rows, "conv1").forward_algorithm.starts_with("im2col+GEMM"));  // 7x7/2: never 1x1 nor blocked
+    CHECK(row(rows, "conv1").backward_data_algorithm.empty());
+    CHECK(row(rows, "conv1").backward_weight_algorithm.starts_with("im2col+GEMM"));
+    for (const char* name : {"layer1.0.conv1", "layer3.0.conv2", "layer4.0.downsample.0"}) {
+      CAPTURE(name);
+      CHECK(!row(rows, name).forward_algorithm.empty());
+      CHECK(!row(rows, name).backward_data_algorithm.empty());
+      CHECK(!row(rows, name).backward_weight_algorithm.empty());
+    }
+    CHECK(row(rows, "bn1").forward_algorithm.empty());
+    CHECK(row(rows, "bn1").backward_data_algorithm.empty());
+    const std::string table = profiler.table(1);
+    CHECK(table.find("algorithm: forward / backward data / backward weight") != std::string::npos);
+    CHECK(table.find("NCHW    im2col+GEMM") != std::string::npos);
     CHECK(row(rows, "layer1.0.relu").calls == 2);  // a BasicBlock calls its ReLU twice
     CHECK(row(rows, "layer1.0").backward_ms > 0);  // the residual addition belongs to the block itself
     CHECK(row(rows, "(loss)").backward_ms > 0);    // cross entropy ran outside every module
@@ -66,6 +82,7 @@ TEST_SUITE("autograd") {
     for (const LayerProfiler::Row& r : rows) {
       CAPTURE(r.name);
       if (r.name != "fc" && r.name != "(loss)") CHECK(r.backward_ms == 0);
+      CHECK(r.backward_weight_algorithm.empty());  // no convolution ran backward
     }
     CHECK(row(rows, "fc").backward_ms > 0);
     CHECK(frozen_grads.size() == 2);  // fc.weight, fc.bias

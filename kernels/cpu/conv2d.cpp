@@ -29,7 +29,16 @@
 
 namespace nn {
 
+thread_local Conv2dCpuTrace t_trace;
+
+Conv2dCpuTrace& conv2d_cpu_trace() { return t_trace; }
+
 namespace {
+
+using TraceSlot = const char* Conv2dCpuTrace::*;
+
+void note(TraceSlot slot, const char* what) { t_trace.*slot = what; }
+
 
 constexpr int64_t kColumnBudget = int64_t{8} << 20;  // elements of the column buffer (32 MiB as float)
 
@@ -293,15 +302,18 @@ void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_
 
 template <class T>
 void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>* ep, const Conv2dParams& p,
-             const Conv2dCpuTuning& tuning) {
+             const Conv2dCpuTuning& tuning, TraceSlot trace_slot = &Conv2dCpuTrace::forward) {
   if constexpr (std::is_same_v<T, float>) {
     using Algorithm = Conv2dCpuTuning::Algorithm;
     if (tuning.algorithm == Algorithm::blocked_direct ||
-        (tuning.algorithm == Algorithm::automatic && blocked::blocked_forward_is_faster(p)))
+        (tuning.algorithm == Algorithm::automatic && blocked::blocked_forward_is_faster(p))) {
+      note(trace_slot, "blocked nChw8c");
       return blocked::conv2d_forward_blocked_cpu(y, x, w, bias, p, ep);
+    }
   }
   const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
+  note(trace_slot, plan.direct ? "GEMM on x (1x1)" : plan.nb_max == 1 ? "im2col+GEMM" : "im2col+GEMM batched");
   if (plan.nb_max == 1) {
     // One image per GEMM, in bands of output rows: y[n][:, p0*Q : p1*Q] = w x columns (ldc = PQ); then the
     // bias or epilogue on image n while it is still in cache.
@@ -372,7 +384,11 @@ void backward_data_by_forward(T* dx, const T* dy, const T* w, const Conv2dParams
   q.C = p.K, q.H = p.P, q.W = p.Q;
   q.K = p.C, q.P = p.H, q.Q = p.W;
   q.pad_h = p.dil_h * (p.R - 1) - p.pad_h, q.pad_w = p.dil_w * (p.S - 1) - p.pad_w;
-  forward<T>(dx, dy, wt, nullptr, nullptr, q, tuning);
+  forward<T>(dx, dy, wt, nullptr, nullptr, q, tuning, &Conv2dCpuTrace::backward_data);
+  const char*& how = conv2d_cpu_trace().backward_data;  // what that forward ran, said as a backward
+  how = std::strcmp(how, "blocked nChw8c") == 0        ? "flipped fwd: blocked nChw8c"
+        : std::strcmp(how, "im2col+GEMM batched") == 0 ? "flipped fwd: im2col+GEMM batched"
+                                                       : "flipped fwd: im2col+GEMM";
 }
 
 template <class T>
@@ -380,6 +396,7 @@ void backward_data(T* dx, const T* dy, const T* w, const Conv2dParams& p, const 
   if (backward_data_as_forward(p, tuning)) return backward_data_by_forward(dx, dy, w, p, tuning);
   const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
+  note(&Conv2dCpuTrace::backward_data, plan.direct ? "GEMM on dy (1x1)" : plan.nb_max == 1 ? "GEMM+col2im" : "GEMM+col2im batched");
   if (!plan.direct) std::fill(dx, dx + p.N * p.C * p.H * p.W, T(0));
   if (plan.nb_max == 1) {
     // dcol [CRS, BQ] = w^T [CRS, K] x dy[n][:, band] (ld PQ), folded back band by band; a pointwise conv
@@ -409,6 +426,7 @@ void backward_weight(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParam
   if (dw) {
     const CpuConvPlan<T> plan(p, tuning);
     const int64_t CRS = plan.CRS;
+    note(&Conv2dCpuTrace::backward_weight, plan.direct ? "GEMM on x (1x1)" : plan.nb_max == 1 ? "im2col+GEMM" : "im2col+GEMM batched");
     WeightGradSum<T> sum(dw, p.K * CRS, plan.workers);
     if (plan.nb_max == 1) {
       // dw (+)= dy[n][:, band] [K, BQ] (ld PQ) x columns^T [BQ, CRS], over images and bands
@@ -494,7 +512,10 @@ void grouped_forward(T* y, const T* x, const T* w, const T* bias, const ConvEpil
 template <class T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2dParams& p,
                         const Conv2dCpuTuning& tuning) {
-  if (conv2d_is_depthwise(p)) return conv2d_depthwise_forward_cpu<T>(y, x, w, bias, nullptr, p);
+  if (conv2d_is_depthwise(p)) {
+    note(&Conv2dCpuTrace::forward, "depthwise direct");
+    return conv2d_depthwise_forward_cpu<T>(y, x, w, bias, nullptr, p);
+  }
   if (p.G > 1) return grouped_forward<T>(y, x, w, bias, nullptr, p, tuning);
   forward<T>(y, x, w, bias, nullptr, p, tuning);
 }
@@ -502,14 +523,20 @@ void conv2d_forward_cpu(T* y, const T* x, const T* w, const T* bias, const Conv2
 template <class T>
 void conv2d_forward_cpu(T* y, const T* x, const T* w, const ConvEpilogue<T>& epilogue, const Conv2dParams& p,
                         const Conv2dCpuTuning& tuning) {
-  if (conv2d_is_depthwise(p)) return conv2d_depthwise_forward_cpu<T>(y, x, w, nullptr, &epilogue, p);
+  if (conv2d_is_depthwise(p)) {
+    note(&Conv2dCpuTrace::forward, "depthwise direct");
+    return conv2d_depthwise_forward_cpu<T>(y, x, w, nullptr, &epilogue, p);
+  }
   if (p.G > 1) return grouped_forward<T>(y, x, w, nullptr, &epilogue, p, tuning);
   forward<T>(y, x, w, nullptr, &epilogue, p, tuning);
 }
 
 template <class T>
 void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
-  if (conv2d_is_depthwise(p)) return conv2d_depthwise_backward_data_cpu<T>(dx, dy, w, p);
+  if (conv2d_is_depthwise(p)) {
+    note(&Conv2dCpuTrace::backward_data, "depthwise direct");
+    return conv2d_depthwise_backward_data_cpu<T>(dx, dy, w, p);
+  }
   if (p.G == 1) return backward_data<T>(dx, dy, w, p, tuning);
   const Grouped g(p);
   const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
@@ -524,7 +551,10 @@ void conv2d_backward_data_cpu(T* dx, const T* dy, const T* w, const Conv2dParams
 template <class T>
 void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p,
                                 const Conv2dCpuTuning& tuning) {
-  if (conv2d_is_depthwise(p)) return conv2d_depthwise_backward_weight_cpu<T>(dw, dbias, dy, x, p);
+  if (conv2d_is_depthwise(p)) {
+    note(&Conv2dCpuTrace::backward_weight, "depthwise direct");
+    return conv2d_depthwise_backward_weight_cpu<T>(dw, dbias, dy, x, p);
+  }
   if (p.G == 1) return backward_weight<T>(dw, dbias, dy, x, p, tuning);
   const Grouped g(p);
   const int64_t HW = p.H * p.W, PQ = p.P * p.Q;
