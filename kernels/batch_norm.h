@@ -39,6 +39,18 @@ template <class T>
 void batch_norm_backward_eval_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* running_mean,
                                   const T* running_var, const T* gamma, const BatchNormParams& p);
 
+// Batch norm + ReLU in training, CPU only (tensor/ops.h, batch_norm_relu): the forward writes
+// max(bn(x), 0) (NaN stays NaN) in the pass that writes bn(x); the backward takes that output `out` and
+// runs the batch-norm backward on 0 where out <= 0 and dy elsewhere (ReLU's gradient, as relu() and
+// PyTorch's threshold_backward compute it from the result). Neither the pre-ReLU activation nor ReLU's gradient is ever materialised: one pass over
+// an activation less each way than batch_norm then relu.
+template <class T>
+void batch_norm_relu_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
+                                       const BatchNormParams& p);
+template <class T>
+void batch_norm_relu_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const T* x,
+                                        const T* invstd, const T* gamma, const BatchNormParams& p);
+
 void batch_norm_forward_train_cuda(float* y, float* mean, float* invstd, float* var, const float* x,
                                    const float* gamma, const float* beta, const BatchNormParams& p);
 void batch_norm_forward_eval_cuda(float* y, const float* x, const float* running_mean, const float* running_var,
@@ -78,6 +90,12 @@ struct BatchNormBackwardTrainKernels {
 struct BatchNormBackwardEvalKernels {  // no cuDNN operation
   template <class T> static constexpr auto cpu = batch_norm_backward_eval_cpu<T>;
   static constexpr auto cuda = batch_norm_backward_eval_cuda;
+};
+struct BatchNormReluForwardTrainKernels {  // CPU only: batch_norm_relu runs batch_norm, relu elsewhere
+  template <class T> static constexpr auto cpu = batch_norm_relu_forward_train_cpu<T>;
+};
+struct BatchNormReluBackwardTrainKernels {
+  template <class T> static constexpr auto cpu = batch_norm_relu_backward_train_cpu<T>;
 };
 
 }  // namespace nn

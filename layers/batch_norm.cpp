@@ -24,7 +24,11 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, std::optional<double> mom
   register_buffer("num_batches_tracked", &num_batches_tracked);
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::forward(const Tensor& x) { return forward(x, false); }
+
+Tensor BatchNorm2d::forward_relu(const Tensor& x) { return forward(x, true); }
+
+Tensor BatchNorm2d::forward(const Tensor& x, bool then_relu) {
   NN_CHECK(x.ndim() == 4, "BatchNorm2d: input must be [N, C, H, W], got {}", x.describe());
   double momentum = momentum_.value_or(0.0);
   if (training()) {
@@ -32,8 +36,13 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
     num_batches_tracked.fill_(static_cast<double>(num_batches_tracked.item<int64_t>() + 1));
     if (!momentum_) momentum = 1.0 / static_cast<double>(num_batches_tracked.item<int64_t>());
   }
-  if (training() && sync_ && (sync_->size() > 1)) return forward_synchronised(x, momentum);
-  return batch_norm(x, running_mean, running_var, weight, bias, {.training = training(), .momentum = momentum, .eps = eps_});
+  if (training() && sync_ && (sync_->size() > 1)) {
+    const Tensor y = forward_synchronised(x, momentum);
+    return then_relu ? relu(y) : y;
+  }
+  const BatchNormOptions o{.training = training(), .momentum = momentum, .eps = eps_};
+  return then_relu ? batch_norm_relu(x, running_mean, running_var, weight, bias, o)
+                   : batch_norm(x, running_mean, running_var, weight, bias, o);
 }
 
 // Training over the group's whole batch, from differentiable ops: the sums cross the ranks through

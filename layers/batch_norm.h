@@ -25,6 +25,10 @@ class BatchNorm2d final : public Module {
                        bool scale = true);
 
   Tensor forward(const Tensor& x) override;
+  // relu(forward(x)) as one op (tensor/ops.h, batch_norm_relu: one pass each way on the CPU in training):
+  // what layers/fused.h runs for a BatchNorm2d -> ReLU pair of a training model. Not through operator():
+  // the caller times it (LayerProfiler::Scope) and checks that no hook or summary needs the two modules.
+  Tensor forward_relu(const Tensor& x);
   const char* type_name() const override { return "BatchNorm2d"; }
   std::string describe() const override;
   double flops(const Shape& in, const Shape& out) const override;
@@ -50,6 +54,7 @@ class BatchNorm2d final : public Module {
   std::optional<double> momentum_;
   std::shared_ptr<Collective> sync_;
 
+  Tensor forward(const Tensor& x, bool then_relu);
   Tensor forward_synchronised(const Tensor& x, double momentum);
 };
 

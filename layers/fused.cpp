@@ -59,8 +59,24 @@ bool FusedConv2d::fusable(const Tensor& x) const {
          !needs_grad({&x, &conv_->weight, &conv_->bias, bn_ ? &bn_->weight : &none, bn_ ? &bn_->bias : &none});
 }
 
+// In training (the batch norm in training mode) a BatchNorm2d -> ReLU pair still runs as one op on the CPU:
+// batch_norm_relu, charged to the batch norm's row (the ReLU's gets no call), when no hook or summary needs
+// the two modules one by one.
+bool FusedConv2d::fusable_in_training(const Tensor& h) const {
+  return bn_ && act_ && !silu_ && bn_->training() && h.device().is_cpu() && !summary_active() &&
+         !ForwardHook::hooked(bn_.get()) && !ForwardHook::hooked(act_.get());
+}
+
 Tensor FusedConv2d::forward(const Tensor& x) {
-  if (!fusable(x)) return run_separately(*conv_, bn_.get(), act_.get(), x);
+  if (!fusable(x)) {
+    Tensor h = (*conv_)(x);
+    if (!fusable_in_training(h)) {
+      if (bn_) h = (*bn_)(h);
+      return act_ ? (*act_)(h) : h;
+    }
+    const LayerProfiler::Scope timed(bn_.get());
+    return bn_->forward_relu(h);
+  }
   const BatchNormEval stats = bn_ ? bn_->eval_stats() : BatchNormEval{};
   const LayerProfiler::Scope timed(conv_.get());  // the profiler charges the fused call to the convolution
   return conv2d_fused_eval(conv_->pad_input(x), conv_->weight, conv_->bias, conv_->options(), bn_ ? &stats : nullptr,

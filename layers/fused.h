@@ -20,6 +20,11 @@
 // where it is built. The profiler charges a fused call to the convolution's row (its batch norm and ReLU
 // rows get no call).
 //
+// In training, a FusedConv2d with a batch norm and a ReLU runs the convolution, then the two as one op
+// (batch_norm_relu, tensor/ops.h: one pass each way instead of two on the CPU, the same values and
+// gradients), charged to the batch norm's row, unless a hook or a summary needs them one by one. So the
+// trainer, bench-model and `skinnet profile`, which fuse their models, train with it.
+//
 // Callers: the inference paths fuse once where they build the model: `skinnet predict` and `skinnet eval`
 // (tools/skinnet), the trainer (train/trainer.cpp: its validation and test passes, and the frozen backbone
 // of fine-tuning stages, whose convolutions run without a graph) and bench/model_step.cpp (bench-model and
@@ -58,6 +63,7 @@ class FusedConv2d final : public Module {
 
  private:
   bool fusable(const Tensor& x) const;  // the one "can this fuse?" test
+  bool fusable_in_training(const Tensor& h) const;  // batch norm + ReLU as one op on the conv's output h
 
   std::shared_ptr<Conv2d> conv_;
   std::shared_ptr<BatchNorm2d> bn_;  // null: none

@@ -120,6 +120,11 @@ struct BatchNormOptions {
 // In eval, normalises with running_mean/var. weight (gamma) and bias (beta) may be undefined.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                   const Tensor& weight, const Tensor& bias, const BatchNormOptions& options);
+// relu(batch_norm(...)), one op: on the CPU in training one kernel pass each way (kernels/batch_norm.h,
+// batch_norm_relu_forward_train_cpu), the same values and gradients as the two ops; in eval and on CUDA it
+// is the two ops. layers/fused.h uses it for every BatchNorm2d -> ReLU run of a training model.
+Tensor batch_norm_relu(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                       const Tensor& bias, const BatchNormOptions& options = {});
 
 // The running statistics and affine parameters of an eval-mode batch norm (gamma, beta may be undefined).
 struct BatchNormEval {

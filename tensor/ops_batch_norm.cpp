@@ -15,7 +15,9 @@ struct BatchNormBackward final : Node {
   SavedTensor gamma;  // for the input gradient
   SavedTensor invstd;                 // training: 1/sqrt(batch variance + eps)
   SavedTensor running_mean, running_var;  // eval: the statistics used
-  const char* name() const override { return "BatchNormBackward"; }
+  bool relu = false;  // batch_norm_relu (training, CPU): out is the output, ReLU's gradient mask
+  SavedTensor out;
+  const char* name() const override { return relu ? "BatchNormReluBackward" : "BatchNormBackward"; }
 
   std::vector<Tensor> apply(const Tensor& grad) override {
     const Tensor dy = grad.contiguous(), xs = x.defined() ? x.get(*this) : Tensor();
@@ -25,7 +27,14 @@ struct BatchNormBackward final : Node {
     Tensor dbeta = needs_input_grad(2) ? empty({p.C}, dy.dtype(), dy.device()) : Tensor();
     const Tensor s0 = training ? invstd.get(*this) : running_mean.get(*this);
     const Tensor s1 = training ? Tensor() : running_var.get(*this);
-    if (training) {
+    if (relu) {
+      const Tensor o = out.get(*this);
+      dispatch<BatchNormReluBackwardTrainKernels>(name(), dy, [&](auto kernel, auto t) {
+        using T = decltype(t);
+        kernel(data_or_null<T>(dx), data_or_null<T>(dgamma), data_or_null<T>(dbeta), dy.data<T>(), o.data<T>(),
+               xs.data<T>(), s0.data<T>(), data_or_null<T>(g), p);
+      });
+    } else if (training) {
       dispatch<BatchNormBackwardTrainKernels>(name(), dy, [&](auto kernel, auto t) {
         using T = decltype(t);
         kernel(data_or_null<T>(dx), data_or_null<T>(dgamma), data_or_null<T>(dbeta), dy.data<T>(), data_or_null<T>(xs),
@@ -46,6 +55,7 @@ struct BatchNormBackward final : Node {
     invstd.reset();
     running_mean.reset();
     running_var.reset();
+    out.reset();
   }
 };
 
@@ -59,8 +69,11 @@ void check_channel_vector(const Tensor& t, const Tensor& x, int64_t C, const cha
 
 }  // namespace
 
-Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, const BatchNormOptions& o) {
+namespace {
+
+// batch_norm, and with relu (training on the CPU only) batch_norm_relu's fused kernels.
+Tensor batch_norm_impl(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                       const Tensor& bias, const BatchNormOptions& o, bool relu) {
   check_floating(input, "batch_norm");
   NN_CHECK(input.ndim() >= 2, "batch_norm: input must be [N, C, ...], got {}", input.describe());
   const int64_t C = input.size(1);
@@ -90,7 +103,13 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     invstd = empty({C}, x.dtype(), x.device());
     var = empty({C}, x.dtype(), x.device());
   }
-  if (o.training) {
+  if (relu) {
+    dispatch<BatchNormReluForwardTrainKernels>("batch_norm_relu", x, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(y.data<T>(), mean.data<T>(), invstd.data<T>(), var.data<T>(), x.data<T>(), data_or_null<T>(weight),
+             data_or_null<T>(bias), p);
+    });
+  } else if (o.training) {
     dispatch<BatchNormForwardTrainKernels>("batch_norm", x, [&](auto kernel, auto t) {
       using T = decltype(t);
       kernel(y.data<T>(), mean.data<T>(), invstd.data<T>(), var.data<T>(), x.data<T>(), data_or_null<T>(weight),
@@ -118,6 +137,7 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     if (node->needs_input_grad(0) && weight.defined()) node->gamma = SavedTensor(weight);
     if (o.training) {
       node->invstd = SavedTensor(invstd);
+      if (relu) node->relu = true, node->out = SavedTensor(y);
     } else {
       node->running_mean = SavedTensor(running_mean);
       node->running_var = SavedTensor(running_var);
@@ -125,6 +145,19 @@ Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor&
     attach(y, node);
   }
   return y;
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, const BatchNormOptions& o) {
+  return batch_norm_impl(input, running_mean, running_var, weight, bias, o, false);
+}
+
+Tensor batch_norm_relu(const Tensor& input, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                       const Tensor& bias, const BatchNormOptions& o) {
+  if (!o.training || !input.device().is_cpu()) return relu(batch_norm(input, running_mean, running_var, weight, bias, o));
+  return batch_norm_impl(input, running_mean, running_var, weight, bias, o, true);
 }
 
 }  // namespace nn

@@ -1,6 +1,9 @@
 // batch_norm: known answers (training with the running-statistics update, eval, [N, C] without affine),
 // gradcheck (training and eval, frozen weight) and PyTorch parity, including the updated running stats.
+#include <algorithm>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "layers/batch_norm.h"
 #include "tests/check.h"
@@ -134,12 +137,79 @@ TEST_SUITE("gradcheck") {
                 return batch_norm(in[0], {}, {}, frozen_w, in[1], {.training = true, .eps = 1e-3});
               },
               {test_input({2, 2, 3, 5}, 6), test_input({2}, 7)});
+    // batch_norm_relu (one kernel each way on the CPU): the gradient of the fused op itself. A gamma of
+    // mixed signs and a beta put many outputs below zero; no value sits within the step of zero.
+    gradcheck("batch_norm_relu train",
+              [](const std::vector<Tensor>& in) {
+                Tensor rm = zeros({3}, DType::f64), rv = ones({3}, DType::f64);
+                return batch_norm_relu(in[0], rm, rv, in[1], in[2], {.training = true});
+              },
+              {test_input({3, 3, 2, 4}, 13), from_vector<double>({1.5, -0.7, 0.9}, {3}), from_vector<double>({0.1, 0.2, -0.3}, {3})});
     const Tensor rm = test_input({3}, 8), rv = test_input({3}, 9, 0.5, 2);
     gradcheck("batch_norm eval",
               [&](const std::vector<Tensor>& in) {
                 return batch_norm(in[0], rm, rv, in[1], in[2], {.training = false});
               },
               {test_input({2, 3, 3, 2}, 10), test_input({3}, 11), test_input({3}, 12)});
+  }
+}
+
+TEST_SUITE("known") {
+  // The fused kernels against the two ops they replace: the same expressions in the same order, so
+  // outputs, every gradient and the running statistics are bitwise equal, in float and double, with a
+  // channel whose outputs are NaN (a NaN gamma: ReLU keeps NaN and passes dy there, as relu()) and a
+  // channel far from zero mean.
+  TEST_CASE_TEMPLATE("batch_norm_relu: bitwise the values and gradients of relu(batch_norm(...))", T, float, double) {
+    const DType dt = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+    Generator gen(21);
+    Tensor x0 = randn({4, 5, 7, 9}, gen, dt);
+    {
+      NoGradGuard no_grad;
+      x0.select(1, 2).add_(50.0);  // |mean| >> std in channel 2
+    }
+    const Tensor dy = randn(x0.shape(), gen, dt);
+    const std::vector<T> g = {1.2, -0.8, 0.5, std::numeric_limits<T>::quiet_NaN(), 2.0};
+    struct Run {
+      Tensor y, dx, dgamma, dbeta, rm, rv;
+    };
+    auto run = [&](bool fused) {
+      Tensor x = leaf(x0.clone()), gamma = leaf(from_vector<T>(g, {5})), beta = leaf(randn({5}, gen, dt));
+      Tensor rm = zeros({5}, dt), rv = ones({5}, dt);
+      const BatchNormOptions o{.training = true, .momentum = 0.1};
+      Tensor y = fused ? batch_norm_relu(x, rm, rv, gamma, beta, o) : relu(batch_norm(x, rm, rv, gamma, beta, o));
+      y.backward(dy);
+      return Run{y, x.grad(), gamma.grad(), beta.grad(), rm, rv};
+    };
+    Generator saved = gen;
+    const Run fused = run(true);
+    gen = saved;  // the same beta
+    const Run plain = run(false);
+    auto same = [](const std::string& what, const Tensor& a, const Tensor& b) {
+      INFO(what);
+      const std::vector<T> va = a.to_vector<T>(), vb = b.to_vector<T>();
+      REQUIRE(va.size() == vb.size());
+      int64_t differ = 0, nans = 0;
+      for (size_t i = 0; i < va.size(); ++i) {
+        nans += std::isnan(va[i]);
+        differ += std::isnan(va[i]) ? !std::isnan(vb[i]) : va[i] != vb[i];
+      }
+      CHECK(differ == 0);
+      return nans;
+    };
+    CHECK(same("y", fused.y, plain.y) == 4 * 7 * 9);  // channel 3
+    const std::vector<T> yv = fused.y.template to_vector<T>();
+    const auto zeros = std::count(yv.begin(), yv.end(), T(0)), positive = std::count_if(yv.begin(), yv.end(), [](T v) { return v > 0; });
+    CHECK(zeros > 200);  // both sides of the ReLU are exercised
+    CHECK(positive > 200);
+    same("dx", fused.dx, plain.dx);
+    same("dgamma", fused.dgamma, plain.dgamma);
+    same("dbeta", fused.dbeta, plain.dbeta);
+    same("running_mean", fused.rm, plain.rm);
+    same("running_var", fused.rv, plain.rv);
+    // In eval, and as a gradient-free call, it is relu(batch_norm) as well.
+    const Tensor rm = rand({5}, gen, dt), rv = add(rand({5}, gen, dt), 0.5);
+    same("eval", batch_norm_relu(x0, rm, rv, {}, {}, {.training = false}),
+         relu(batch_norm(x0, rm, rv, {}, {}, {.training = false})));
   }
 }
 

@@ -4,9 +4,11 @@
 #include "kernels/batch_norm.h"
 
 #include <cmath>
+#include <vector>
 
 #include "base/parallel.h"
 #include "kernels/cpu/lane_sum.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace nn {
 
@@ -18,11 +20,10 @@ void for_channel(const T* base, int64_t c, const BatchNormParams& p, F&& f) {
   for (int64_t n = 0; n < p.N; ++n) f(base + (n * p.C + c) * p.HW, n);
 }
 
-}  // namespace
-
-template <class T>
-void batch_norm_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
-                                  const BatchNormParams& p) {
+// Training forward; with Relu, y = max(bn(x), 0) (NaN stays NaN) written in the same pass.
+template <class T, bool Relu>
+void forward_train(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
+                   const BatchNormParams& p) {
   const double M = static_cast<double>(p.N * p.HW);
   parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
@@ -39,10 +40,27 @@ void batch_norm_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, 
       const double scale = istd * (gamma ? gamma[c] : 1.0), shift = beta ? beta[c] : 0.0;
       for_channel(x, c, p, [&](const T* v, int64_t n) {
         T* out = y + (n * p.C + c) * p.HW;
-        for (int64_t i = 0; i < p.HW; ++i) out[i] = static_cast<T>((v[i] - mu) * scale + shift);
+        for (int64_t i = 0; i < p.HW; ++i) {
+          const T h = static_cast<T>((v[i] - mu) * scale + shift);
+          out[i] = Relu ? relu_vec(h) : h;  // NaN stays NaN, as relu()
+        }
       });
     }
   });
+}
+
+}  // namespace
+
+template <class T>
+void batch_norm_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
+                                  const BatchNormParams& p) {
+  forward_train<T, false>(y, mean, invstd, var, x, gamma, beta, p);
+}
+
+template <class T>
+void batch_norm_relu_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
+                                       const BatchNormParams& p) {
+  forward_train<T, true>(y, mean, invstd, var, x, gamma, beta, p);
 }
 
 template <class T>
@@ -61,12 +79,28 @@ void batch_norm_forward_eval_cpu(T* y, const T* x, const T* running_mean, const 
   });
 }
 
+namespace {
+
+// Training backward. With `out` (batch norm + ReLU: the forward's output), the gradient reaching the batch
+// norm is 0 where out <= 0 and dy elsewhere (ReLU's, as PyTorch's threshold_backward on the result): one
+// channel's masked dy is made once into a buffer and read by both passes below.
 template <class T>
-void batch_norm_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* invstd,
-                                   const T* gamma, const BatchNormParams& p) {
+void backward_train(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const T* x, const T* invstd,
+                    const T* gamma, const BatchNormParams& p) {
   const double M = static_cast<double>(p.N * p.HW);
   parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
+    std::vector<T> masked_dy(out ? static_cast<size_t>(p.N * p.HW) : 0);  // one channel's, all images
     for (int64_t c = c0; c < c1; ++c) {
+      // The gradient reaching the batch norm in image n's plane g of dy: g itself, or (with out) its masked
+      // copy, made by the first pass and read again by the second.
+      auto mask = [&](const T* g, int64_t n) -> const T* {
+        if (!out) return g;
+        T* m = masked_dy.data() + n * p.HW;
+        const T* o = out + (n * p.C + c) * p.HW;
+        for (int64_t i = 0; i < p.HW; ++i) m[i] = relu_grad_vec(g[i], o[i]);  // a NaN output passes dy, as relu()
+        return m;
+      };
+      auto masked = [&](const T* g, int64_t n) -> const T* { return out ? masked_dy.data() + n * p.HW : g; };
       // The mean is recomputed in double (a saved one would be rounded to T): with |mean| >> std, x - mean
       // in float would shift every element of the channel by the rounding error.
       const double istd = invstd[c];
@@ -74,7 +108,7 @@ void batch_norm_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, cons
       for_channel(dy, c, p, [&](const T* g, int64_t n) {
         const T* v = x + (n * p.C + c) * p.HW;
         sum_x += lane_sum(v, p.HW);
-        lane_sum_dot(g, v, p.HW, 0.0, sum_dy, sum_dy_x);
+        lane_sum_dot(mask(g, n), v, p.HW, 0.0, sum_dy, sum_dy_x);
       });
       const double mu = sum_x / M, sum_dy_xmu = sum_dy_x - mu * sum_dy;
       const double sum_dy_xhat = sum_dy_xmu * istd;
@@ -87,13 +121,28 @@ void batch_norm_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, cons
       // the next layers (and a preceding bias) turn into a gradient error of 1e-3 or more in deep nets.
       const double k = (gamma ? gamma[c] : 1.0) * istd;
       const double mean_dy = sum_dy / M, proj = istd * istd * sum_dy_xmu / M;
-      for_channel(dy, c, p, [&](const T* g, int64_t n) {
+      for_channel(dy, c, p, [&](const T* g0, int64_t n) {
+        const T* g = masked(g0, n);
         const T* v = x + (n * p.C + c) * p.HW;
-        T* out = dx + (n * p.C + c) * p.HW;
-        for (int64_t i = 0; i < p.HW; ++i) out[i] = static_cast<T>(k * (g[i] - mean_dy - (v[i] - mu) * proj));
+        T* d = dx + (n * p.C + c) * p.HW;
+        for (int64_t i = 0; i < p.HW; ++i) d[i] = static_cast<T>(k * (g[i] - mean_dy - (v[i] - mu) * proj));
       });
     }
   });
+}
+
+}  // namespace
+
+template <class T>
+void batch_norm_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* invstd,
+                                   const T* gamma, const BatchNormParams& p) {
+  backward_train<T>(dx, dgamma, dbeta, dy, nullptr, x, invstd, gamma, p);
+}
+
+template <class T>
+void batch_norm_relu_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const T* x,
+                                        const T* invstd, const T* gamma, const BatchNormParams& p) {
+  backward_train<T>(dx, dgamma, dbeta, dy, out, x, invstd, gamma, p);
 }
 
 template <class T>
@@ -132,7 +181,11 @@ void batch_norm_backward_eval_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const
   template void batch_norm_backward_train_cpu<T>(T*, T*, T*, const T*, const T*, const T*, const T*,            \
                                                  const BatchNormParams&);                                   \
   template void batch_norm_backward_eval_cpu<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, \
-                                                const BatchNormParams&);
+                                                const BatchNormParams&);                                    \
+  template void batch_norm_relu_forward_train_cpu<T>(T*, T*, T*, T*, const T*, const T*, const T*,         \
+                                                     const BatchNormParams&);                               \
+  template void batch_norm_relu_backward_train_cpu<T>(T*, T*, T*, const T*, const T*, const T*, const T*,   \
+                                                      const T*, const BatchNormParams&);
 NN_INSTANTIATE(float)
 NN_INSTANTIATE(double)
 #undef NN_INSTANTIATE
