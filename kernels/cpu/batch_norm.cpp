@@ -40,6 +40,7 @@ void forward_train(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma,
       const double scale = istd * (gamma ? gamma[c] : 1.0), shift = beta ? beta[c] : 0.0;
       for_channel(x, c, p, [&](const T* v, int64_t n) {
         T* out = y + (n * p.C + c) * p.HW;
+#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
         for (int64_t i = 0; i < p.HW; ++i) {
           const T h = static_cast<T>((v[i] - mu) * scale + shift);
           out[i] = Relu ? relu_vec(h) : h;  // NaN stays NaN, as relu()
@@ -74,6 +75,7 @@ void batch_norm_forward_eval_cpu(T* y, const T* x, const T* running_mean, const 
       const double mu = running_mean[c];
       const T* v = x + j * p.HW;
       T* out = y + j * p.HW;
+#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
       for (int64_t i = 0; i < p.HW; ++i) out[i] = static_cast<T>((v[i] - mu) * scale + shift);
     }
   });
@@ -97,6 +99,7 @@ void backward_train(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const
         if (!out) return g;
         T* m = masked_dy.data() + n * p.HW;
         const T* o = out + (n * p.C + c) * p.HW;
+#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
         for (int64_t i = 0; i < p.HW; ++i) m[i] = relu_grad_vec(g[i], o[i]);  // a NaN output passes dy, as relu()
         return m;
       };
@@ -125,6 +128,7 @@ void backward_train(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const
         const T* g = masked(g0, n);
         const T* v = x + (n * p.C + c) * p.HW;
         T* d = dx + (n * p.C + c) * p.HW;
+#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
         for (int64_t i = 0; i < p.HW; ++i) d[i] = static_cast<T>(k * (g[i] - mean_dy - (v[i] - mu) * proj));
       });
     }
@@ -167,6 +171,7 @@ void batch_norm_backward_eval_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const
       const T a = static_cast<T>((gamma ? gamma[c] : 1.0) * istd);
       for_channel(dy, c, p, [&](const T* g, int64_t n) {
         T* out = dx + (n * p.C + c) * p.HW;
+#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
         for (int64_t i = 0; i < p.HW; ++i) out[i] = g[i] * a;
       });
     }
