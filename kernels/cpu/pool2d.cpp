@@ -58,7 +58,7 @@ namespace {
 // One tap of a row of max windows: for columns q0 <= q < q1, if v[q] beats best[q] (greater, or a NaN),
 // it becomes best[q] and its index base + q*step becomes best_i[q]. Selects, not branches: whether a tap
 // beats the running maximum is a coin toss on activations, and the one-window-at-a-time loop's branch on it
-// mispredicted about every other time (26.8 ms for ResNet-50's stem pool at batch 8 on Zen 3, 3 ms this way;
+// mispredicted about every other time (26.8 ms for ResNet-50's stem pool at batch 8 on Zen 3, ~10 ms this way;
 // docs/performance.md). The float version does 4 columns at a time in SSE2 (every x86-64 CPU has it).
 template <class T>
 void keep_max_loop(T* best, int64_t* best_i, const T* v, int64_t q0, int64_t q1, int64_t base, int64_t step) {
