@@ -4,7 +4,7 @@
 // P*Q = 49, far too narrow for an efficient GEMM on its own, while 32 images give 1568 columns. The group
 // is as large as fits buffers of kColumnBudget elements. Images with at least kWideEnough output pixels
 // go one per GEMM, which then reads dy and writes y in place (no gather, no scatter), in bands of output
-// rows whose columns fit kBandBudget; a 1x1/stride-1/unpadded convolution uses x itself as the column
+// rows whose columns fit kBandBudget (at least kMinBandColumns); a 1x1/stride-1/unpadded convolution uses x itself as the column
 // matrix. With two or more threads and as many images, the groups (or single images) are spread over the
 // threads, each running single-threaded GEMMs on its own buffers (image_workers, for_each_group). The input
 // gradient of a wide stride-1 convolution is a forward convolution of dy with the flipped filters
@@ -137,10 +137,16 @@ void gather_group(T* dst, const T* src, int64_t n0, int64_t nb, int64_t K, int64
   });
 }
 
-// Elements of the column buffer of one row band (one image per GEMM): 16 MiB as float. A whole 224x224
-// image of VGG's conv1_2 would need 115 MiB; bands of output rows keep memory (and cache) in bounds while
-// the GEMM stays wide (N = rows * Q >= 1792 on VGG19 and ResNet-50).
-constexpr int64_t kBandBudget = int64_t{4} << 20;
+// Elements of the column buffer of one row band (one image per GEMM): 1 MiB as float, about twice a Zen 3
+// core's L2, so that the GEMM packs the columns im2col has just written while they are still in cache; but
+// never fewer rows than make kMinBandColumns columns, or the GEMM gets too narrow. Bands used to hold 16 MiB
+// (whole 56x56 images). Forward and weight gradient at batch 8 on Zen 3, whole images -> bands of R rows, ms
+// (interleaved, median of 5; bench runs vary by ~10%): 64 -> 64 3x3 at 56x56, R = 8: 22.2 -> 19.0 and 18.4 ->
+// 17.9; 128 -> 128 at 56x56, R = 8: 70.5 -> 58.6 and 67.6 -> 58.6; 64 -> 64 at 112x112, R = 4: 82.9 -> 62.2
+// and 73.9 -> 65.5; 256 -> 256 at 56x56, R = 8: 224 -> 201 (forward); but 512 -> 512 at 28x28 was slower
+// with 2-8 rows (N = 56-224 columns) than whole (204-230 ms against 242-287).
+constexpr int64_t kBandBudget = int64_t{256} << 10;
+constexpr int64_t kMinBandColumns = 448;
 
 // How many threads take whole images or groups of images: all of them when there are as many images,
 // each running single-threaded GEMMs (OpenBLAS does inside our parallel regions). Two GEMMs side by side
@@ -176,7 +182,8 @@ struct CpuConvPlan {
         direct(is_pointwise(p) && nb_max == 1),
         band(nb_max > 1 || direct ? p.P
              : std::clamp<int64_t>(tuning.rows_per_gemm > 0 ? tuning.rows_per_gemm
-                                                            : kBandBudget / std::max<int64_t>(1, CRS * p.Q),
+                                                            : std::max(kBandBudget / std::max<int64_t>(1, CRS * p.Q),
+                                                                       ceil_div<int64_t>(kMinBandColumns, std::max<int64_t>(1, p.Q))),
                                    1, std::max<int64_t>(p.P, 1))),
         col_size(direct ? 0 : CRS * nb_max * band * p.Q),
         mat_size(nb_max > 1 ? p.K * nb_max * PQ : 0),
