@@ -2,6 +2,7 @@
 #include "tools/serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -315,6 +316,17 @@ struct Server::Impl {
     // An answer goes out as headers then body: with Nagle's algorithm the body waits for the client's
     // delayed ACK, 40 ms on Linux, longer than a ResNet-18 forward pass.
     svr.set_tcp_nodelay(true);
+    // cpp-httplib 0.11 (Debian's, compiled into its library) listens with a backlog of 5 and closes a
+    // keep-alive connection after 5 requests. With 32 clients the accept queue overflowed (the kernel's
+    // ListenOverflows counter: 33 in one bench-serve run): the dropped handshakes cost their clients a 1 s
+    // retransmission (p99 1.27 s against p50 0.25 s) and now and then a request got no answer at all. So the
+    // listening socket is remembered here and listen() is called again with the system's maximum once bound
+    // (Linux then raises the backlog), and a connection serves up to 100 requests, as nginx's default.
+    svr.set_socket_options([this](socket_t sock) {
+      httplib::default_socket_options(sock);
+      listen_socket = sock;
+    });
+    svr.set_keep_alive_max_count(100);
     svr.set_default_headers({{"X-Content-Type-Options", "nosniff"},
                              {"Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:"}});
     for (const Asset& a : serve_assets()) {
@@ -454,6 +466,7 @@ struct Server::Impl {
   Metrics metrics;
   std::unique_ptr<Worker> worker;
   httplib::Server svr;
+  socket_t listen_socket = INVALID_SOCKET;  // set by the socket options callback when bind() creates it
 };
 
 Server::Server(LoadedModel model, ServeOptions options)
@@ -465,6 +478,8 @@ int Server::bind() {
   const ServeOptions& o = impl_->options;
   const int port = o.port == 0 ? impl_->svr.bind_to_any_port(o.host) : (impl_->svr.bind_to_port(o.host, o.port) ? o.port : -1);
   NN_CHECK(port > 0, "serve: cannot listen on {}:{} (in use, or not an address of this machine?)", o.host, o.port);
+  // A deeper accept queue than httplib's 5 (see routes()); on failure the backlog just stays at 5.
+  if (impl_->listen_socket != INVALID_SOCKET) ::listen(impl_->listen_socket, SOMAXCONN);
   return port;
 }
 
