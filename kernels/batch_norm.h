@@ -42,8 +42,8 @@ void batch_norm_backward_eval_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const
 // Batch norm + ReLU in training, CPU only (tensor/ops.h, batch_norm_relu): the forward writes
 // max(bn(x), 0) (NaN stays NaN) in the pass that writes bn(x); the backward takes that output `out` and
 // runs the batch-norm backward on 0 where out <= 0 and dy elsewhere (ReLU's gradient, as relu() and
-// PyTorch's threshold_backward compute it from the result). Neither the pre-ReLU activation nor ReLU's gradient is ever materialised: one pass over
-// an activation less each way than batch_norm then relu.
+// PyTorch's threshold_backward compute it from the result). Neither the pre-ReLU activation nor ReLU's
+// gradient is ever materialised: one pass over an activation less each way than batch_norm then relu.
 template <class T>
 void batch_norm_relu_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
                                        const BatchNormParams& p);

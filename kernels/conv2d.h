@@ -126,7 +126,8 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
 //   "im2col+GEMM batched"   several images unfolded into one GEMM (small maps)
 //   "GEMM on x (1x1)"       a 1x1/stride-1/unpadded convolution: x is its own column matrix
 //   "blocked nChw8c"        the channel-blocked direct kernel, reordered in and out per image (AVX2)
-//   "GEMM+col2im"           backward data: w^T x dy, folded back
+//   "GEMM+col2im"           backward data: w^T x dy, folded back ("... batched": several images per GEMM;
+//                           "GEMM on dy (1x1)": a 1x1 convolution's, written straight into dx)
 //   "flipped fwd: ..."      backward data as the forward convolution of dy with flipped filters
 //   "depthwise direct"      kernels/cpu/conv2d_depthwise.cpp (1 < groups < channels: the dense words, per group)
 struct Conv2dCpuTrace {

@@ -13,10 +13,9 @@ namespace nn {
 
 namespace {
 
-// The unfused computation, one statement per module: each reassignment frees the previous activation at
-// once when nothing saved it for backward (see ResNet's forward).
-Tensor run_separately(Conv2d& conv, BatchNorm2d* bn, Module* act, const Tensor& x) {
-  Tensor h = conv(x);
+// The batch norm and activation after a convolution, unfused, one statement per module: each reassignment
+// frees the previous activation at once when nothing saved it for backward (see ResNet's forward).
+Tensor bn_then_act(BatchNorm2d* bn, Module* act, Tensor h) {
   if (bn) h = (*bn)(h);
   if (act) h = (*act)(h);
   return h;
@@ -70,10 +69,7 @@ bool FusedConv2d::fusable_in_training(const Tensor& h) const {
 Tensor FusedConv2d::forward(const Tensor& x) {
   if (!fusable(x)) {
     Tensor h = (*conv_)(x);
-    if (!fusable_in_training(h)) {
-      if (bn_) h = (*bn_)(h);
-      return act_ ? (*act_)(h) : h;
-    }
+    if (!fusable_in_training(h)) return bn_then_act(bn_.get(), act_.get(), std::move(h));
     const LayerProfiler::Scope timed(bn_.get());
     return bn_->forward_relu(h);
   }
@@ -110,7 +106,7 @@ ConvRun::ConvRun(std::shared_ptr<Conv2d> conv, std::shared_ptr<BatchNorm2d> bn, 
 }
 
 Tensor ConvRun::operator()(const Tensor& x) const {
-  return fused_ ? (*fused_)(x) : run_separately(*conv_, bn_.get(), relu_.get(), x);
+  return fused_ ? (*fused_)(x) : bn_then_act(bn_.get(), relu_.get(), (*conv_)(x));
 }
 
 void ConvRun::fuse() { fused_ = std::make_shared<FusedConv2d>(conv_, bn_, relu_); }

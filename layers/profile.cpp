@@ -85,7 +85,10 @@ void LayerProfiler::leave(const Module* m, int previous, double ms) {
   const auto it = index_.find(m);
   if (it == index_.end()) return;  // a module outside the profiled model
   const int i = it->second;
-  if (const char*& how = conv2d_cpu_trace().forward; how) rows_[i].forward_algorithm = how, how = nullptr;
+  if (const char*& how = conv2d_cpu_trace().forward; how) {
+    rows_[i].forward_algorithm = how;
+    how = nullptr;
+  }
   rows_[i].forward_ms += std::max(0.0, ms - children);
   rows_[i].calls += 1;
   if (first_call_[i] < 0) first_call_[i] = calls_seen_++;

@@ -137,7 +137,10 @@ Tensor batch_norm_impl(const Tensor& input, const Tensor& running_mean, const Te
     if (node->needs_input_grad(0) && weight.defined()) node->gamma = SavedTensor(weight);
     if (o.training) {
       node->invstd = SavedTensor(invstd);
-      if (relu) node->relu = true, node->out = SavedTensor(y);
+      if (relu) {
+        node->relu = true;
+        node->out = SavedTensor(y);
+      }
     } else {
       node->running_mean = SavedTensor(running_mean);
       node->running_var = SavedTensor(running_var);

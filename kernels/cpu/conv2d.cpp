@@ -4,8 +4,8 @@
 // P*Q = 49, far too narrow for an efficient GEMM on its own, while 32 images give 1568 columns. The group
 // is as large as fits buffers of kColumnBudget elements. Images with at least kWideEnough output pixels
 // go one per GEMM, which then reads dy and writes y in place (no gather, no scatter), in bands of output
-// rows whose columns fit kBandBudget (at least kMinBandColumns); a 1x1/stride-1/unpadded convolution uses x itself as the column
-// matrix. With two or more threads and as many images, the groups (or single images) are spread over the
+// rows whose columns fit kBandBudget (at least kMinBandColumns); a 1x1/stride-1/unpadded convolution uses
+// x itself as the column matrix. With two or more threads and as many images, the groups (or single images) are spread over the
 // threads, each running single-threaded GEMMs on its own buffers (image_workers, for_each_group). The input
 // gradient of a wide stride-1 convolution is a forward convolution of dy with the flipped filters
 // (backward_data_by_forward). A forward may end with an epilogue (bias, or scale/shift/ReLU) in its output pass.
@@ -38,7 +38,6 @@ namespace {
 using TraceSlot = const char* Conv2dCpuTrace::*;
 
 void note(TraceSlot slot, const char* what) { t_trace.*slot = what; }
-
 
 constexpr int64_t kColumnBudget = int64_t{8} << 20;  // elements of the column buffer (32 MiB as float)
 
@@ -309,18 +308,25 @@ void finish_outputs(T* dst, int64_t dst_ld, const T* src, int64_t src_ld, int64_
 
 template <class T>
 void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>* ep, const Conv2dParams& p,
-             const Conv2dCpuTuning& tuning, TraceSlot trace_slot = &Conv2dCpuTrace::forward) {
+             const Conv2dCpuTuning& tuning, bool flipped_backward = false) {
+  // What it runs, in the trace's words: as a forward, or (flipped_backward) as backward_data_by_forward.
+  auto say = [&](const char* as_forward, const char* as_backward) {
+    if (flipped_backward) note(&Conv2dCpuTrace::backward_data, as_backward);
+    else note(&Conv2dCpuTrace::forward, as_forward);
+  };
   if constexpr (std::is_same_v<T, float>) {
     using Algorithm = Conv2dCpuTuning::Algorithm;
     if (tuning.algorithm == Algorithm::blocked_direct ||
         (tuning.algorithm == Algorithm::automatic && blocked::blocked_forward_is_faster(p))) {
-      note(trace_slot, "blocked nChw8c");
+      say("blocked nChw8c", "flipped fwd: blocked nChw8c");
       return blocked::conv2d_forward_blocked_cpu(y, x, w, bias, p, ep);
     }
   }
   const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
-  note(trace_slot, plan.direct ? "GEMM on x (1x1)" : plan.nb_max == 1 ? "im2col+GEMM" : "im2col+GEMM batched");
+  if (plan.direct) say("GEMM on x (1x1)", "flipped fwd: GEMM on x (1x1)");  // (1x1s are never flipped)
+  else if (plan.nb_max == 1) say("im2col+GEMM", "flipped fwd: im2col+GEMM");
+  else say("im2col+GEMM batched", "flipped fwd: im2col+GEMM batched");
   if (plan.nb_max == 1) {
     // One image per GEMM, in bands of output rows: y[n][:, p0*Q : p1*Q] = w x columns (ldc = PQ); then the
     // bias or epilogue on image n while it is still in cache.
@@ -391,11 +397,7 @@ void backward_data_by_forward(T* dx, const T* dy, const T* w, const Conv2dParams
   q.C = p.K, q.H = p.P, q.W = p.Q;
   q.K = p.C, q.P = p.H, q.Q = p.W;
   q.pad_h = p.dil_h * (p.R - 1) - p.pad_h, q.pad_w = p.dil_w * (p.S - 1) - p.pad_w;
-  forward<T>(dx, dy, wt, nullptr, nullptr, q, tuning, &Conv2dCpuTrace::backward_data);
-  const char*& how = conv2d_cpu_trace().backward_data;  // what that forward ran, said as a backward
-  how = std::strcmp(how, "blocked nChw8c") == 0        ? "flipped fwd: blocked nChw8c"
-        : std::strcmp(how, "im2col+GEMM batched") == 0 ? "flipped fwd: im2col+GEMM batched"
-                                                       : "flipped fwd: im2col+GEMM";
+  forward<T>(dx, dy, wt, nullptr, nullptr, q, tuning, /*flipped_backward=*/true);
 }
 
 template <class T>
@@ -403,7 +405,8 @@ void backward_data(T* dx, const T* dy, const T* w, const Conv2dParams& p, const 
   if (backward_data_as_forward(p, tuning)) return backward_data_by_forward(dx, dy, w, p, tuning);
   const CpuConvPlan<T> plan(p, tuning);
   const int64_t PQ = plan.PQ, CRS = plan.CRS;
-  note(&Conv2dCpuTrace::backward_data, plan.direct ? "GEMM on dy (1x1)" : plan.nb_max == 1 ? "GEMM+col2im" : "GEMM+col2im batched");
+  note(&Conv2dCpuTrace::backward_data,
+       plan.direct ? "GEMM on dy (1x1)" : plan.nb_max == 1 ? "GEMM+col2im" : "GEMM+col2im batched");
   if (!plan.direct) std::fill(dx, dx + p.N * p.C * p.H * p.W, T(0));
   if (plan.nb_max == 1) {
     // dcol [CRS, BQ] = w^T [CRS, K] x dy[n][:, band] (ld PQ), folded back band by band; a pointwise conv
@@ -433,7 +436,8 @@ void backward_weight(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParam
   if (dw) {
     const CpuConvPlan<T> plan(p, tuning);
     const int64_t CRS = plan.CRS;
-    note(&Conv2dCpuTrace::backward_weight, plan.direct ? "GEMM on x (1x1)" : plan.nb_max == 1 ? "im2col+GEMM" : "im2col+GEMM batched");
+    note(&Conv2dCpuTrace::backward_weight,
+         plan.direct ? "GEMM on x (1x1)" : plan.nb_max == 1 ? "im2col+GEMM" : "im2col+GEMM batched");
     WeightGradSum<T> sum(dw, p.K * CRS, plan.workers);
     if (plan.nb_max == 1) {
       // dw (+)= dy[n][:, band] [K, BQ] (ld PQ) x columns^T [BQ, CRS], over images and bands

@@ -59,9 +59,9 @@ namespace {
 // it becomes best[q] and its index base + q*step becomes best_i[q]. Selects, not branches: whether a tap
 // beats the running maximum is a coin toss on activations, and the one-window-at-a-time loop's branch on it
 // mispredicted about every other time (26.8 ms for ResNet-50's stem pool at batch 8 on Zen 3, ~10 ms this way;
-// docs/performance.md). The float version does 4 columns at a time in SSE2 (every x86-64 CPU has it).
+// docs/cpu-kernels.md). The float overload does 4 columns at a time in SSE2 (every x86-64 CPU has it).
 template <class T>
-void keep_max_loop(T* best, int64_t* best_i, const T* v, int64_t q0, int64_t q1, int64_t base, int64_t step) {
+void keep_max(T* best, int64_t* best_i, const T* v, int64_t q0, int64_t q1, int64_t base, int64_t step) {
   for (int64_t q = q0; q < q1; ++q) {
     if (v[q] > best[q] || std::isnan(v[q])) {
       best[q] = v[q];
@@ -70,14 +70,8 @@ void keep_max_loop(T* best, int64_t* best_i, const T* v, int64_t q0, int64_t q1,
   }
 }
 
-template <class T>
-void keep_max(T* best, int64_t* best_i, const T* v, int64_t q0, int64_t q1, int64_t base, int64_t step) {
-  keep_max_loop(best, best_i, v, q0, q1, base, step);
-}
-
 #ifdef __SSE2__
-template <>
-void keep_max<float>(float* best, int64_t* best_i, const float* v, int64_t q0, int64_t q1, int64_t base, int64_t step) {
+void keep_max(float* best, int64_t* best_i, const float* v, int64_t q0, int64_t q1, int64_t base, int64_t step) {
   int64_t q = q0;
   const __m128i step2 = _mm_set1_epi64x(2 * step);
   for (; q + 4 <= q1; q += 4) {
@@ -92,15 +86,15 @@ void keep_max<float>(float* best, int64_t* best_i, const float* v, int64_t q0, i
     _mm_storeu_si128(out, _mm_or_si128(_mm_and_si128(t01, i01), _mm_andnot_si128(t01, o01)));
     _mm_storeu_si128(out + 1, _mm_or_si128(_mm_and_si128(t23, i23), _mm_andnot_si128(t23, o23)));
   }
-  keep_max_loop(best, best_i, v, q, q1, base, step);  // the generic loop for the last 0-3 columns
+  keep_max<float>(best, best_i, v, q, q1, base, step);  // the template's loop for the last 0-3 columns
 }
 #endif
 
 }  // namespace
 
 // One output row at a time, the window's taps outermost and the output columns innermost: each tap's
-// input values are copied out of the (strided) input row into a contiguous run, then keep_max updates the
-// whole row of running maxima. Per output the taps come in row-major window order, so the first maximum
+// input values (copied out of the input row into a contiguous run when strided) go to keep_max, which
+// updates the whole row of running maxima. Per output the taps come in row-major window order, so the first maximum
 // wins and a NaN always wins.
 template <class T>
 void max_pool2d_forward_cpu(T* y, int64_t* argmax, const T* x, const Pool2dParams& p) {
@@ -137,9 +131,11 @@ void max_pool2d_forward_cpu(T* y, int64_t* argmax, const T* x, const Pool2dParam
             const int64_t off = s * p.dil_w - p.pad_w;
             const T* row = in + h * p.W + off;
             const int64_t q0 = first[s], q1 = last[s], step = p.stride_w;  // locals: not reloaded after each store
-            T* const v = tap.data();
-            for (int64_t oq = q0; oq < q1; ++oq) v[oq] = row[oq * step];
-            keep_max(best, best_i, v, q0, q1, h * p.W + off, step);
+            if (step != 1) {  // a strided row: its taps into a contiguous run first
+              for (int64_t oq = q0; oq < q1; ++oq) tap[oq] = row[oq * step];
+              row = tap.data();
+            }
+            keep_max(best, best_i, row, q0, q1, h * p.W + off, step);
           }
         }
       }
