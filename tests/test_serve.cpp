@@ -378,12 +378,18 @@ TEST_SUITE("serve") {
     CHECK(answered == 500);
     CHECK(j["status"].value("200", 0) > 0);
     CHECK(j["mean_batch"].get<double>() >= 1.0);
-    CHECK(j["rss_growth"].get<double>() <= 0.10);
+    // Memory flat: resident memory after the 500 requests within 10% of what it was after the warm-up (the
+    // normal build measures 0-2%). Under AddressSanitizer resident memory is mostly the sanitizer's: its
+    // allocator hands out fresh addresses while freed blocks wait in quarantine, and every fresh address
+    // range also maps shadow memory, which is never returned (11-17% growth measured with 32 connections
+    // served at once). There the leak check runs instead: LeakSanitizer at the server's exit, below.
+    if (!kSanitized) CHECK(j["rss_growth"].get<double>() <= 0.10);
     httplib::Client c("127.0.0.1", serve.port);
     auto health = c.Get("/healthz");
     REQUIRE(health);
     CHECK(health->status == 200);
-    CHECK(serve.terminate() == 0);
+    CHECK(serve.terminate() == 0);  // a leak report would also make the exit status non-zero
+    CHECK(serve.stderr_text().find("Sanitizer") == std::string::npos);
   }
 }
 
