@@ -39,6 +39,11 @@ void unary_backward_cpu(UnaryOp op, T* dx, const T* dy, const T* x, const T* y, 
 // out = op(a, b).  Loop operands: out, a, b.
 template <class T> void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, const Loop& L);
 
+// y = relu(a + b) over n contiguous values, in one pass: ResNet's residual connection (tensor/ops.h, add_relu).
+// Each value is a + b rounded to T, then relu_vec (kernels/cpu/vec_math.h): bitwise relu(add(a, b)). CPU
+// only; elsewhere add_relu is the two ops.
+template <class T> void add_relu_forward_cpu(T* y, const T* a, const T* b, int64_t n);
+
 void unary_forward_cuda(UnaryOp op, float* y, const float* x, double s, const Loop& L);
 void unary_backward_cuda(UnaryOp op, float* dx, const float* dy, const float* x, const float* y, double s,
                          const Loop& L);
@@ -74,6 +79,9 @@ struct ScaleRowsForwardKernels {
 struct ScaleRowsBackwardKernels {
   template <class T> static constexpr auto cpu = scale_rows_backward_cpu<T>;
   static constexpr auto cuda = scale_rows_backward_cuda;
+};
+struct AddReluForwardKernels {  // CPU only
+  template <class T> static constexpr auto cpu = add_relu_forward_cpu<T>;
 };
 struct BinaryForwardKernels {
   template <class T> static constexpr auto cpu = binary_forward_cpu<T>;

@@ -12,6 +12,8 @@
 #include "layers/init.h"
 #include "layers/linear.h"
 #include "layers/pool2d.h"
+#include "layers/profile.h"
+#include "layers/summary.h"
 
 namespace nn {
 
@@ -75,12 +77,20 @@ class ResidualBlock final : public Module {
   // One statement per layer: each reassignment frees the previous activation at once when nothing saved
   // it for backward (inference), where nested calls would keep every temporary alive to the end of the
   // expression (four 103 MB tensors at once after ResNet's first convolution at batch 32). Each ConvRun
-  // is conv -> bn (-> relu), one fused convolution after fuse_for_inference (layers/fused.h).
+  // is conv -> bn (-> relu), one fused convolution after fuse_for_inference (layers/fused.h). The residual
+  // addition and the last ReLU are one op on the CPU (add_relu: one pass instead of two, the same values
+  // and gradients), charged to the ReLU's profile row, unless a hook or a summary needs the ReLU module to
+  // run.
   Tensor forward(const Tensor& x) override {
     Tensor h = run1_(x);
     h = run2_(h);
     if (run3_) h = (*run3_)(h);
-    h = add(h, downsample_ ? (*downsample_)(x) : x);
+    const Tensor shortcut = downsample_ ? (*downsample_)(x) : x;
+    if (h.device().is_cpu() && !summary_active() && !ForwardHook::hooked(relu_.get())) {
+      const LayerProfiler::Scope timed(relu_.get());
+      return add_relu(h, shortcut);
+    }
+    h = add(h, shortcut);
     return (*relu_)(h);
   }
   const char* type_name() const override { return run3_ ? "Bottleneck" : "BasicBlock"; }

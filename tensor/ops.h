@@ -37,6 +37,10 @@ Tensor relu(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor silu(const Tensor& x);  // x * sigmoid(x), a.k.a. swish (EfficientNet)
 Tensor tanh(const Tensor& x);
+// relu(add(a, b)), one op: ResNet's residual connection. On the CPU, for operands of one shape, one pass
+// forward (kernels/elementwise.h, add_relu_forward_cpu) and one backward node (relu's mask, given to both
+// operands), the same values and gradients bit for bit; otherwise (CUDA, broadcasting) the two ops.
+Tensor add_relu(const Tensor& a, const Tensor& b);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

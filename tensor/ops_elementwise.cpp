@@ -135,7 +135,41 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// relu(a + b)'s backward: relu's mask on g (from the saved output), which is also each operand's gradient.
+struct AddReluBackward final : Node {
+  SavedTensor y;
+  const char* name() const override { return "AddReluBackward"; }
+  std::vector<Tensor> apply(const Tensor& g) override {
+    const Tensor ys = y.get(*this);
+    Tensor d = empty_like(g);
+    const Loop L = make_loop_for(d.shape(), {&d, &g, nullptr, &ys});  // operands dx, dy, x, y
+    dispatch<UnaryBackwardKernels>(name(), g, [&](auto kernel, auto t) {
+      using T = decltype(t);
+      kernel(UnaryOp::relu, d.data<T>(), g.data<T>(), nullptr, ys.data<T>(), 0.0, L);
+    });
+    return {needs_input_grad(0) ? d : Tensor(), needs_input_grad(1) ? d : Tensor()};
+  }
+  void release() override { y.reset(); }
+};
+
 }  // namespace
+
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  if (!a.device().is_cpu() || !b.device().is_cpu() || a.shape() != b.shape() || a.dtype() != b.dtype())
+    return relu(add(a, b));
+  check_floating(a, "add_relu");
+  const Tensor ac = a.contiguous(), bc = b.contiguous();
+  Tensor y = empty(a.shape(), a.dtype(), a.device());
+  dispatch<AddReluForwardKernels>("add_relu", ac, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(y.data<T>(), ac.data<T>(), bc.data<T>(), y.numel());
+  });
+  if (auto node = new_node<AddReluBackward>({&a, &b})) {
+    node->y = SavedTensor(y);
+    attach(y, node);
+  }
+  return y;
+}
 
 Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::add, a, b); }
 Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::sub, a, b); }

@@ -1,7 +1,10 @@
 // Binary and scalar elementwise ops (add, sub, mul, div, pow; their scalar forms and the operators):
 // known answer, gradcheck, PyTorch parity, and the strided/broadcast kernel loop against a plain loop.
 // Unary ops are in tests/test_elementwise_unary.cpp; both read the "elementwise" PyTorch references.
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <functional>
 
 #include "kernels/elementwise.h"
@@ -191,6 +194,15 @@ TEST_SUITE("gradcheck") {
   TEST_CASE("pow: broadcasting both ways, 0-dim and transposed operands, base in [0.5, 2)") {
     gradcheck_binary("pow", [](auto& a, auto& b) { return pow(a, b); }, 0.5, 2, -1.5, 1.5);
   }
+  TEST_CASE("add_relu: one op on the CPU, and the two ops for broadcast operands") {
+    gradcheck("add_relu", [](const std::vector<Tensor>& in) { return add_relu(in[0], in[1]); },
+              {test_input({3, 4, 5}, 31), test_input({3, 4, 5}, 32)});
+    gradcheck("add_relu, transposed operand",
+              [](const std::vector<Tensor>& in) { return add_relu(in[0].transpose(0, 1), in[1]); },
+              {test_input({4, 3, 5}, 33), test_input({3, 4, 5}, 34)});
+    gradcheck("add_relu broadcast", [](const std::vector<Tensor>& in) { return add_relu(in[0], in[1]); },
+              {test_input({3, 4, 5}, 35), test_input({5}, 36)});
+  }
   TEST_CASE("add scalar, sub scalar, rsub: plain and transposed") {
     gradcheck_scalar("add scalar", [](auto& x, double s) { return add(x, s); }, 2.5, -1, 1);
     gradcheck_scalar("sub scalar", [](auto& x, double s) { return sub(x, s); }, 1.5, -1, 1);
@@ -248,6 +260,47 @@ TEST_SUITE("torch") {
 }
 
 TEST_SUITE("kernels") {
+  // ResNet's residual connection as one op (tensor/ops.h): the output and both gradients bit for bit those
+  // of relu(add(a, b)), -0, NaN, +-inf and values on both sides of the kink included, with one operand
+  // that needs no gradient.
+  TEST_CASE_TEMPLATE("add_relu: bitwise the values and gradients of relu(add(a, b))", T, float, double) {
+    const DType dt = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+    Tensor a0 = test_input({2, 3, 7, 9}, 41, -1, 1, dt), b0 = test_input({2, 3, 7, 9}, 42, -1, 1, dt);
+    {
+      constexpr T inf = std::numeric_limits<T>::infinity(), nan = std::numeric_limits<T>::quiet_NaN();
+      std::vector<T> a = a0.to_vector<T>(), b = b0.to_vector<T>();
+      const T special[][2] = {{-0.0, 0.0}, {0.0, -0.0}, {-0.0, -0.0}, {nan, 1}, {1, nan}, {inf, -inf}, {inf, 1},
+                              {-inf, 1}, {0.25, -0.25}, {-1, 1}};
+      for (size_t i = 0; i < std::size(special); ++i) a[i * 3] = special[i][0], b[i * 3] = special[i][1];
+      a0 = from_vector<T>(a, a0.shape()), b0 = from_vector<T>(b, b0.shape());
+    }
+    const Tensor dy = test_input(a0.shape(), 43, -1, 1, dt);
+    auto run = [&](bool fused, bool b_grad) {
+      Tensor a = leaf(a0.clone()), b = b_grad ? leaf(b0.clone()) : b0.clone();
+      Tensor y = fused ? add_relu(a, b) : relu(add(a, b));
+      y.backward(dy);
+      return std::array<Tensor, 3>{y, a.grad(), b_grad ? b.grad() : Tensor()};
+    };
+    auto bits = [](const Tensor& t) {
+      const std::vector<T> v = t.to_vector<T>();
+      std::vector<unsigned char> out(v.size() * sizeof(T));
+      std::memcpy(out.data(), v.data(), out.size());
+      return out;
+    };
+    for (const bool b_grad : {true, false}) {
+      const auto fused = run(true, b_grad), plain = run(false, b_grad);
+      CHECK(bits(fused[0]) == bits(plain[0]));
+      CHECK(bits(fused[1]) == bits(plain[1]));
+      if (b_grad) CHECK(bits(fused[2]) == bits(plain[2]));
+      else CHECK_FALSE(fused[2].defined());
+    }
+    const std::vector<T> y = run(true, false)[0].template to_vector<T>();
+    CHECK(std::count(y.begin(), y.end(), T(0)) > 100);  // both sides of the ReLU
+    CHECK(std::count_if(y.begin(), y.end(), [](T v) { return v > 0; }) > 100);
+    CHECK(std::isnan(y[9]));
+    CHECK(std::signbit(y[6]));  // relu(-0 + -0) = -0, as relu() leaves it
+  }
+
   // make_loop drops size-1 dimensions and merges dimensions every operand steps through as one.
   TEST_CASE("elementwise: make_loop merges contiguous dimensions and keeps broadcast ones apart") {
     const Shape s{4, 1, 5, 6};

@@ -183,6 +183,30 @@ TEST_SUITE("model") {
     check(*small_net(), {1, 3, 20, 20});
   }
 
+  // A ResNet block adds the shortcut and applies its last ReLU as one op (add_relu) unless a hook targets
+  // that ReLU: then the module runs, the hook sees both of its calls, and the logits are the same.
+  TEST_CASE("fusion: a hook on a block's ReLU runs the module after the residual addition") {
+    auto model = make_model("resnet18", {.num_classes = 3, .seed = 15});
+    Generator gen(16);
+    const Tensor x = randn({2, 3, 32, 32}, gen);
+    const Tensor want = (*model)(x);
+    const Module* relu = nullptr;
+    for (const auto& [name, m] : model->named_modules())
+      if (name == "layer1.0.relu") relu = m;
+    REQUIRE(relu);
+    int seen = 0;
+    Tensor got;
+    {
+      const ForwardHook hook(*relu, [&](const Tensor& y) {
+        ++seen;
+        return y;
+      });
+      got = (*model)(x);
+    }
+    CHECK(seen == 2);  // after bn1, and after the addition
+    check_close("logits with the hook", got, want, Tol{0, 0});
+  }
+
   TEST_CASE("fusion: not in training, and not when a parameter needs a gradient") {
     auto model = make_model("resnet18", {.num_classes = 3, .seed = 13}), plain = make_model("resnet18", {.num_classes = 3, .seed = 13});
     fuse_for_inference(*model);

@@ -189,6 +189,14 @@ void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, const Loop&
 }
 
 template <class T>
+void add_relu_forward_cpu(T* y, const T* a, const T* b, int64_t n) {
+  parallel_for(0, n, 32768, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) y[i] = relu_vec<T>(a[i] + b[i]);
+  });
+}
+
+template <class T>
 void scale_rows_forward_cpu(T* y, const T* x, const T* s, int64_t rows, int64_t inner) {
   parallel_for(0, rows, std::max<int64_t>(1, 32768 / std::max<int64_t>(inner, 1)), [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
@@ -223,6 +231,7 @@ void scale_rows_backward_cpu(T* dx, T* ds, const T* dy, const T* x, const T* s, 
 }
 
 #define NN_INSTANTIATE(T)                                                                          \
+  template void add_relu_forward_cpu<T>(T*, const T*, const T*, int64_t);                          \
   template void scale_rows_forward_cpu<T>(T*, const T*, const T*, int64_t, int64_t);               \
   template void scale_rows_backward_cpu<T>(T*, T*, const T*, const T*, const T*, int64_t, int64_t); \
   template void unary_forward_cpu<T>(UnaryOp, T*, const T*, double, const Loop&);                  \
