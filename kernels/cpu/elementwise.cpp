@@ -188,12 +188,18 @@ void binary_forward_cpu(BinaryOp op, T* out, const T* a, const T* b, const Loop&
   }
 }
 
+// __restrict and a plain function: inside the lambda, with the pointers captured by reference, the loop
+// reloaded them on every element and stayed scalar (6.1 ms for ResNet-18's 8x64x56x56, slower than add
+// and relu as two vector passes).
+template <class T>
+void add_relu_range(T* __restrict y, const T* __restrict a, const T* __restrict b, int64_t i0, int64_t i1) {
+#pragma omp simd
+  for (int64_t i = i0; i < i1; ++i) y[i] = relu_vec<T>(a[i] + b[i]);
+}
+
 template <class T>
 void add_relu_forward_cpu(T* y, const T* a, const T* b, int64_t n) {
-  parallel_for(0, n, 32768, [&](int64_t i0, int64_t i1) {
-#pragma omp simd
-    for (int64_t i = i0; i < i1; ++i) y[i] = relu_vec<T>(a[i] + b[i]);
-  });
+  parallel_for(0, n, 32768, [=](int64_t i0, int64_t i1) { add_relu_range(y, a, b, i0, i1); });
 }
 
 template <class T>
