@@ -33,6 +33,17 @@ Tensor run_binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// dx = g * d op(x, y, s) / dx, with x or y undefined where the op's derivative does not read it.
+Tensor unary_grad(UnaryOp op, const char* name, const Tensor& g, const Tensor& xs, const Tensor& ys, double s) {
+  Tensor dx = empty_like(g);
+  const Loop L = make_loop_for(dx.shape(), {&dx, &g, xs.defined() ? &xs : nullptr, ys.defined() ? &ys : nullptr});
+  dispatch<UnaryBackwardKernels>(name, g, [&](auto kernel, auto t) {
+    using T = decltype(t);
+    kernel(op, dx.data<T>(), g.data<T>(), data_or_null<T>(xs), data_or_null<T>(ys), s, L);
+  });
+  return dx;
+}
+
 struct UnaryBackward final : Node {
   UnaryOp op = UnaryOp::identity;
   double scalar = 0;
@@ -46,13 +57,7 @@ struct UnaryBackward final : Node {
   }
   std::vector<Tensor> apply(const Tensor& g) override {
     const Tensor xs = x.defined() ? x.get(*this) : Tensor(), ys = y.defined() ? y.get(*this) : Tensor();
-    Tensor dx = empty_like(g);
-    const Loop L = make_loop_for(dx.shape(), {&dx, &g, xs.defined() ? &xs : nullptr, ys.defined() ? &ys : nullptr});
-    dispatch<UnaryBackwardKernels>(name(), g, [&](auto kernel, auto t) {
-      using T = decltype(t);
-      kernel(op, dx.data<T>(), g.data<T>(), data_or_null<T>(xs), data_or_null<T>(ys), scalar, L);
-    });
-    return {dx};
+    return {unary_grad(op, name(), g, xs, ys, scalar)};
   }
   void release() override {
     x.reset();
@@ -140,13 +145,7 @@ struct AddReluBackward final : Node {
   SavedTensor y;
   const char* name() const override { return "AddReluBackward"; }
   std::vector<Tensor> apply(const Tensor& g) override {
-    const Tensor ys = y.get(*this);
-    Tensor d = empty_like(g);
-    const Loop L = make_loop_for(d.shape(), {&d, &g, nullptr, &ys});  // operands dx, dy, x, y
-    dispatch<UnaryBackwardKernels>(name(), g, [&](auto kernel, auto t) {
-      using T = decltype(t);
-      kernel(UnaryOp::relu, d.data<T>(), g.data<T>(), nullptr, ys.data<T>(), 0.0, L);
-    });
+    const Tensor d = unary_grad(UnaryOp::relu, name(), g, Tensor(), y.get(*this), 0.0);
     return {needs_input_grad(0) ? d : Tensor(), needs_input_grad(1) ? d : Tensor()};
   }
   void release() override { y.reset(); }

@@ -1,11 +1,12 @@
 // Binary and scalar elementwise ops (add, sub, mul, div, pow; their scalar forms and the operators):
 // known answer, gradcheck, PyTorch parity, and the strided/broadcast kernel loop against a plain loop.
 // Unary ops are in tests/test_elementwise_unary.cpp; both read the "elementwise" PyTorch references.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <limits>
 #include <functional>
+#include <limits>
 
 #include "kernels/elementwise.h"
 #include "tests/check.h"
