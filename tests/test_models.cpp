@@ -5,6 +5,7 @@
 #include "models/network.h"
 #include "tests/check.h"
 #include "tests/model_parity.h"
+#include "tests/support.h"
 #include "weights/load.h"
 
 namespace nn::test {
@@ -93,11 +94,14 @@ TEST_SUITE("torch") {
 
   // One batch, five SGD steps (momentum 0.9), in float32 and in float64 (tests/model_parity.h; see
   // train_case in tests/torch_cases_models.py for why float32 gradients need well-conditioned seeds).
+  // The sanitizer build runs VGG-11 in float64 only: its float32 run (2 min there) is the float32 GEMM on
+  // VGG's fully connected layers, whose every variant the kernel tests run under the sanitizers.
   TEST_CASE_TEMPLATE("models: a training step and five SGD steps match torchvision (resnet18, vgg11_bn)", T, float,
                      double) {
     int n = 0;
     for (const TorchCase& c : torch_cases("models")) {
       if (c.name.rfind("train_", 0) != 0) continue;
+      if (kSanitized && std::is_same_v<T, float> && c.params["arch"] == "vgg11_bn") continue;
       CAPTURE(c.name);
       ++n;
       auto model = make_model(c.params["arch"], {.num_classes = c.params["num_classes"], .dropout = 0.0, .init = false});
@@ -106,7 +110,7 @@ TEST_SUITE("torch") {
       model->train();
       check_training_case(c, *model, std::is_same_v<T, double>);
     }
-    CHECK(n == 2);
+    CHECK(n == (kSanitized && std::is_same_v<T, float> ? 1 : 2));
   }
 }
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of a build and prints the verdict line `tests: N passed, M failed`.
 #   tools/run_tests.sh BUILD_DIR
-# 1. tests/torch_reference.py writes the PyTorch references (BUILD_DIR/refs) with Debian's torch.
-#    If that fails, the tests that compare with PyTorch fail; they are never skipped.
+# 1. tests/torch_reference.py writes the PyTorch references with Debian's torch into build/refs (NN_REFS
+#    overrides), shared by every build: they depend only on the generator's sources and torch's version,
+#    which build/refs/inputs.sha256 records, and are made again only when those change (they take ~8 min;
+#    `make test SANITIZE=1` after `make test` reuses them). If that fails, the tests that compare with
+#    PyTorch fail; they are never skipped.
 # 2. The doctest binaries run their test cases and report counts per tier (their listener, tests/main.cpp):
 #    skinnet_tests every tier but "cuda", "emulator", "vendor" and "onnx-all", skinnet_emu_tests "cuda" and
 #    "emulator" (the CUDA emulator). "vendor" (cuBLAS/cuDNN against the handwritten kernels) needs a GPU: make
@@ -12,17 +15,32 @@
 set -uo pipefail
 source "$(dirname "$0")/test_counts.sh"
 build=${1:?usage: run_tests.sh BUILD_DIR}
-refs="$build/refs"
+refs="${NN_REFS:-build/refs}"
 log="$build/test.log"
-mkdir -p "$refs"
+mkdir -p "$refs" "$build"
 
-echo "== PyTorch references (tests/torch_reference.py, /usr/bin/python3)"
-if ! /usr/bin/python3 tests/torch_reference.py --out "$refs" > "$build/torch_reference.log" 2>&1; then
-  echo "torch_reference.py failed; the PyTorch comparisons will fail. Its output:" >&2
-  tail -20 "$build/torch_reference.log" >&2
-  rm -f "$refs"/*.safetensors
+# What the references are made from: the generator and everything it imports (tests/torch_*.py, the
+# converter in weights/), and the torch and Python that run it.
+refs_inputs() {
+  sha256sum tests/torch_*.py weights/*.py
+  dpkg-query -W -f '${Package} ${Version}\n' python3-torch python3-torchvision 2>/dev/null
+  /usr/bin/python3 --version
+}
+stamp="$refs/inputs.sha256"
+if [ -s "$stamp" ] && refs_inputs | cmp -s - "$stamp"; then
+  echo "== PyTorch references: $refs is up to date (made from the same sources and torch: $stamp)"
+else
+  echo "== PyTorch references (tests/torch_reference.py, /usr/bin/python3, into $refs)"
+  rm -f "$stamp"
+  if /usr/bin/python3 tests/torch_reference.py --out "$refs" > "$refs/torch_reference.log" 2>&1; then
+    refs_inputs > "$stamp"
+  else
+    echo "torch_reference.py failed; the PyTorch comparisons will fail. Its output:" >&2
+    tail -20 "$refs/torch_reference.log" >&2
+    rm -f "$refs"/*.safetensors
+  fi
+  tail -1 "$refs/torch_reference.log"
 fi
-tail -1 "$build/torch_reference.log"
 
 # Runs one test binary with doctest filter arguments; adds its counts to the totals. A binary that ends
 # without a summary, or fails after it, counts as one failure.

@@ -22,7 +22,9 @@ namespace {
 // NV vectors of 8 floats per row; B's panel rows are BS floats apart (NR = 8 NV, or more for the
 // narrow variants that compute the first NV vectors of a wider tile).
 template <int MR, int NV, int BS = 8 * NV>
-void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta, float* c, int64_t ldc) {
+NN_MICROKERNEL_UNINSTRUMENTED void kernel(int64_t kc, const float* a, const float* b, float alpha, float beta,
+                                          float* c, int64_t ldc) {
+  check_microkernel_footprint(a, kc * MR, b, (kc - 1) * BS + 8 * NV, c, ldc, MR, 8 * NV);
   __m256 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
