@@ -107,4 +107,9 @@ std::vector<uint8_t> unbase64(const std::string& s) {
   return out;
 }
 
+bool left_to_normal_build(const std::string& what) {
+  if (kSanitized) MESSAGE("sanitizer build: " << what << " is left to the normal build (docs/testing.md)");
+  return kSanitized;
+}
+
 }  // namespace nn::test

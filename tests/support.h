@@ -20,6 +20,10 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
+// For a case that runs part of its work in the sanitizer build (docs/testing.md lists them): true there,
+// and the log says what was left to the normal build, so a pass there does not read as the whole case's.
+bool left_to_normal_build(const std::string& what);
+
 // ---- files and processes ----
 
 // The build folder: the skinnet CLI is build_dir() + "/skinnet", the PyTorch references are in

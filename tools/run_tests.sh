@@ -3,7 +3,7 @@
 #   tools/run_tests.sh BUILD_DIR
 # 1. tests/torch_reference.py writes the PyTorch references with Debian's torch into build/refs (NN_REFS
 #    overrides), shared by every build: they depend only on the generator's sources and torch's version,
-#    which build/refs/inputs.sha256 records, and are made again only when those change (they take ~8 min;
+#    which build/refs/inputs.sha256 records, and are made again only when those change (they take ~3.5 min;
 #    `make test SANITIZE=1` after `make test` reuses them). If that fails, the tests that compare with
 #    PyTorch fail; they are never skipped.
 # 2. The doctest binaries run their test cases and report counts per tier (their listener, tests/main.cpp):
@@ -27,13 +27,14 @@ refs_inputs() {
   /usr/bin/python3 --version
 }
 stamp="$refs/inputs.sha256"
-if [ -s "$stamp" ] && refs_inputs | cmp -s - "$stamp"; then
+inputs=$(refs_inputs)
+if [ -s "$stamp" ] && [ "$inputs" = "$(cat "$stamp")" ]; then
   echo "== PyTorch references: $refs is up to date (made from the same sources and torch: $stamp)"
 else
   echo "== PyTorch references (tests/torch_reference.py, /usr/bin/python3, into $refs)"
   rm -f "$stamp"
   if /usr/bin/python3 tests/torch_reference.py --out "$refs" > "$refs/torch_reference.log" 2>&1; then
-    refs_inputs > "$stamp"
+    printf '%s\n' "$inputs" > "$stamp"
   else
     echo "torch_reference.py failed; the PyTorch comparisons will fail. Its output:" >&2
     tail -20 "$refs/torch_reference.log" >&2

@@ -338,9 +338,9 @@ void check_region(const void* p, int64_t bytes) {
 
 void check_microkernel_footprint(const float* a, int64_t a_floats, const float* b, int64_t b_floats,
                                  const float* c, int64_t ldc, int rows, int cols) {
-  check_region(a, a_floats * 4);
-  check_region(b, b_floats * 4);
-  for (int i = 0; i < rows; ++i) check_region(c + i * ldc, int64_t{cols} * 4);
+  check_region(a, a_floats * int64_t{sizeof(float)});
+  check_region(b, b_floats * int64_t{sizeof(float)});
+  for (int i = 0; i < rows; ++i) check_region(c + i * ldc, cols * int64_t{sizeof(float)});
 }
 #endif
 
