@@ -19,7 +19,7 @@ Flags bench_model_flags() {
   Flags flags("bench-model",
               "Times whole-network steps on random data and prints images/s and peak memory (JSON on the last line).");
   add_model_step_flags(flags);
-  flags.add("warmup", "1", "untimed steps first (allocator, OpenBLAS buffers, page faults)")
+  flags.add("warmup", "3", "untimed steps first (allocator cache, OpenBLAS buffers, page faults; see docs/profiling.md)")
       .add("steps", "3", "timed steps; the median is reported");
   return flags;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch's side of `make bench-compare`: the same step as `skinnet bench-model` (bench/model_step.h).
 
-    /usr/bin/python3 bench/torch_model.py --arch resnet50 --mode train --batch 8 [--warmup 1] [--steps 3]
+    /usr/bin/python3 bench/torch_model.py --arch resnet50 --mode train --batch 8 [--warmup 3] [--steps 3]
 
 torchvision's architecture with 7 classes (the ones torchvision lacks, inception_resnet_v2 and resnet*_v1, from
 weights/torch_models.py: timm's and Keras' networks in PyTorch), random N(0, 1) images at --input (auto: 299
@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--mode", default="train", choices=["inference", "train", "frozen"])
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--input", default="auto")
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--channels-last", action="store_true")

@@ -2,12 +2,13 @@
 """`make bench-compare`: skinnet against PyTorch on the same machine, whole networks, side by side.
 
     tools/bench_compare.py [--models resnet18,resnet50,vgg19,inception_v3,inception_resnet_v2]
-                           [--modes inference,train,frozen] [--batches 8,32] [--input auto] [--reps 2] [--steps 3]
+                           [--modes inference,train,frozen] [--batches 8,32] [--input auto] [--reps 2] [--warmup 3] [--steps 3]
                            [--out build/bench-compare.json]
 
 For every (model, mode, batch) row it runs `build/skinnet bench-model` and bench/torch_model.py as separate
 processes, alternating which goes first, --reps times each (interleaved, so that a noisy neighbour slows
-both); each process warms up once and reports the median of --steps timed steps. The table shows the
+both); each process runs --warmup untimed steps (3: skinnet's allocator cache and glibc's heap settle
+over the first few; a fresh page costs ~6 us on the Zen 5 VM) and reports the median of --steps timed steps. The table shows the
 median images/s over the repetitions, their ratio (skinnet / torch; above 1 is faster), each process's peak
 RSS (the largest over repetitions), skinnet's GFLOP/s and two shares of it: of the machine's FMA peak
 (`skinnet bench-peak`: the register-only FMA loop of the best vector ISA on all threads, the ceiling no
@@ -71,7 +72,7 @@ def main():
     ap.add_argument("--batches", default="8,32")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--input", default="auto", help="input size (auto: each model's, 299 for the Inceptions)")
     ap.add_argument("--build", default="build")
     ap.add_argument("--out", default=None, help="JSON table (default BUILD/bench-compare.json)")
