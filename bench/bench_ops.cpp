@@ -86,8 +86,11 @@ int bench_convs(const char* model, const std::vector<ConvShape>& shapes, int64_t
                 Generator& gen) {
   std::printf("\nconv2d, %s, batch %lld, float32, median of %d (ms and GFLOP/s per pass)\n", model,
               static_cast<long long>(N), reps);
-  std::printf("%-15s %3s %-26s %9s %7s %9s %7s %9s %7s %9s %9s %7s %5s\n", "layer", "x", "C,HxW->K,RxS/stride", "fwd ms",
-              "GF/s", "bwd-d ms", "GF/s", "bwd-w ms", "GF/s", "max err", "blk fwd", "GF/s", "%pk");
+  std::printf("(blk fwd: the channel-blocked direct forward, %s kernel on %s, the kernel alone)\n",
+              blocked::best_kernel() == blocked::Kernel::avx512 ? "AVX-512" : blocked::best_kernel() == blocked::Kernel::avx2 ? "AVX2" : "plain",
+              blocked::block_of(blocked::best_kernel()) == 16 ? "nChw16c" : "nChw8c");
+  std::printf("%-15s %3s %-26s %9s %7s %9s %7s %9s %7s %9s %9s %7s %5s %9s\n", "layer", "x", "C,HxW->K,RxS/stride", "fwd ms",
+              "GF/s", "bwd-d ms", "GF/s", "bwd-w ms", "GF/s", "max err", "blk fwd", "GF/s", "%pk", "nChw8c ms");
   double total_ms = 0, total_flop = 0;
   int bad = 0;
   for (const ConvShape& s : shapes) {
@@ -105,16 +108,22 @@ int bench_convs(const char* model, const std::vector<ConvShape>& shapes, int64_t
     });
     // The channel-blocked direct forward (kernels/cpu/conv2d_blocked.h), the kernel alone: in a network kept
     // in that layout the reorders would not be paid per layer.
-    std::vector<float> xb(blocked::input_size(p)), wb(blocked::weight_size(p)), yb(blocked::output_size(p));
-    blocked::reorder_input(x.data<float>(), p, xb.data());
-    blocked::reorder_weight(w.data<float>(), p, wb.data());
-    const double bf = median_ms(reps, [&] {
-      blocked::forward(yb.data(), xb.data(), wb.data(), b.data<float>(), p, cpu_has(CpuIsa::avx2));
-    });
+    // With AVX-512 the AVX2 kernel on nChw8c is timed too (column "nChw8c ms").
+    auto time_blocked = [&](blocked::Kernel kernel) {
+      const int64_t block = blocked::block_of(kernel);
+      std::vector<float> xb(blocked::input_size(p, block)), wb(blocked::weight_size(p, block));
+      std::vector<float> yb(blocked::output_size(p, block));
+      blocked::reorder_input(x.data<float>(), p, block, xb.data());
+      blocked::reorder_weight(w.data<float>(), p, block, wb.data());
+      return median_ms(reps, [&] { blocked::forward(yb.data(), xb.data(), wb.data(), b.data<float>(), p, block, kernel); });
+    };
+    const blocked::Kernel best = blocked::best_kernel();
+    const double bf = time_blocked(best);
+    const double bf8 = best == blocked::Kernel::avx512 ? time_blocked(blocked::Kernel::avx2) : NAN;
     const std::string shape = fmt::format("{},{}x{}->{},{}x{}/{}", s.C, s.H, s.H, s.K, s.R, s.R, s.stride);
-    std::printf("%-15s %3d %-26s %9.2f %7.1f %9.2f %7.1f %9.2f %7.1f %9.1e %9.2f %7.1f %5.1f%s\n", s.name, s.count,
+    std::printf("%-15s %3d %-26s %9.2f %7.1f %9.2f %7.1f %9.2f %7.1f %9.1e %9.2f %7.1f %5.1f %9.2f%s\n", s.name, s.count,
                 shape.c_str(), f, flop / f / 1e6, d, flop / d / 1e6, g, flop / g / 1e6, err, bf, flop / bf / 1e6,
-                100 * flop / bf / 1e6 / peak, err > 1e-4 ? "  MISMATCH" : "");
+                100 * flop / bf / 1e6 / peak, bf8, err > 1e-4 ? "  MISMATCH" : "");
     bad += err > 1e-4;
     total_ms += s.count * (f + (std::isnan(d) ? 0 : d) + g);
     total_flop += s.count * flop * (std::isnan(d) ? 2 : 3);

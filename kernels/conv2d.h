@@ -83,8 +83,9 @@ struct Conv2dCpuTuning {
   ImageSpread image_spread = ImageSpread::automatic;
   // The dense float32 forward (and the flipped-filter backward data, a forward): im2col + GEMM, or the
   // channel-blocked direct convolution (kernels/cpu/conv2d_blocked.h) through per-image reorders
-  // (automatic: blocked where bench-ops measured it faster on AVX2: 16-64 input channels, a filter of 9+
-  // taps, stride 1, outputs of 112x112 or more, i.e. VGG's first blocks).
+  // (automatic: where it measured faster, blocked::blocked_forward_is_faster: with AVX-512, 3x3 layers of 64+
+  // input channels and outputs of 28x28 or more, 14x14 up to 256 channels: nearly every 3x3 of ResNet and
+  // VGG; with AVX2, 16-64 input channels, stride 1, outputs of 112x112 or more: VGG's first blocks).
   enum class Algorithm { automatic, im2col, blocked_direct };
   Algorithm algorithm = Algorithm::automatic;
 };
@@ -125,7 +126,8 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
 //   "im2col+GEMM"           one image per GEMM, in bands of output rows
 //   "im2col+GEMM batched"   several images unfolded into one GEMM (small maps)
 //   "GEMM on x (1x1)"       a 1x1/stride-1/unpadded convolution: x is its own column matrix
-//   "blocked nChw8c"        the channel-blocked direct kernel, reordered in and out per image (AVX2)
+//   "blocked nChw8c"        the channel-blocked direct kernel, reordered in and out per image (AVX2; nChw16c
+//                           on AVX-512)
 //   "GEMM+col2im"           backward data: w^T x dy, folded back ("... batched": several images per GEMM;
 //                           "GEMM on dy (1x1)": a 1x1 convolution's, written straight into dx)
 //   "flipped fwd: ..."      backward data as the forward convolution of dy with flipped filters

@@ -125,13 +125,16 @@ std::string LayerProfiler::table(int64_t steps, double peak_gflops) const {
   const bool algorithms = std::any_of(rows_.begin(), rows_.end(), [](const Row& r) { return !r.forward_algorithm.empty(); });
   std::string s = fmt::format("{:<28} {:<18} {:>9} {:>7} {:>9} {:>7} {:>6}{}{}\n", "layer", "type", "fwd ms", "GF/s",
                               "bwd ms", "GF/s", "%", peak_gflops > 0 ? "  % peak" : "",
-                              algorithms ? "  layout  algorithm: forward / backward data / backward weight" : "");
+                              algorithms ? "  layout   algorithm: forward / backward data / backward weight" : "");
   // "im2col+GEMM / flipped fwd: im2col+GEMM / im2col+GEMM", with "-" for a pass that did not run.
   auto how = [](const Row& r) {
     if (r.forward_algorithm.empty() && r.backward_data_algorithm.empty() && r.backward_weight_algorithm.empty()) return std::string();
     auto word = [](const std::string& w) { return w.empty() ? std::string("-") : w; };
-    const bool blocked = (r.forward_algorithm + r.backward_data_algorithm + r.backward_weight_algorithm).find("nChw8c") != std::string::npos;
-    return fmt::format("  {:<6}  {} / {} / {}", blocked ? "nChw8c" : "NCHW", word(r.forward_algorithm),
+    const std::string all = r.forward_algorithm + r.backward_data_algorithm + r.backward_weight_algorithm;
+    const char* layout = all.find("nChw16c") != std::string::npos  ? "nChw16c"
+                         : all.find("nChw8c") != std::string::npos ? "nChw8c"
+                                                                    : "NCHW";
+    return fmt::format("  {:<7}  {} / {} / {}", layout, word(r.forward_algorithm),
                        word(r.backward_data_algorithm), word(r.backward_weight_algorithm));
   };
   auto gflops = [](double f, double ms) { return f > 0 && ms > 0 ? fmt::format("{:7.1f}", f / ms / 1e6) : fmt::format("{:>7}", "-"); };

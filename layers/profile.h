@@ -49,8 +49,8 @@ class LayerProfiler final : public profile::Sink {
   std::vector<Row> rows() const;
   // The printable table: per-step ms (times divided by `steps`) and GFLOP/s, with totals. With
   // `peak_gflops` > 0 (kernels/cpu/peak.h), a column "% peak": forward + backward FLOPs over their ms, as a
-  // share of that peak. Where convolutions ran on the CPU, the columns "layout" (NCHW, or nChw8c where the
-  // channel-blocked kernel reordered into it) and "algorithm" (forward / backward data / backward weight).
+  // share of that peak. Where convolutions ran on the CPU, the columns "layout" (NCHW, or nChw8c / nChw16c
+  // where the channel-blocked kernel reordered into it) and "algorithm" (forward / backward data / backward weight).
   std::string table(int64_t steps, double peak_gflops = 0) const;
 
   // Times one forward call and charges it to `m`'s row while a profiler is active on this thread (else

@@ -151,20 +151,28 @@ TEST_SUITE("kernels") {
     }
   }
 
-  // The channel-blocked direct forward (kernels/cpu/conv2d_blocked.h), plain loops and AVX2 kernel, through
-  // its reorders, against the reference loops: the awkward shapes of the next test (dilated, asymmetric,
-  // unpadded, padding wider than the filter, stride 2) and channel counts that leave partial blocks (C 19,
-  // K 21: a pair of output blocks and a single one), rows whose length leaves every remainder of the
-  // 6-pixel tile, with and without bias.
+  // The channel-blocked direct forward (kernels/cpu/conv2d_blocked.h), plain loops on blocks of 8 and 16,
+  // the AVX2 kernel (nChw8c) and the AVX-512 kernel (nChw16c) where the CPU has them, through the reorders,
+  // against the reference loops: the awkward shapes of the next test (dilated, asymmetric, unpadded, padding
+  // wider than the filter, stride 2) and channel counts that leave partial blocks (C 19, K 21 with blocks of
+  // 8: a pair of output blocks and a single one; K 40 and 33 with 16: a pair and a partial single), rows
+  // whose length (Q 3 to 26) leaves every remainder of the 6-pixel (AVX2) and 12-pixel (AVX-512) tiles,
+  // with and without bias.
   TEST_CASE("conv2d: blocked direct forward equals the reference") {
     const ConvSpec shapes[] = {{5, 3, 9, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}, {5, 4, 8, 11, 3, 2, 3, 2, 1, 0, 1, 1, 2},
                                {5, 6, 7, 5, 5, 1, 1, 2, 2, 0, 0, 1, 1}, {4, 2, 13, 10, 3, 5, 5, 2, 3, 2, 2, 1, 1},
                                {3, 4, 9, 8, 5, 3, 3, 1, 1, 2, 2, 2, 2}, {3, 4, 9, 8, 5, 2, 3, 1, 1, 0, 1, 1, 1},
                                {3, 2, 6, 7, 3, 1, 3, 1, 1, 0, 3, 1, 1}, {2, 19, 9, 17, 21, 3, 3, 1, 1, 1, 1, 1, 1},
-                               {2, 16, 7, 13, 32, 3, 3, 2, 2, 1, 1, 1, 1}, {1, 8, 5, 10, 8, 1, 1, 1, 1, 0, 0, 1, 1}};
-    std::vector<bool> kernels = {false};
-    if (cpu_has(CpuIsa::avx2)) kernels.push_back(true);
-    else MESSAGE("this CPU has no AVX2 + FMA: only the plain blocked kernel runs");
+                               {2, 16, 7, 13, 32, 3, 3, 2, 2, 1, 1, 1, 1}, {1, 8, 5, 10, 8, 1, 1, 1, 1, 0, 0, 1, 1},
+                               {2, 19, 5, 23, 40, 3, 3, 1, 1, 1, 1, 1, 1}, {1, 17, 4, 13, 16, 1, 1, 1, 1, 0, 0, 1, 1},
+                               {1, 9, 3, 26, 17, 3, 3, 1, 1, 1, 1, 1, 1},  {1, 6, 4, 18, 24, 3, 3, 1, 1, 1, 1, 1, 1},
+                               {1, 5, 3, 24, 33, 1, 1, 1, 1, 0, 0, 1, 1}};
+    using blocked::Kernel;
+    std::vector<std::pair<Kernel, int64_t>> kernels = {{Kernel::plain, 8}, {Kernel::plain, 16}};
+    if (cpu_has(CpuIsa::avx2)) kernels.push_back({Kernel::avx2, 8});
+    else MESSAGE("this CPU has no AVX2 + FMA: the AVX2 blocked kernel is not tested here");
+    if (cpu_has(CpuIsa::avx512)) kernels.push_back({Kernel::avx512, 16});
+    else MESSAGE("this CPU has no AVX-512F: the AVX-512 blocked kernel is not tested here");
     uint64_t seed = 700;
     for (const ConvSpec& s : shapes)
       for (const bool with_bias : {true, false}) {
@@ -174,16 +182,18 @@ TEST_SUITE("kernels") {
         const float* bias = with_bias ? b.data<float>() : nullptr;
         Tensor want = empty({p.N, p.K, p.P, p.Q}, DType::f32);
         conv2d_forward_reference_cpu<float>(want.data<float>(), x.data<float>(), w.data<float>(), bias, p);
-        std::vector<float> xb(blocked::input_size(p)), wb(blocked::weight_size(p)), yb(blocked::output_size(p), 99);
-        blocked::reorder_input(x.data<float>(), p, xb.data());
-        blocked::reorder_weight(w.data<float>(), p, wb.data());
-        for (const bool avx2 : kernels) {
-          const std::string what = fmt::format("{} kernel, N{} C{} {}x{} K{} {}x{} s{} pad{} dil{}{}", avx2 ? "AVX2" : "plain",
-                                               p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.stride_h, p.pad_h, p.dil_h,
+        for (const auto& [kernel, block] : kernels) {
+          const char* name = kernel == Kernel::avx2 ? "AVX2" : kernel == Kernel::avx512 ? "AVX-512" : "plain";
+          const std::string what = fmt::format("{} kernel, blocks of {}, N{} C{} {}x{} K{} {}x{} s{} pad{} dil{}{}", name,
+                                               block, p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.stride_h, p.pad_h, p.dil_h,
                                                with_bias ? "" : " no bias");
-          blocked::forward(yb.data(), xb.data(), wb.data(), bias, p, avx2);
+          std::vector<float> xb(blocked::input_size(p, block)), wb(blocked::weight_size(p, block));
+          std::vector<float> yb(blocked::output_size(p, block), 99);
+          blocked::reorder_input(x.data<float>(), p, block, xb.data());
+          blocked::reorder_weight(w.data<float>(), p, block, wb.data());
+          blocked::forward(yb.data(), xb.data(), wb.data(), bias, p, block, kernel);
           Tensor got = full({p.N, p.K, p.P, p.Q}, 99, DType::f32);
-          blocked::reorder_output(yb.data(), p, got.data<float>());
+          blocked::reorder_output(yb.data(), p, block, got.data<float>());
           check_close(what, got, want, Tol{1e-5, 1e-5});
         }
       }
@@ -222,10 +232,18 @@ TEST_SUITE("kernels") {
     conv2d_backward_data_reference_cpu<float>(dx_want.data<float>(), dy.data<float>(), w.data<float>(), p);
     conv2d_backward_data_cpu<float>(dx.data<float>(), dy.data<float>(), w.data<float>(), p, blocked_tuning);
     check_close("blocked flipped-filter backward data", dx, dx_want, Tol{1e-5, 1e-5});
+    // VGG's conv1_2 wherever a vector kernel runs; ResNet's 3x3 layers at 56x56 and VGG's conv2_2 only with
+    // AVX-512; never the 3-channel first layer, a 1x1, or VGG's conv5 (512 channels at 14x14).
+    const blocked::Kernel best = blocked::best_kernel();
     CHECK(blocked::blocked_forward_is_faster(conv_params({8, 64, 224, 224, 64, 3, 3, 1, 1, 1, 1, 1, 1})) ==
-          cpu_has(CpuIsa::avx2));
-    CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 128, 112, 112, 128, 3, 3, 1, 1, 1, 1, 1, 1})));
-    CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1})));
+          (best != blocked::Kernel::plain));
+    CHECK(blocked::blocked_forward_is_faster(conv_params({8, 128, 112, 112, 128, 3, 3, 1, 1, 1, 1, 1, 1})) ==
+          (best == blocked::Kernel::avx512));
+    CHECK(blocked::blocked_forward_is_faster(conv_params({8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1})) ==
+          (best == blocked::Kernel::avx512));
+    CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 3, 224, 224, 64, 3, 3, 1, 1, 1, 1, 1, 1})));
+    CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1, 1})));
+    CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1})));
   }
 
   // The im2col+GEMM path against the direct loops, for one image per GEMM (direct writes; for 1x1 the

@@ -53,7 +53,7 @@ TEST_SUITE("autograd") {
     CHECK(row(rows, "bn1").backward_data_algorithm.empty());
     const std::string table = profiler.table(1);
     CHECK(table.find("algorithm: forward / backward data / backward weight") != std::string::npos);
-    CHECK(table.find("NCHW    im2col+GEMM") != std::string::npos);
+    CHECK(table.find("NCHW     im2col+GEMM") != std::string::npos);
     CHECK(row(rows, "layer1.0.relu").calls == 2);  // a BasicBlock calls its ReLU twice
     // The residual addition and the block's last ReLU are one op (add_relu), charged to the ReLU's row:
     // no autograd node is left to the block itself.

@@ -318,7 +318,8 @@ void forward(T* y, const T* x, const T* w, const T* bias, const ConvEpilogue<T>*
     using Algorithm = Conv2dCpuTuning::Algorithm;
     if (tuning.algorithm == Algorithm::blocked_direct ||
         (tuning.algorithm == Algorithm::automatic && blocked::blocked_forward_is_faster(p))) {
-      say("blocked nChw8c", "flipped fwd: blocked nChw8c");
+      if (blocked::block_of(blocked::best_kernel()) == 16) say("blocked nChw16c", "flipped fwd: blocked nChw16c");
+      else say("blocked nChw8c", "flipped fwd: blocked nChw8c");
       return blocked::conv2d_forward_blocked_cpu(y, x, w, bias, p, ep);
     }
   }

@@ -15,10 +15,12 @@ namespace nn::blocked {
 
 namespace {
 
+constexpr int64_t kBlock = 8;  // channels per block: one ymm register
+
 template <int QB, int KB>
 void tile(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
           int64_t pp, int64_t q0) {
-  const int64_t Cb = blocks(p.C), Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w, taps = p.R * p.S;
+  const int64_t Cb = blocks(p.C, kBlock), Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w, taps = p.R * p.S;
   const int64_t kb_stride = Cb * taps * kBlock * kBlock, step = p.stride_w * kBlock;
   __m256 acc[QB][KB];
 #pragma GCC unroll 2
