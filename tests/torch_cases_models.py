@@ -113,12 +113,13 @@ def train_case(arch, seed, out_dir):
     x = randn((8, 3, 64, 64), seed + 2, torch.float32)
     target = torch.arange(8) % 7
     # VGG's 103 M-parameter fc6 is compared with float32 only
-    tensors, _, _ = training_references(f"train_{arch}", seed, model, x, target, grad64_max=10_000_000)
+    tensors, _, _ = training_references(f"train_{arch}", seed, model, x, target, grad64_max=10_000_000,
+                                        channels_last_gate=True)
     return {"arch": arch, "weights": weights, "num_classes": 7, "lr": LR, "momentum": 0.9}, tensors
 
 
 def training_references(case, seed, model, x, target, grad64_max, loss_fn=F.cross_entropy, tensor_gate=5e-4,
-                        global_gate=5e-4):
+                        global_gate=5e-4, channels_last_gate=False):
     """The float32 and float64 SGD trajectories of `model` and the tensors a training case stores (x, target,
     losses, losses64, grad.*, grad64.* for tensors of at most grad64_max elements, buffer.*, buffer64.*), after
     checking that PyTorch's own float32 run is well-conditioned: every gradient within tensor_gate of float64
@@ -129,7 +130,11 @@ def training_references(case, seed, model, x, target, grad64_max, loss_fn=F.cros
     The gates are half the C++ tests' float32 bounds (tests/model_parity.h: 1e-3 per tensor and together), so
     that skinnet can meet those against PyTorch's float32 and the float64 truth at once. How close PyTorch's
     float32 comes depends on the machine's kernels (OpenBLAS/oneDNN on AVX2 or AVX-512): resnet50_v1's
-    conv1.weight is 1.1e-4 from float64 on Zen 3 and below 1e-4 on Zen 5."""
+    conv1.weight is 1.1e-4 from float64 on Zen 3 and below 1e-4 on Zen 5.
+
+    With channels_last_gate, a third float32 run must pass too: the model and batch in channels_last, where
+    oneDNN runs its blocked direct convolutions, the closest PyTorch has to skinnet's nChw16c kernel (AVX-512),
+    whose summation order flipped a ReLU in vgg11_bn's earlier seed that the other two orders kept."""
     losses32, grads32, buffers32 = sgd_trajectory(model, x, target, torch.float32, loss_fn)
     losses64, grads64, buffers64 = sgd_trajectory(model, x, target, torch.float64, loss_fn)
     # A second correct float32 implementation, PyTorch's own convolutions without oneDNN (im2col + BLAS: another
@@ -137,8 +142,13 @@ def training_references(case, seed, model, x, target, grad64_max, loss_fn=F.cros
     # off the kinks would fail skinnet whenever its kernels change their summation order.
     with torch.backends.mkldnn.flags(enabled=False):
         _, grads32_other, _ = sgd_trajectory(model, x, target, torch.float32, loss_fn)
+    runs = [("oneDNN", grads32), ("without oneDNN", grads32_other)]
+    if channels_last_gate:
+        _, grads32_cl, _ = sgd_trajectory(copy.deepcopy(model).to(memory_format=torch.channels_last),
+                                          x.contiguous(memory_format=torch.channels_last), target, torch.float32, loss_fn)
+        runs.append(("oneDNN on channels_last", grads32_cl))
     worst = 0.0
-    for which, g32 in (("oneDNN", grads32), ("without oneDNN", grads32_other)):
+    for which, g32 in runs:
         diff_all, norm_all = 0.0, 0.0
         for name, g in grads64.items():
             diff_all += ((g32[name].double() - g).norm() ** 2).item()

@@ -11,6 +11,7 @@
 #include "base/math.h"
 #include "base/parallel.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/sanitize.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace nn::blocked {
@@ -43,6 +44,20 @@ void forward_row_plain(float* yn, const float* xn, const float* wb, const float*
       float* y = yn + ((kb * p.P + pp) * p.Q + q) * B;
       for (int64_t k = 0; k < B; ++k) y[k] = acc[k];
     }
+}
+
+// What a row kernel call may touch (for the sanitizer build, where the vector kernels are not instrumented:
+// kernels/cpu/sanitize.h): the input rows of every channel block that output row pp reads, the weights and
+// bias of output blocks [kb0, kb0 + kbs), and that row of each of those output blocks.
+void check_row_footprint(const float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
+                         int64_t block, int64_t kb0, int64_t kbs, int64_t pp) {
+  const int64_t Cb = blocks(p.C, block), Hp = padded_h(p), Wp = padded_w(p), taps = p.R * p.S;
+  const int64_t first_row = pp * p.stride_h, last_row = (Cb - 1) * Hp + pp * p.stride_h + (p.R - 1) * p.dil_h;
+  const int64_t f = int64_t{sizeof(float)};
+  check_footprint(xn + first_row * Wp * block, (last_row + 1 - first_row) * Wp * block * f);
+  check_footprint(wb + kb0 * Cb * taps * block * block, kbs * Cb * taps * block * block * f);
+  if (bias) check_footprint(bias + kb0 * block, kbs * block * f);
+  for (int64_t k = kb0; k < kb0 + kbs; ++k) check_footprint(yn + (k * p.P + pp) * p.Q * block, p.Q * block * f);
 }
 
 }  // namespace
@@ -184,6 +199,7 @@ void forward(float* yb, const float* xb, const float* wb, const float* bias, con
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / (pairs * p.P), kb0 = i / p.P % pairs * 2, pp = i % p.P;
       const int64_t kbs = std::min<int64_t>(2, Kb - kb0);
+      if (kernel != Kernel::plain) check_row_footprint(yb + n * y_image, xb + n * x_image, wb, b, p, block, kb0, kbs, pp);
       row(yb + n * y_image, xb + n * x_image, wb, b, p, kb0, kbs, pp);
     }
   });

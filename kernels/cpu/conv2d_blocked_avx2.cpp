@@ -6,10 +6,12 @@
 //   per input channel: load the weights of 2 x 8 filters (2 vectors), broadcast 6 input pixels, 12 FMAs
 //
 // as the GEMM micro-kernel (kernels/cpu/gemm/microkernel_avx2.cpp) does per k, but reading the input where
-// it lies in the blocked layout instead of an im2col copy. Anonymous namespace: see microkernel_avx2.cpp.
+// it lies in the blocked layout instead of an im2col copy. Anonymous namespace: see microkernel_avx2.cpp. Not
+// instrumented under AddressSanitizer: forward() checks each row call's footprint first (kernels/cpu/sanitize.h).
 #include <immintrin.h>
 
 #include "kernels/cpu/conv2d_blocked.h"
+#include "kernels/cpu/sanitize.h"
 
 namespace nn::blocked {
 
@@ -18,7 +20,7 @@ namespace {
 constexpr int64_t kBlock = 8;  // channels per block: one ymm register
 
 template <int QB, int KB>
-void tile(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
+NN_UNINSTRUMENTED_KERNEL void tile(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
           int64_t pp, int64_t q0) {
   const int64_t Cb = blocks(p.C, kBlock), Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w, taps = p.R * p.S;
   const int64_t kb_stride = Cb * taps * kBlock * kBlock, step = p.stride_w * kBlock;
@@ -57,7 +59,7 @@ void tile(float* yn, const float* xn, const float* wb, const float* bias, const 
 }
 
 template <int KB>
-void row(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
+NN_UNINSTRUMENTED_KERNEL void row(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
          int64_t pp) {
   int64_t q0 = 0;
   for (; q0 + 6 <= p.Q; q0 += 6) tile<6, KB>(yn, xn, wb, bias, p, kb0, pp, q0);
@@ -73,7 +75,7 @@ void row(float* yn, const float* xn, const float* wb, const float* bias, const C
 
 }  // namespace
 
-void forward_row_avx2(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
+NN_UNINSTRUMENTED_KERNEL void forward_row_avx2(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
                       int64_t kb0, int64_t kbs, int64_t pp) {
   if (kbs == 2) row<2>(yn, xn, wb, bias, p, kb0, pp);
   else row<1>(yn, xn, wb, bias, p, kb0, pp);

@@ -8,10 +8,12 @@
 //   per input channel: load the weights of 2 x 16 filters (2 vectors), broadcast 12 input pixels, 24 FMAs
 //
 // 24 independent accumulators keep both FMA pipes of a Zen 4/5 or Skylake-X core busy (4-cycle latency, 2
-// per cycle: 8 needed). Anonymous namespace: see kernels/cpu/gemm/microkernel_avx2.cpp.
+// per cycle: 8 needed). Anonymous namespace: see kernels/cpu/gemm/microkernel_avx2.cpp. Not instrumented
+// under AddressSanitizer: forward() checks each row call's footprint first (kernels/cpu/sanitize.h).
 #include <immintrin.h>
 
 #include "kernels/cpu/conv2d_blocked.h"
+#include "kernels/cpu/sanitize.h"
 
 namespace nn::blocked {
 
@@ -21,7 +23,7 @@ constexpr int64_t kBlock = 16;  // channels per block: one zmm register
 constexpr int kPixels = 12;     // pixels per tile
 
 template <int QB, int KB>
-void tile(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
+NN_UNINSTRUMENTED_KERNEL void tile(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
           int64_t pp, int64_t q0) {
   const int64_t Cb = blocks(p.C, kBlock), Hp = p.H + 2 * p.pad_h, Wp = p.W + 2 * p.pad_w, taps = p.R * p.S;
   const int64_t kb_stride = Cb * taps * kBlock * kBlock, step = p.stride_w * kBlock;
@@ -61,7 +63,7 @@ void tile(float* yn, const float* xn, const float* wb, const float* bias, const 
 
 // The row's last Q % 12 pixels: the tile of exactly that width (QB counts down to it).
 template <int QB, int KB>
-void last_pixels(int64_t left, float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
+NN_UNINSTRUMENTED_KERNEL void last_pixels(int64_t left, float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
                  int64_t kb0, int64_t pp, int64_t q0) {
   if constexpr (QB > 0) {
     if (left == QB) tile<QB, KB>(yn, xn, wb, bias, p, kb0, pp, q0);
@@ -70,7 +72,7 @@ void last_pixels(int64_t left, float* yn, const float* xn, const float* wb, cons
 }
 
 template <int KB>
-void row(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
+NN_UNINSTRUMENTED_KERNEL void row(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p, int64_t kb0,
          int64_t pp) {
   int64_t q0 = 0;
   for (; q0 + kPixels <= p.Q; q0 += kPixels) tile<kPixels, KB>(yn, xn, wb, bias, p, kb0, pp, q0);
@@ -79,7 +81,7 @@ void row(float* yn, const float* xn, const float* wb, const float* bias, const C
 
 }  // namespace
 
-void forward_row_avx512(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
+NN_UNINSTRUMENTED_KERNEL void forward_row_avx512(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
                         int64_t kb0, int64_t kbs, int64_t pp) {
   if (kbs == 2) row<2>(yn, xn, wb, bias, p, kb0, pp);
   else row<1>(yn, xn, wb, bias, p, kb0, pp);

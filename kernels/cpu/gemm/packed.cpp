@@ -2,9 +2,6 @@
 #include "kernels/cpu/gemm/packed.h"
 
 #include <omp.h>
-#if defined(NN_SANITIZE)
-#include <sanitizer/asan_interface.h>
-#endif
 #ifdef __SSE2__
 #include <xmmintrin.h>
 #endif
@@ -16,6 +13,7 @@
 #include <memory>
 
 #include "base/error.h"
+#include "kernels/cpu/sanitize.h"
 #include "base/math.h"
 #include "kernels/cpu/gemm/ladder.h"
 
@@ -324,23 +322,11 @@ void force_isa(CpuIsa isa) {
 void unforce_isa() { g_forced_isa.store(-1); }
 
 #if defined(NN_SANITIZE)
-namespace {
-
-// This file is instrumented: reading the first poisoned byte makes AddressSanitizer report it as it would
-// the micro-kernel's own access (heap overflow, use after free ..., with the allocation's stack).
-void check_region(const void* p, int64_t bytes) {
-  if (const void* bad = __asan_region_is_poisoned(const_cast<void*>(p), static_cast<size_t>(bytes))) {
-    [[maybe_unused]] volatile char touched = *static_cast<const volatile char*>(bad);
-  }
-}
-
-}  // namespace
-
 void check_microkernel_footprint(const float* a, int64_t a_floats, const float* b, int64_t b_floats,
                                  const float* c, int64_t ldc, int rows, int cols) {
-  check_region(a, a_floats * int64_t{sizeof(float)});
-  check_region(b, b_floats * int64_t{sizeof(float)});
-  for (int i = 0; i < rows; ++i) check_region(c + i * ldc, cols * int64_t{sizeof(float)});
+  check_footprint(a, a_floats * int64_t{sizeof(float)});
+  check_footprint(b, b_floats * int64_t{sizeof(float)});
+  for (int i = 0; i < rows; ++i) check_footprint(c + i * ldc, cols * int64_t{sizeof(float)});
 }
 #endif
 

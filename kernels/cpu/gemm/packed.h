@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/sanitize.h"
 #include "kernels/gemm.h"
 
 namespace nn::cpu_gemm {
@@ -45,18 +46,16 @@ struct MicroKernel {
   MicroKernelFn narrow[4] = {};
 };
 
-// Under AddressSanitizer (make test SANITIZE=1) the vector micro-kernels are not instrumented load by load:
-// a shadow check per broadcast and per load made them 20x slower there, and the sanitizer suite spent most
-// of its time in them. Instead each call checks its whole footprint once, before it reads anything: the A
-// panel (a_floats from a), the B panel (b_floats from b) and the rows of its C tile (rows x cols, stride
-// ldc). Poisoned memory anywhere in it gets AddressSanitizer's usual report (with the allocation's stack).
-// Outside the sanitizer build both are nothing.
+// Under AddressSanitizer (make test SANITIZE=1) the vector micro-kernels are not instrumented load by load
+// (kernels/cpu/sanitize.h: a shadow check per broadcast and per load made them 20x slower there). Instead
+// each call checks its whole footprint once, before it reads anything: the A panel (a_floats from a), the B
+// panel (b_floats from b) and the rows of its C tile (rows x cols, stride ldc). Outside the sanitizer build
+// both are nothing.
+#define NN_MICROKERNEL_UNINSTRUMENTED NN_UNINSTRUMENTED_KERNEL
 #if defined(NN_SANITIZE)
-#define NN_MICROKERNEL_UNINSTRUMENTED __attribute__((no_sanitize("address")))
 void check_microkernel_footprint(const float* a, int64_t a_floats, const float* b, int64_t b_floats,
                                  const float* c, int64_t ldc, int rows, int cols);
 #else
-#define NN_MICROKERNEL_UNINSTRUMENTED
 inline void check_microkernel_footprint(const float*, int64_t, const float*, int64_t, const float*, int64_t, int,
                                         int) {}
 #endif
