@@ -29,7 +29,7 @@ import convert  # noqa: E402
 from torch_common import randn  # noqa: E402
 
 EVAL_ARCHS = ["resnet18", "resnet50", "vgg11_bn", "vgg19"]
-TRAIN_ARCHS = {"resnet18": 205, "vgg11_bn": 217}  # seeds well-conditioned in float32 (see train_case)
+TRAIN_ARCHS = {"resnet18": 205, "vgg11_bn": 226}  # seeds well-conditioned in float32 (see train_case)
 LR = 1e-4
 
 
