@@ -87,7 +87,7 @@ int bench_convs(const char* model, const std::vector<ConvShape>& shapes, int64_t
   std::printf("\nconv2d, %s, batch %lld, float32, median of %d (ms and GFLOP/s per pass)\n", model,
               static_cast<long long>(N), reps);
   std::printf("(blk fwd: the channel-blocked direct forward, %s kernel on %s, the kernel alone)\n",
-              blocked::best_kernel() == blocked::Kernel::avx512 ? "AVX-512" : blocked::best_kernel() == blocked::Kernel::avx2 ? "AVX2" : "plain",
+              blocked::kernel_name(blocked::best_kernel()),
               blocked::block_of(blocked::best_kernel()) == 16 ? "nChw16c" : "nChw8c");
   std::printf("%-15s %3s %-26s %9s %7s %9s %7s %9s %7s %9s %9s %7s %5s %9s\n", "layer", "x", "C,HxW->K,RxS/stride", "fwd ms",
               "GF/s", "bwd-d ms", "GF/s", "bwd-w ms", "GF/s", "max err", "blk fwd", "GF/s", "%pk", "nChw8c ms");

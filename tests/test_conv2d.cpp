@@ -183,10 +183,9 @@ TEST_SUITE("kernels") {
         Tensor want = empty({p.N, p.K, p.P, p.Q}, DType::f32);
         conv2d_forward_reference_cpu<float>(want.data<float>(), x.data<float>(), w.data<float>(), bias, p);
         for (const auto& [kernel, block] : kernels) {
-          const char* name = kernel == Kernel::avx2 ? "AVX2" : kernel == Kernel::avx512 ? "AVX-512" : "plain";
-          const std::string what = fmt::format("{} kernel, blocks of {}, N{} C{} {}x{} K{} {}x{} s{} pad{} dil{}{}", name,
-                                               block, p.N, p.C, p.H, p.W, p.K, p.R, p.S, p.stride_h, p.pad_h, p.dil_h,
-                                               with_bias ? "" : " no bias");
+          const std::string what = fmt::format("{} kernel, blocks of {}, N{} C{} {}x{} K{} {}x{} s{} pad{} dil{}{}",
+                                               blocked::kernel_name(kernel), block, p.N, p.C, p.H, p.W, p.K, p.R, p.S,
+                                               p.stride_h, p.pad_h, p.dil_h, with_bias ? "" : " no bias");
           std::vector<float> xb(blocked::input_size(p, block)), wb(blocked::weight_size(p, block));
           std::vector<float> yb(blocked::output_size(p, block), 99);
           blocked::reorder_input(x.data<float>(), p, block, xb.data());

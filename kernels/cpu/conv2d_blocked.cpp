@@ -68,6 +68,8 @@ Kernel best_kernel() {
 
 int64_t block_of(Kernel k) { return k == Kernel::avx512 ? 16 : 8; }
 
+const char* kernel_name(Kernel k) { return k == Kernel::avx512 ? "AVX-512" : k == Kernel::avx2 ? "AVX2" : "plain"; }
+
 int64_t input_size(const Conv2dParams& p, int64_t block) {
   return p.N * blocks(p.C, block) * padded_h(p) * padded_w(p) * block;
 }
@@ -103,8 +105,8 @@ void reorder_input(const float* x, const Conv2dParams& p, int64_t block, float* 
   });
 }
 
-// One destination block [taps][B c][B k] (2.3 KB for 3x3 with B = 8, 9.2 KB with 16) at a time, in parallel: every write lands in a
-// block that stays in L1 (a loop over the source order scattered its writes over the whole tensor: 10 ms
+// One destination block [taps][B c][B k] (2.3 KB for 3x3 with B = 8, 9.2 KB with 16) at a time, in
+// parallel: every write lands in a block that stays in L1 (a loop over the source order scattered its writes over the whole tensor: 10 ms
 // single-threaded for a 512x512x3x3 filter, more than the convolution's kernel on 7x7 maps).
 void reorder_weight(const float* w, const Conv2dParams& p, int64_t block, float* wb) {
   const int64_t Kb = blocks(p.K, block), Cb = blocks(p.C, block), taps = p.R * p.S;
@@ -175,8 +177,8 @@ void forward(float* yb, const float* xb, const float* wb, const float* bias, con
   NN_CHECK(p.G == 1, "conv2d (blocked): groups = {} is not supported (only 1)", p.G);
   NN_CHECK(block == 8 || block == 16, "conv2d (blocked): blocks of {} channels (8 or 16 only)", block);
   NN_CHECK(kernel == Kernel::plain || block == block_of(kernel),
-           "conv2d (blocked): the {} kernel takes blocks of {} channels, not {}",
-           kernel == Kernel::avx2 ? "AVX2" : "AVX-512", block_of(kernel), block);
+           "conv2d (blocked): the {} kernel takes blocks of {} channels, not {}", kernel_name(kernel),
+           block_of(kernel), block);
   NN_CHECK(kernel != Kernel::avx2 || cpu_has(CpuIsa::avx2), "conv2d (blocked): this CPU has no AVX2 + FMA");
   NN_CHECK(kernel != Kernel::avx512 || cpu_has(CpuIsa::avx512), "conv2d (blocked): this CPU has no AVX-512F");
   const int64_t Cb = blocks(p.C, block), Kb = blocks(p.K, block), pairs = (Kb + 1) / 2;
@@ -199,8 +201,10 @@ void forward(float* yb, const float* xb, const float* wb, const float* bias, con
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / (pairs * p.P), kb0 = i / p.P % pairs * 2, pp = i % p.P;
       const int64_t kbs = std::min<int64_t>(2, Kb - kb0);
-      if (kernel != Kernel::plain) check_row_footprint(yb + n * y_image, xb + n * x_image, wb, b, p, block, kb0, kbs, pp);
-      row(yb + n * y_image, xb + n * x_image, wb, b, p, kb0, kbs, pp);
+      float* yn = yb + n * y_image;
+      const float* xn = xb + n * x_image;
+      if (kernel != Kernel::plain) check_row_footprint(yn, xn, wb, b, p, block, kb0, kbs, pp);
+      row(yn, xn, wb, b, p, kb0, kbs, pp);
     }
   });
 }
@@ -208,14 +212,15 @@ void forward(float* yb, const float* xb, const float* wb, const float* bias, con
 void conv2d_forward_blocked_cpu(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p,
                                 const ConvEpilogue<float>* ep) {
   NN_CHECK(!(bias && ep), "conv2d (blocked): a bias and an epilogue together");
+  if (p.N == 0) return;
   const Kernel kernel = best_kernel();
   const int64_t block = block_of(kernel);
   // The blocked copies hold a group of images: as many as keep the input copy within 8 MiB (one image of
   // VGG's 224x224 maps is 13 MB; ResNet's 7x7 maps fit a whole batch, and the threads then share one
   // parallel loop over every image's rows instead of each image's few).
   Conv2dParams group = p;
-  group.N = 1;
-  group.N = std::clamp<int64_t>((int64_t{8} << 20) / (input_size(group, block) * int64_t{sizeof(float)}), 1, p.N);
+  const int64_t image_bytes = input_size(p, block) / p.N * int64_t{sizeof(float)};
+  group.N = std::clamp<int64_t>((int64_t{8} << 20) / image_bytes, 1, p.N);
   CpuBuffer xb(static_cast<size_t>(input_size(group, block)) * sizeof(float)),
       wb(static_cast<size_t>(weight_size(p, block)) * sizeof(float)),
       yb(static_cast<size_t>(output_size(group, block)) * sizeof(float));

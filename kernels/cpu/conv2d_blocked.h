@@ -33,7 +33,8 @@ constexpr int64_t blocks(int64_t channels, int64_t block) { return (channels + b
 
 // The fastest kernel this CPU runs, and its block: avx512 and 16, else avx2 and 8, else plain and 8.
 Kernel best_kernel();
-int64_t block_of(Kernel k);  // plain: 8 (the plain loops also take 16: pass the block to forward)
+int64_t block_of(Kernel k);      // plain: 8 (the plain loops also take 16: pass the block to forward)
+const char* kernel_name(Kernel k);  // "plain", "AVX2", "AVX-512"
 
 // Sizes in floats of the three blocked tensors of `p` with `block` channels per block (8 or 16).
 int64_t input_size(const Conv2dParams& p, int64_t block);
@@ -52,9 +53,10 @@ void reorder_output(const float* yb, const Conv2dParams& p, int64_t block, float
 void forward(float* yb, const float* xb, const float* wb, const float* bias, const Conv2dParams& p, int64_t block,
              Kernel kernel);
 
-// The whole forward pass on NCHW tensors through the blocked layout, image by image (the blocked copies of
-// one image at a time), with the best kernel this CPU runs (best_kernel) and its block; bias or epilogue (or neither), not both. What
-// conv2d_forward_cpu runs where Conv2dCpuTuning's algorithm says blocked_direct.
+// The whole forward pass on NCHW tensors through the blocked layout, a group of images at a time (the blocked
+// copies of as many images as fit 8 MiB), with the best kernel this CPU runs (best_kernel) and its block; bias
+// or epilogue (or neither), not both. What conv2d_forward_cpu runs where Conv2dCpuTuning's algorithm says
+// blocked_direct.
 void conv2d_forward_blocked_cpu(float* y, const float* x, const float* w, const float* bias, const Conv2dParams& p,
                                 const ConvEpilogue<float>* ep = nullptr);
 
@@ -63,7 +65,7 @@ bool blocked_forward_is_faster(const Conv2dParams& p);
 
 // The row kernels: output row pp of image n, output blocks [kb0, kb0 + kbs) (kbs 1 or 2), every column. xn
 // and yn point at image n. AVX2 (conv2d_blocked_avx2.cpp) on blocks of 8, AVX-512 (conv2d_blocked_avx512.cpp)
-// on blocks of 16.
+// on blocks of 16; both are conv2d_blocked_kernel.h's loop.
 void forward_row_avx2(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
                       int64_t kb0, int64_t kbs, int64_t pp);
 void forward_row_avx512(float* yn, const float* xn, const float* wb, const float* bias, const Conv2dParams& p,
