@@ -88,6 +88,11 @@ struct Conv2dCpuTuning {
   // VGG; with AVX2, 16-64 input channels, stride 1, outputs of 112x112 or more: VGG's first blocks).
   enum class Algorithm { automatic, im2col, blocked_direct };
   Algorithm algorithm = Algorithm::automatic;
+  // The dense float32 weight gradient: im2col + GEMM (columns), or the direct kernel on NCHW with pixels in
+  // the vector lanes (kernels/cpu/conv2d_wgrad.h; only where it applies: stride 1, output the input's size,
+  // more than one tap; automatic: wherever it applies and AVX2 or AVX-512 runs).
+  enum class WeightGrad { automatic, columns, direct };
+  WeightGrad weight_grad = WeightGrad::automatic;
 };
 
 inline double conv2d_flops(const Conv2dParams& p) {
@@ -128,6 +133,7 @@ void conv2d_backward_weight_cpu(T* dw, T* dbias, const T* dy, const T* x, const 
 //   "GEMM on x (1x1)"       a 1x1/stride-1/unpadded convolution: x is its own column matrix
 //   "blocked nChw8c"        the channel-blocked direct kernel, reordered in and out per image (AVX2; nChw16c
 //                           on AVX-512)
+//   "direct, pixels in lanes"  weight gradient: kernels/cpu/conv2d_wgrad.h, on NCHW
 //   "GEMM+col2im"           backward data: w^T x dy, folded back ("... batched": several images per GEMM;
 //                           "GEMM on dy (1x1)": a 1x1 convolution's, written straight into dx)
 //   "flipped fwd: ..."      backward data as the forward convolution of dy with flipped filters

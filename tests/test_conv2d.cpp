@@ -2,6 +2,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_blocked.h"
 #include "kernels/cpu/conv2d_depthwise.h"
+#include "kernels/cpu/conv2d_wgrad.h"
 #include "kernels/cpu/isa.h"
 #include "tests/check.h"
 #include "tests/support.h"
@@ -243,6 +244,66 @@ TEST_SUITE("kernels") {
     CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 3, 224, 224, 64, 3, 3, 1, 1, 1, 1, 1, 1})));
     CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1, 1})));
     CHECK_FALSE(blocked::blocked_forward_is_faster(conv_params({8, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1, 1, 1})));
+  }
+
+  // The direct weight gradient (kernels/cpu/conv2d_wgrad.h), every vector kernel this CPU runs, against the
+  // reference loops: channel counts leaving every tile remainder (AVX-512 4 x 6, AVX2 3 x 4), planes with a
+  // partial last vector, several images per segment and several segments per image, asymmetric filters and
+  // padding, dilation; and through conv2d_backward_weight_cpu, where it must not take what it does not apply to.
+  TEST_CASE("conv2d: the direct weight gradient equals the reference") {
+    const ConvSpec shapes[] = {{2, 13, 9, 7, 9, 3, 3, 1, 1, 1, 1, 1, 1},   {3, 7, 24, 25, 5, 3, 3, 1, 1, 1, 1, 1, 1},
+                               {2, 5, 6, 6, 6, 5, 3, 1, 1, 2, 1, 1, 1},    {2, 4, 10, 9, 3, 3, 3, 1, 1, 2, 2, 2, 2},
+                               {1, 3, 72, 70, 2, 3, 3, 1, 1, 1, 1, 1, 1},  {2, 1, 5, 5, 1, 3, 3, 1, 1, 1, 1, 1, 1},
+                               {2, 11, 4, 4, 10, 1, 3, 1, 1, 0, 1, 1, 1},  {9, 6, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1}};
+    std::vector<wgrad::Kernel> kernels;
+    if (cpu_has(CpuIsa::avx2)) kernels.push_back(wgrad::Kernel::avx2);
+    if (cpu_has(CpuIsa::avx512)) kernels.push_back(wgrad::Kernel::avx512);
+    if (kernels.empty()) MESSAGE("no AVX2 on this CPU: the direct weight gradient has no kernel to test");
+    uint64_t seed = 900;
+    for (const ConvSpec& s : shapes) {
+      const Conv2dParams p = conv_params(s);
+      REQUIRE(wgrad::applies(p));
+      Tensor x = test_input({p.N, p.C, p.H, p.W}, seed++, -1, 1, DType::f32);
+      Tensor dy = test_input({p.N, p.K, p.P, p.Q}, seed++, -1, 1, DType::f32);
+      Tensor want = empty({p.K, p.C, p.R, p.S}, DType::f32);
+      conv2d_backward_weight_reference_cpu<float>(want.data<float>(), nullptr, dy.data<float>(), x.data<float>(), p);
+      for (const wgrad::Kernel k : kernels) {
+        Tensor got = full(want.shape(), 99, DType::f32);
+        wgrad::backward_weight(got.data<float>(), dy.data<float>(), x.data<float>(), p, k);
+        check_close(fmt::format("{} N{} C{} {}x{} K{} {}x{} pad {},{} dil {}", wgrad::kernel_name(k), p.N, p.C, p.H,
+                                p.W, p.K, p.R, p.S, p.pad_h, p.pad_w, p.dil_h),
+                    got, want, Tol{1e-5, 1e-5});
+      }
+      if (kernels.empty()) continue;
+      Conv2dCpuTuning direct;
+      direct.weight_grad = Conv2dCpuTuning::WeightGrad::direct;
+      Tensor got = full(want.shape(), 99, DType::f32), db = full({p.K}, 99, DType::f32), db_want = empty({p.K}, DType::f32);
+      conv2d_cpu_trace() = {};
+      conv2d_backward_weight_cpu<float>(got.data<float>(), db.data<float>(), dy.data<float>(), x.data<float>(), p, direct);
+      CHECK(std::string(conv2d_cpu_trace().backward_weight) == "direct, pixels in lanes");
+      conv2d_backward_weight_reference_cpu<float>(want.data<float>(), db_want.data<float>(), dy.data<float>(),
+                                                  x.data<float>(), p);
+      check_close("conv2d_backward_weight_cpu, direct", got, want, Tol{1e-5, 1e-5});
+      check_close("conv2d_backward_weight_cpu, direct: bias gradient", db, db_want, Tol{1e-5, 1e-5});
+    }
+    // Outside its scope (stride 2, a 1x1, an unpadded 3x3, groups) it is not taken even when asked for.
+    for (const ConvSpec& s : {ConvSpec{2, 4, 8, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1}, ConvSpec{2, 4, 8, 8, 4, 1, 1},
+                              ConvSpec{2, 4, 8, 8, 4, 3, 3}, ConvSpec{2, 4, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2}}) {
+      const Conv2dParams p = conv_params(s);
+      CHECK_FALSE(wgrad::applies(p));
+      Conv2dCpuTuning direct;
+      direct.weight_grad = Conv2dCpuTuning::WeightGrad::direct;
+      Tensor x = test_input({p.N, p.C, p.H, p.W}, seed++, -1, 1, DType::f32);
+      Tensor dy = test_input({p.N, p.K, p.P, p.Q}, seed++, -1, 1, DType::f32);
+      Tensor want = empty({p.K, p.C / p.G, p.R, p.S}, DType::f32), got = full(want.shape(), 99, DType::f32);
+      conv2d_backward_weight_reference_cpu<float>(want.data<float>(), nullptr, dy.data<float>(), x.data<float>(), p);
+      conv2d_backward_weight_cpu<float>(got.data<float>(), nullptr, dy.data<float>(), x.data<float>(), p, direct);
+      check_close(fmt::format("outside the direct kernel's scope: {}x{} stride {} groups {}", p.R, p.S, p.stride_h, p.G),
+                  got, want, Tol{1e-5, 1e-5});
+    }
+    // The automatic choice: ResNet's 64-channel 3x3 layers at 56x56 with AVX-512 only; never 128 channels.
+    CHECK(wgrad::is_faster(conv_params({8, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1})) == cpu_has(CpuIsa::avx512));
+    CHECK_FALSE(wgrad::is_faster(conv_params({8, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1})));
   }
 
   // The im2col+GEMM path against the direct loops, for one image per GEMM (direct writes; for 1x1 the

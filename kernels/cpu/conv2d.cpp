@@ -23,6 +23,7 @@
 #include "kernels/conv2d.h"
 #include "kernels/cpu/conv2d_blocked.h"
 #include "kernels/cpu/conv2d_depthwise.h"
+#include "kernels/cpu/conv2d_wgrad.h"
 #include "kernels/cpu/lane_sum.h"
 #include "kernels/cpu/vec_math.h"
 #include "kernels/gemm.h"
@@ -434,7 +435,17 @@ void backward_data(T* dx, const T* dy, const T* w, const Conv2dParams& p, const 
 template <class T>
 void backward_weight(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
   const int64_t PQ = p.P * p.Q;
-  if (dw) {
+  bool done = false;
+  if constexpr (std::is_same_v<T, float>) {
+    using Way = Conv2dCpuTuning::WeightGrad;
+    if (dw && wgrad::applies(p) && wgrad::available() &&
+        (tuning.weight_grad == Way::direct || (tuning.weight_grad == Way::automatic && wgrad::is_faster(p)))) {
+      note(&Conv2dCpuTrace::backward_weight, "direct, pixels in lanes");
+      wgrad::backward_weight(dw, dy, x, p, wgrad::best_kernel());
+      done = true;
+    }
+  }
+  if (dw && !done) {
     const CpuConvPlan<T> plan(p, tuning);
     const int64_t CRS = plan.CRS;
     note(&Conv2dCpuTrace::backward_weight,
