@@ -132,6 +132,8 @@ $(BUILD)/obj/tests/%.o: tests/%.cpp $(BUILD)/config
 # Kernels with builds for AVX2 + FMA and AVX-512, chosen at run time by CPUID (kernels/cpu/isa.h).
 $(BUILD)/obj/kernels/cpu/%_avx2.o: KERNEL_OPT += -mavx2 -mfma
 $(BUILD)/obj/kernels/cpu/%_avx512.o: KERNEL_OPT += -mavx512f -mavx2 -mfma
+# Batch norm's vector copies give the baseline's results bit for bit: no contraction into FMAs there.
+$(BUILD)/obj/kernels/cpu/batch_norm_avx2.o $(BUILD)/obj/kernels/cpu/batch_norm_avx512.o: KERNEL_OPT += -ffp-contract=off
 
 # `skinnet version` names the commit it was built from: build/git-commit changes only when the commit (or
 # whether the tree is dirty) does, so only cmd_version.o rebuilds.

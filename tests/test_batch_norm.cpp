@@ -5,6 +5,8 @@
 #include <limits>
 #include <type_traits>
 
+#include "kernels/batch_norm.h"
+#include "kernels/cpu/isa.h"
 #include "layers/batch_norm.h"
 #include "tests/check.h"
 
@@ -206,6 +208,61 @@ TEST_SUITE("known") {
     same("dbeta", fused.dbeta, plain.dbeta);
     same("running_mean", fused.rm, plain.rm);
     same("running_var", fused.rv, plain.rv);
+  }
+}
+
+TEST_SUITE("kernels") {
+  // The CPU batch norm's compiled copies (kernels/cpu/batch_norm_impl.h: baseline, AVX2, AVX-512) give the
+  // same bits: every entry point, float and double, odd plane sizes (vector tails), planes shorter than a
+  // vector, values far from zero (x - mean's cancellation), with and without the affine parameters and ReLU.
+  TEST_CASE_TEMPLATE("batch_norm: every ISA copy of the CPU kernels gives the baseline's bits", T, float, double) {
+    struct Restore {
+      ~Restore() { force_batch_norm_isa(CpuIsa::portable, true); }
+    } restore;
+    std::vector<CpuIsa> isas;
+    for (const CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512})
+      if (cpu_has(isa)) isas.push_back(isa);
+    if (isas.empty()) MESSAGE("only the baseline copy runs on this CPU: nothing to compare");
+    const DType dt = dtype_of<T>;
+    uint64_t seed = 700;
+    for (const BatchNormParams p : {BatchNormParams{3, 5, 37}, BatchNormParams{2, 3, 1}, BatchNormParams{4, 2, 203}}) {
+      const int64_t n = p.N * p.C * p.HW;
+      Tensor x = test_input({n}, seed++, 90, 110, dt), dy = test_input({n}, seed++, -1, 1, dt);
+      Tensor gamma = test_input({p.C}, seed++, 0.5, 1.5, dt), beta = test_input({p.C}, seed++, -1, 1, dt);
+      Tensor rmean = test_input({p.C}, seed++, 95, 105, dt), rvar = test_input({p.C}, seed++, 1, 4, dt);
+      // Every output of every entry point, in one list of tensors, for the ISA forced now.
+      auto run = [&](bool affine) {
+        const T* g = affine ? gamma.data<T>() : nullptr;
+        const T* b = affine ? beta.data<T>() : nullptr;
+        std::vector<Tensor> out;
+        auto make = [&](int64_t size) { return out.emplace_back(full({size}, 7, dt)).template data<T>(); };
+        T* y = make(n);
+        T* mean = make(p.C);
+        T* invstd = make(p.C);
+        T* var = make(p.C);
+        batch_norm_forward_train_cpu<T>(y, mean, invstd, var, x.data<T>(), g, b, p);
+        T* yr = make(n);
+        batch_norm_relu_forward_train_cpu<T>(yr, make(p.C), make(p.C), make(p.C), x.data<T>(), g, b, p);
+        batch_norm_forward_eval_cpu<T>(make(n), x.data<T>(), rmean.data<T>(), rvar.data<T>(), g, b, p);
+        batch_norm_backward_train_cpu<T>(make(n), make(p.C), make(p.C), dy.data<T>(), x.data<T>(), invstd, g, p);
+        batch_norm_relu_backward_train_cpu<T>(make(n), make(p.C), make(p.C), dy.data<T>(), yr, x.data<T>(), invstd, g, p);
+        batch_norm_backward_eval_cpu<T>(make(n), make(p.C), make(p.C), dy.data<T>(), x.data<T>(), rmean.data<T>(),
+                                        rvar.data<T>(), g, p);
+        return out;
+      };
+      for (const bool affine : {true, false}) {
+        force_batch_norm_isa(CpuIsa::portable);
+        const std::vector<Tensor> want = run(affine);
+        for (const CpuIsa isa : isas) {
+          force_batch_norm_isa(isa);
+          const std::vector<Tensor> got = run(affine);
+          for (size_t i = 0; i < want.size(); ++i)
+            CHECK_MESSAGE(got[i].to_vector<T>() == want[i].to_vector<T>(),
+                          fmt::format("{} copy, N{} C{} HW{}, affine {}: output {} differs from the baseline's",
+                                      isa_name(isa), p.N, p.C, p.HW, affine, i));
+        }
+      }
+    }
   }
 }
 

@@ -1,182 +1,104 @@
 // CPU batch norm (see kernels/batch_norm.h for the math). Parallel over channels; each channel's
 // statistics are summed in double (8 lanes, kernels/cpu/lane_sum.h), two-pass (mean first, then squared
-// deviations) for accuracy.
+// deviations) for accuracy. The bodies are kernels/cpu/batch_norm_impl.h, compiled here for the baseline ISA
+// and in batch_norm_avx2.cpp / batch_norm_avx512.cpp for the vector ones, with identical results; the entry
+// points below run the widest copy this CPU has (or the one force_batch_norm_isa asks for).
 #include "kernels/batch_norm.h"
 
-#include <cmath>
-#include <vector>
+#include <atomic>
 
-#include "base/parallel.h"
-#include "kernels/cpu/lane_sum.h"
-#include "kernels/cpu/vec_math.h"
+#include "base/error.h"
+#include "kernels/cpu/isa.h"
+
+#define NN_BATCH_NORM_ISA baseline
+#include "kernels/cpu/batch_norm_impl.h"
+#undef NN_BATCH_NORM_ISA
 
 namespace nn {
 
+// The vector copies' entry points (batch_norm_impl.h, compiled in batch_norm_avx2.cpp and batch_norm_avx512.cpp).
+#define NN_DECLARE(ISA)                                                                                        \
+  namespace ISA {                                                                                              \
+  template <class T>                                                                                           \
+  void forward_train(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,              \
+                     const BatchNormParams& p, bool relu);                                                     \
+  template <class T>                                                                                           \
+  void forward_eval(T* y, const T* x, const T* running_mean, const T* running_var, const T* gamma,             \
+                    const T* beta, const BatchNormParams& p);                                                  \
+  template <class T>                                                                                           \
+  void backward_train(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const T* x, const T* invstd,      \
+                      const T* gamma, const BatchNormParams& p);                                               \
+  template <class T>                                                                                           \
+  void backward_eval(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* running_mean,               \
+                     const T* running_var, const T* gamma, const BatchNormParams& p);                          \
+  }
+NN_DECLARE(avx2)
+NN_DECLARE(avx512)
+#undef NN_DECLARE
+
 namespace {
 
-// Calls f(pointer to the HW values of (n, c)) for every n.
-template <class T, class F>
-void for_channel(const T* base, int64_t c, const BatchNormParams& p, F&& f) {
-  for (int64_t n = 0; n < p.N; ++n) f(base + (n * p.C + c) * p.HW, n);
-}
+std::atomic<int> g_forced{-1};  // a CpuIsa, or -1: the best this CPU runs
 
-// Training forward; with Relu, y = max(bn(x), 0) (NaN stays NaN) written in the same pass.
-template <class T, bool Relu>
-void forward_train(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
-                   const BatchNormParams& p) {
-  const double M = static_cast<double>(p.N * p.HW);
-  parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double sum = 0;
-      for_channel(x, c, p, [&](const T* v, int64_t) { sum += lane_sum(v, p.HW); });
-      const double mu = sum / M;
-      double sq = 0;
-      for_channel(x, c, p, [&](const T* v, int64_t) { sq += lane_sum_sq(v, p.HW, mu); });
-      const double variance = sq / M, istd = 1.0 / std::sqrt(variance + p.eps);
-      mean[c] = static_cast<T>(mu);
-      var[c] = static_cast<T>(variance);
-      invstd[c] = static_cast<T>(istd);
-      // (x - mean) in double: with |mean| >> std, x * scale + shift in float would cancel digits away
-      const double scale = istd * (gamma ? gamma[c] : 1.0), shift = beta ? beta[c] : 0.0;
-      for_channel(x, c, p, [&](const T* v, int64_t n) {
-        T* out = y + (n * p.C + c) * p.HW;
-#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
-        for (int64_t i = 0; i < p.HW; ++i) {
-          const T h = static_cast<T>((v[i] - mu) * scale + shift);
-          out[i] = Relu ? relu_vec(h) : h;  // NaN stays NaN, as relu()
-        }
-      });
-    }
-  });
+CpuIsa batch_norm_isa() {
+  const int forced = g_forced.load(std::memory_order_relaxed);
+  static const CpuIsa best = best_cpu_isa();
+  return forced < 0 ? best : static_cast<CpuIsa>(forced);
 }
 
 }  // namespace
 
+void force_batch_norm_isa(CpuIsa isa, bool automatic) {
+  NN_CHECK(automatic || cpu_has(isa), "batch norm: this CPU does not run the {} copy", isa_name(isa));
+  g_forced.store(automatic ? -1 : static_cast<int>(isa));
+}
+
+// One entry point: the copy for the chosen ISA.
+#define NN_DISPATCH(call)                                  \
+  switch (batch_norm_isa()) {                              \
+    case CpuIsa::avx512: return avx512::call;              \
+    case CpuIsa::avx2: return avx2::call;                  \
+    case CpuIsa::portable: return baseline::call;          \
+  }                                                        \
+  return baseline::call
+
 template <class T>
 void batch_norm_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
                                   const BatchNormParams& p) {
-  forward_train<T, false>(y, mean, invstd, var, x, gamma, beta, p);
+  NN_DISPATCH(forward_train<T>(y, mean, invstd, var, x, gamma, beta, p, false));
 }
 
 template <class T>
 void batch_norm_relu_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
                                        const BatchNormParams& p) {
-  forward_train<T, true>(y, mean, invstd, var, x, gamma, beta, p);
+  NN_DISPATCH(forward_train<T>(y, mean, invstd, var, x, gamma, beta, p, true));
 }
 
 template <class T>
 void batch_norm_forward_eval_cpu(T* y, const T* x, const T* running_mean, const T* running_var, const T* gamma,
                                  const T* beta, const BatchNormParams& p) {
-  parallel_for(0, p.N * p.C, 1, [&](int64_t j0, int64_t j1) {
-    for (int64_t j = j0; j < j1; ++j) {
-      const int64_t c = j % p.C;
-      const double istd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + p.eps);
-      const double scale = istd * (gamma ? gamma[c] : 1.0), shift = beta ? beta[c] : 0.0;
-      const double mu = running_mean[c];
-      const T* v = x + j * p.HW;
-      T* out = y + j * p.HW;
-#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
-      for (int64_t i = 0; i < p.HW; ++i) out[i] = static_cast<T>((v[i] - mu) * scale + shift);
-    }
-  });
+  NN_DISPATCH(forward_eval<T>(y, x, running_mean, running_var, gamma, beta, p));
 }
-
-namespace {
-
-// Training backward. With `out` (batch norm + ReLU: the forward's output), the gradient reaching the batch
-// norm is 0 where out <= 0 and dy elsewhere (ReLU's, as PyTorch's threshold_backward on the result): one
-// channel's masked dy is made once into a buffer and read by both passes below.
-template <class T>
-void backward_train(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const T* x, const T* invstd,
-                    const T* gamma, const BatchNormParams& p) {
-  const double M = static_cast<double>(p.N * p.HW);
-  parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
-    std::vector<T> masked_dy(out ? static_cast<size_t>(p.N * p.HW) : 0);  // one channel's, all images
-    for (int64_t c = c0; c < c1; ++c) {
-      // The gradient reaching the batch norm in image n's plane g of dy: g itself, or (with out) its masked
-      // copy, made by the first pass and read again by the second.
-      auto mask = [&](const T* g, int64_t n) -> const T* {
-        if (!out) return g;
-        T* m = masked_dy.data() + n * p.HW;
-        const T* o = out + (n * p.C + c) * p.HW;
-#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
-        for (int64_t i = 0; i < p.HW; ++i) m[i] = relu_grad_vec(g[i], o[i]);  // a NaN output passes dy, as relu()
-        return m;
-      };
-      auto masked = [&](const T* g, int64_t n) -> const T* { return out ? masked_dy.data() + n * p.HW : g; };
-      // The mean is recomputed in double (a saved one would be rounded to T): with |mean| >> std, x - mean
-      // in float would shift every element of the channel by the rounding error.
-      const double istd = invstd[c];
-      double sum_x = 0, sum_dy = 0, sum_dy_x = 0;
-      for_channel(dy, c, p, [&](const T* g, int64_t n) {
-        const T* v = x + (n * p.C + c) * p.HW;
-        sum_x += lane_sum(v, p.HW);
-        lane_sum_dot(mask(g, n), v, p.HW, 0.0, sum_dy, sum_dy_x);
-      });
-      const double mu = sum_x / M, sum_dy_xmu = sum_dy_x - mu * sum_dy;
-      const double sum_dy_xhat = sum_dy_xmu * istd;
-      if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xhat);
-      if (dbeta) dbeta[c] = static_cast<T>(sum_dy);
-      if (!dx) continue;
-      // dx = k * (dy - sum_dy/M - (x - mu) * istd^2 * sum_dy_xmu / M), k = gamma * istd, evaluated in
-      // double and rounded once. The terms cancel: the true dx sums to exactly 0 over each channel, and
-      // float32 coefficients would leave a systematic per-channel offset of about M * ulp(mean(dy)) that
-      // the next layers (and a preceding bias) turn into a gradient error of 1e-3 or more in deep nets.
-      const double k = (gamma ? gamma[c] : 1.0) * istd;
-      const double mean_dy = sum_dy / M, proj = istd * istd * sum_dy_xmu / M;
-      for_channel(dy, c, p, [&](const T* g0, int64_t n) {
-        const T* g = masked(g0, n);
-        const T* v = x + (n * p.C + c) * p.HW;
-        T* d = dx + (n * p.C + c) * p.HW;
-#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
-        for (int64_t i = 0; i < p.HW; ++i) d[i] = static_cast<T>(k * (g[i] - mean_dy - (v[i] - mu) * proj));
-      });
-    }
-  });
-}
-
-}  // namespace
 
 template <class T>
 void batch_norm_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* invstd,
                                    const T* gamma, const BatchNormParams& p) {
-  backward_train<T>(dx, dgamma, dbeta, dy, nullptr, x, invstd, gamma, p);
+  NN_DISPATCH(backward_train<T>(dx, dgamma, dbeta, dy, static_cast<const T*>(nullptr), x, invstd, gamma, p));
 }
 
 template <class T>
 void batch_norm_relu_backward_train_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const T* x,
                                         const T* invstd, const T* gamma, const BatchNormParams& p) {
-  backward_train<T>(dx, dgamma, dbeta, dy, out, x, invstd, gamma, p);
+  NN_DISPATCH(backward_train<T>(dx, dgamma, dbeta, dy, out, x, invstd, gamma, p));
 }
 
 template <class T>
 void batch_norm_backward_eval_cpu(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* running_mean,
                                   const T* running_var, const T* gamma, const BatchNormParams& p) {
-  parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const double mu = running_mean[c], istd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + p.eps);
-      if (dgamma || dbeta) {  // x is read only for dgamma
-        double sum_dy = 0, sum_dy_xmu = 0;
-        for_channel(dy, c, p, [&](const T* g, int64_t n) {
-          if (!dgamma) {
-            sum_dy += lane_sum(g, p.HW);
-            return;
-          }
-          lane_sum_dot(g, x + (n * p.C + c) * p.HW, p.HW, mu, sum_dy, sum_dy_xmu);
-        });
-        if (dgamma) dgamma[c] = static_cast<T>(sum_dy_xmu * istd);
-        if (dbeta) dbeta[c] = static_cast<T>(sum_dy);
-      }
-      if (!dx) continue;
-      const T a = static_cast<T>((gamma ? gamma[c] : 1.0) * istd);
-      for_channel(dy, c, p, [&](const T* g, int64_t n) {
-        T* out = dx + (n * p.C + c) * p.HW;
-#pragma omp simd  // element-wise: each element computed alone, the same result vectorised
-        for (int64_t i = 0; i < p.HW; ++i) out[i] = g[i] * a;
-      });
-    }
-  });
+  NN_DISPATCH(backward_eval<T>(dx, dgamma, dbeta, dy, x, running_mean, running_var, gamma, p));
 }
+
+#undef NN_DISPATCH
 
 #define NN_INSTANTIATE(T)                                                                                   \
   template void batch_norm_forward_train_cpu<T>(T*, T*, T*, T*, const T*, const T*, const T*,              \

@@ -5,11 +5,20 @@
 // 4 cycles per element. Eight lanes let it vectorise; only the order of the double additions changes, and
 // it is fixed: in each add(), term i of every full group of kSumLanes goes to lane i % kSumLanes and the
 // last n % kSumLanes terms go, in order, to `rest`; total() is rest + lane[0] + ... + lane[7], in that order.
+//
+// The templates live in an inline namespace named by NN_LANE_SUM_ISA (baseline unless a file compiled for
+// another ISA defines it before including this): a copy compiled with AVX-512 must not share a symbol with
+// the baseline copy, or the linker could keep the AVX-512 one for every CPU (kernels/cpu/batch_norm_impl.h).
 #pragma once
 
 #include <cstdint>
 
+#ifndef NN_LANE_SUM_ISA
+#define NN_LANE_SUM_ISA baseline
+#endif
+
 namespace nn {
+inline namespace NN_LANE_SUM_ISA {
 
 constexpr int kSumLanes = 8;
 
@@ -85,4 +94,5 @@ void lane_sum_dot(const T* g, const T* v, int64_t n, double mu, double& sum_g, d
   sum_gv = b.total();
 }
 
+}  // namespace NN_LANE_SUM_ISA
 }  // namespace nn
