@@ -75,6 +75,14 @@ void pack_rows_transposed(const float* src, int64_t ld, int64_t count, int64_t k
     for (int64_t k = 0; k < kc; ++k) dst[k * w + i] = 0.0f;
 }
 
+// dst[k * MR + i] = src[k * ld + i] for i < MR, k < kc: a transposed A's full panel, MR contiguous floats per
+// k. A copy of a size known at compile time is a couple of vector moves; the loop over i with the panel's
+// row count at run time was scalar, 18% of a `tn` GEMM of VGG's conv4 backward data (M = 4608).
+template <int MR>
+void copy_columns(const float* src, int64_t ld, int64_t kc, float* dst) {
+  for (int64_t k = 0; k < kc; ++k) std::memcpy(dst + k * MR, src + k * ld, MR * sizeof(float));
+}
+
 }  // namespace
 
 void pack_a(const float* A, int64_t rs, int64_t cs, int64_t mc, int64_t kc, int mr, float* dst) {
@@ -84,6 +92,14 @@ void pack_a(const float* A, int64_t rs, int64_t cs, int64_t mc, int64_t kc, int 
     if (cs == 1) {  // op(A) = A: rows are contiguous along k
       pack_rows_transposed(src, rs, rows, kc, mr, dst);
       continue;
+    }
+    if (rs == 1 && rows == mr) {  // op(A) = A^T, a full panel: per k, mr contiguous floats, copied as a block
+      switch (mr) {
+        case 4: copy_columns<4>(src, cs, kc, dst); continue;
+        case 6: copy_columns<6>(src, cs, kc, dst); continue;
+        case 8: copy_columns<8>(src, cs, kc, dst); continue;
+        default: break;
+      }
     }
     for (int64_t k = 0; k < kc; ++k) {  // op(A) = A^T: the mr values of one k are contiguous
       float* d = dst + k * mr;
