@@ -1,5 +1,5 @@
 // CPU batch norm (see kernels/batch_norm.h for the math). Parallel over channels; each channel's
-// statistics are summed in double (8 lanes, kernels/cpu/lane_sum.h), two-pass (mean first, then squared
+// statistics are summed in double (16 lanes, kernels/cpu/lane_sum.h), two-pass (mean first, then squared
 // deviations) for accuracy. The bodies are kernels/cpu/batch_norm_impl.h, compiled here for the baseline ISA
 // and in batch_norm_avx2.cpp / batch_norm_avx512.cpp for the vector ones, with identical results; the entry
 // points below run the widest copy this CPU has (or the one force_batch_norm_isa asks for).

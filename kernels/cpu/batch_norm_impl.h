@@ -3,7 +3,7 @@
 // each inside its own namespace NN_BATCH_NORM_ISA; batch_norm.cpp picks one at run time by CPUID.
 //
 // The arithmetic is the same in every copy and so are the results, bit for bit: the sums run in double over
-// LaneSum's 8 fixed lanes (kernels/cpu/lane_sum.h), which a wider vector only holds in fewer registers, and the
+// LaneSum's 16 fixed lanes (kernels/cpu/lane_sum.h), which a wider vector only holds in fewer registers, and the
 // vector files are compiled with -ffp-contract=off (no fused multiply-adds: a * b + c rounds twice, as in the
 // baseline). Only the speed differs: 2 doubles per SSE2 instruction, 4 with AVX2, 8 with AVX-512, where the
 // float -> double conversions and the double arithmetic of these passes were the bound (ResNet-50's batch norms
