@@ -24,7 +24,10 @@
 // automatic choice takes it only there (is_faster).
 //
 // Numerics: each dw element is the sum of L lane partial sums, each in pixel order, then the lanes added:
-// a different order from the reference loops and from im2col + GEMM, within float32 rounding (tested).
+// a different order from the reference loops and from im2col + GEMM, within float32 rounding (tested). A
+// tap's pixels outside the image add nothing with AVX-512 (merge-masked FMAs, as the reference skips them);
+// the AVX2 kernel, and AVX-512 next to x's two ends, multiply them by a zero instead, as im2col + GEMM does,
+// so there an infinite dy gives NaN where the reference would not.
 #pragma once
 
 #include <cstdint>
