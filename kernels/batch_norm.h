@@ -26,11 +26,12 @@ struct BatchNormParams {
   double eps = 1e-5;
 };
 
-// Which compiled copy the CPU entry points run (kernels/cpu/batch_norm_impl.h): the widest this CPU has
-// (automatic), or `isa` (portable, avx2, avx512; it must run here), for tests and benchmarks. The copies'
-// results are identical; only their speed differs.
+// Which compiled copy the CPU entry points run (kernels/cpu/batch_norm_impl.h): the widest this CPU has, or,
+// for tests and benchmarks, `isa` (portable, avx2, avx512; it must run here) until unforced, as the GEMM's
+// force_isa / unforce_isa. The copies' results are identical; only their speed differs.
 enum class CpuIsa;  // kernels/cpu/isa.h
-void force_batch_norm_isa(CpuIsa isa, bool automatic = false);
+void force_batch_norm_isa(CpuIsa isa);
+void unforce_batch_norm_isa();
 
 template <class T>
 void batch_norm_forward_train_cpu(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,

@@ -217,7 +217,7 @@ TEST_SUITE("kernels") {
   // vector, values far from zero (x - mean's cancellation), with and without the affine parameters and ReLU.
   TEST_CASE_TEMPLATE("batch_norm: every ISA copy of the CPU kernels gives the baseline's bits", T, float, double) {
     struct Restore {
-      ~Restore() { force_batch_norm_isa(CpuIsa::portable, true); }
+      ~Restore() { unforce_batch_norm_isa(); }
     } restore;
     std::vector<CpuIsa> isas;
     for (const CpuIsa isa : {CpuIsa::avx2, CpuIsa::avx512})
@@ -245,7 +245,8 @@ TEST_SUITE("kernels") {
         batch_norm_relu_forward_train_cpu<T>(yr, make(p.C), make(p.C), make(p.C), x.data<T>(), g, b, p);
         batch_norm_forward_eval_cpu<T>(make(n), x.data<T>(), rmean.data<T>(), rvar.data<T>(), g, b, p);
         batch_norm_backward_train_cpu<T>(make(n), make(p.C), make(p.C), dy.data<T>(), x.data<T>(), invstd, g, p);
-        batch_norm_relu_backward_train_cpu<T>(make(n), make(p.C), make(p.C), dy.data<T>(), yr, x.data<T>(), invstd, g, p);
+        batch_norm_relu_backward_train_cpu<T>(make(n), make(p.C), make(p.C), dy.data<T>(), yr, x.data<T>(), invstd,
+                                              g, p);
         batch_norm_backward_eval_cpu<T>(make(n), make(p.C), make(p.C), dy.data<T>(), x.data<T>(), rmean.data<T>(),
                                         rvar.data<T>(), g, p);
         return out;

@@ -48,10 +48,12 @@ CpuIsa batch_norm_isa() {
 
 }  // namespace
 
-void force_batch_norm_isa(CpuIsa isa, bool automatic) {
-  NN_CHECK(automatic || cpu_has(isa), "batch norm: this CPU does not run the {} copy", isa_name(isa));
-  g_forced.store(automatic ? -1 : static_cast<int>(isa));
+void force_batch_norm_isa(CpuIsa isa) {
+  NN_CHECK(cpu_has(isa), "batch norm: this CPU does not run the {} copy", isa_name(isa));
+  g_forced.store(static_cast<int>(isa));
 }
+
+void unforce_batch_norm_isa() { g_forced.store(-1); }
 
 // One entry point: the copy for the chosen ISA.
 #define NN_DISPATCH(call)                                  \

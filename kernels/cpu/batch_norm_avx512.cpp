@@ -1,4 +1,5 @@
-// The batch norm kernels compiled with AVX-512 (the Makefile adds -mavx512f -mavx2 -mfma -ffp-contract=off for this file only); kernels/cpu/batch_norm.cpp calls them when CPUID reports it.
+// The batch norm kernels compiled with AVX-512 (the Makefile adds -mavx512f -mavx2 -mfma -ffp-contract=off for this
+// file only); kernels/cpu/batch_norm.cpp calls them when CPUID reports it.
 // Both macros first: lane_sum.h's templates must get this file's own namespace (batch_norm_impl.h says why).
 #define NN_LANE_SUM_ISA avx512
 #define NN_BATCH_NORM_ISA avx512

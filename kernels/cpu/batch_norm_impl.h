@@ -12,30 +12,20 @@
 // As in conv2d_depthwise_impl.h, nothing here may be defined in more than one copy under the same name (the
 // linker would keep one, perhaps the AVX-512 one for every CPU): everything is in namespace NN_BATCH_NORM_ISA,
 // lane_sum.h's templates in namespace NN_LANE_SUM_ISA (defined by each vector file before any include), the
-// scratch buffer is this file's own type rather than std::vector, and parallel_for's instantiations take
-// lambdas, whose types are local to the file.
+// scratch buffer is kernels/cpu/scratch.h's (a type per file) rather than std::vector, and parallel_for's
+// instantiations take lambdas, whose types are local to the file.
 #include <cmath>
 #include <cstdint>
 
 #include "base/parallel.h"
 #include "kernels/batch_norm.h"
 #include "kernels/cpu/lane_sum.h"
+#include "kernels/cpu/scratch.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace nn::NN_BATCH_NORM_ISA {
 
 namespace {
-
-// A per-thread scratch buffer (not std::vector: see above).
-template <class T>
-struct Scratch {
-  explicit Scratch(int64_t n) : data(new T[n > 0 ? n : 1]) {}
-  ~Scratch() { delete[] data; }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* data;
-};
-
 
 // Calls f(pointer to the HW values of (n, c)) for every n.
 template <class T, class F>
@@ -46,7 +36,7 @@ void for_channel(const T* base, int64_t c, const BatchNormParams& p, F&& f) {
 // Training forward; with Relu, y = max(bn(x), 0) (NaN stays NaN) written in the same pass.
 template <class T, bool Relu>
 void forward_train_impl(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
-                   const BatchNormParams& p) {
+                        const BatchNormParams& p) {
   const double M = static_cast<double>(p.N * p.HW);
   parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
@@ -76,8 +66,8 @@ void forward_train_impl(T* y, T* mean, T* invstd, T* var, const T* x, const T* g
 }  // namespace
 
 template <class T>
-void forward_eval(T* y, const T* x, const T* running_mean, const T* running_var, const T* gamma,
-                                 const T* beta, const BatchNormParams& p) {
+void forward_eval(T* y, const T* x, const T* running_mean, const T* running_var, const T* gamma, const T* beta,
+                  const BatchNormParams& p) {
   parallel_for(0, p.N * p.C, 1, [&](int64_t j0, int64_t j1) {
     for (int64_t j = j0; j < j1; ++j) {
       const int64_t c = j % p.C;
@@ -99,7 +89,7 @@ namespace {
 // channel's masked dy is made once into a buffer and read by both passes below.
 template <class T>
 void backward_train_impl(T* dx, T* dgamma, T* dbeta, const T* dy, const T* out, const T* x, const T* invstd,
-                    const T* gamma, const BatchNormParams& p) {
+                         const T* gamma, const BatchNormParams& p) {
   const double M = static_cast<double>(p.N * p.HW);
   parallel_for(0, p.C, 1, [&](int64_t c0, int64_t c1) {
     Scratch<T> masked_dy(out ? p.N * p.HW : 0);  // one channel's, all images
@@ -177,6 +167,9 @@ void backward_eval(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T*
   });
 }
 
+// The entry points batch_norm.cpp calls. The training bodies stay in the anonymous namespace above: their
+// lambdas capture kernels/cpu/scratch.h's Scratch, a type of this file only, which a function with external
+// linkage may not hold (-Wsubobject-linkage).
 template <class T>
 void forward_train(T* y, T* mean, T* invstd, T* var, const T* x, const T* gamma, const T* beta,
                    const BatchNormParams& p, bool relu) {

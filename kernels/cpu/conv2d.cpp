@@ -432,20 +432,26 @@ void backward_data(T* dx, const T* dy, const T* w, const Conv2dParams& p, const 
   });
 }
 
+// Whether a float32 weight gradient runs the direct kernel (kernels/cpu/conv2d_wgrad.h): where it applies and a
+// vector kernel runs here, when asked for, or (automatic) where it measured faster than im2col + GEMM.
+bool weight_grad_direct(const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
+  using Way = Conv2dCpuTuning::WeightGrad;
+  if (!wgrad::applies(p) || !wgrad::available()) return false;
+  return tuning.weight_grad == Way::direct || (tuning.weight_grad == Way::automatic && wgrad::is_faster(p));
+}
+
 template <class T>
 void backward_weight(T* dw, T* dbias, const T* dy, const T* x, const Conv2dParams& p, const Conv2dCpuTuning& tuning) {
   const int64_t PQ = p.P * p.Q;
-  bool done = false;
+  bool direct = false;
   if constexpr (std::is_same_v<T, float>) {
-    using Way = Conv2dCpuTuning::WeightGrad;
-    if (dw && wgrad::applies(p) && wgrad::available() &&
-        (tuning.weight_grad == Way::direct || (tuning.weight_grad == Way::automatic && wgrad::is_faster(p)))) {
+    direct = dw && weight_grad_direct(p, tuning);
+    if (direct) {
       note(&Conv2dCpuTrace::backward_weight, "direct, pixels in lanes");
       wgrad::backward_weight(dw, dy, x, p, wgrad::best_kernel());
-      done = true;
     }
   }
-  if (dw && !done) {
+  if (dw && !direct) {
     const CpuConvPlan<T> plan(p, tuning);
     const int64_t CRS = plan.CRS;
     note(&Conv2dCpuTrace::backward_weight,

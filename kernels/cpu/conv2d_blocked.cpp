@@ -106,8 +106,9 @@ void reorder_input(const float* x, const Conv2dParams& p, int64_t block, float* 
 }
 
 // One destination block [taps][B c][B k] (2.3 KB for 3x3 with B = 8, 9.2 KB with 16) at a time, in
-// parallel: every write lands in a block that stays in L1 (a loop over the source order scattered its writes over the whole tensor: 10 ms
-// single-threaded for a 512x512x3x3 filter, more than the convolution's kernel on 7x7 maps).
+// parallel: every write lands in a block that stays in L1 (a loop over the source order scattered its writes
+// over the whole tensor: 10 ms single-threaded for a 512x512x3x3 filter, more than the convolution's kernel on
+// 7x7 maps).
 void reorder_weight(const float* w, const Conv2dParams& p, int64_t block, float* wb) {
   const int64_t Kb = blocks(p.K, block), Cb = blocks(p.C, block), taps = p.R * p.S;
   const int64_t size = taps * block * block;

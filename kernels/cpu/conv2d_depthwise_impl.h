@@ -10,28 +10,19 @@
 //
 // The AVX2 copy must not define anything the baseline copy also defines: the linker keeps one copy of an
 // inline function or template instantiated in both (std::fill<float*>, std::vector<float>'s members), and if
-// it kept the AVX2 one, a CPU without AVX2 would run it. So this file uses plain loops and its own buffer
-// type, and everything it defines lives in namespace NN_DEPTHWISE_ISA (parallel_for's instantiations take
-// lambdas, whose types are local to the file).
+// it kept the AVX2 one, a CPU without AVX2 would run it. So this file uses plain loops and the buffer
+// type of kernels/cpu/scratch.h (one per file), and everything it defines lives in namespace NN_DEPTHWISE_ISA
+// (parallel_for's instantiations take lambdas, whose types are local to the file).
 #include <cstdint>
 
 #include "base/parallel.h"
 #include "kernels/conv2d.h"
+#include "kernels/cpu/scratch.h"    // Scratch: a copy per file
 #include "kernels/cpu/vec_math.h"  // exp_vec: static, a copy per file
 
 namespace nn::NN_DEPTHWISE_ISA {
 
 namespace {
-
-// A per-thread scratch buffer (not std::vector: see above).
-template <class T>
-struct Scratch {
-  explicit Scratch(int64_t n) : data(new T[n > 0 ? n : 1]) {}
-  ~Scratch() { delete[] data; }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* data;
-};
 
 template <class T>
 void set(T* d, int64_t n, T v) {

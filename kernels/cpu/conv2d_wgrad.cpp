@@ -42,8 +42,10 @@ bool is_faster(const Conv2dParams& p) {
 }
 
 void backward_weight(float* dw, const float* dy, const float* x, const Conv2dParams& p, Kernel kernel) {
-  NN_CHECK(applies(p), "conv2d direct weight gradient: needs groups 1, stride 1 and an output the input's size "
-                       "(got {}x{} -> {}x{}, stride {}x{}, groups {})", p.H, p.W, p.P, p.Q, p.stride_h, p.stride_w, p.G);
+  NN_CHECK(applies(p),
+           "conv2d direct weight gradient: needs groups 1, stride 1 and an output the input's size "
+           "(got {}x{} -> {}x{}, stride {}x{}, groups {})",
+           p.H, p.W, p.P, p.Q, p.stride_h, p.stride_w, p.G);
   NN_CHECK(cpu_has(kernel == Kernel::avx512 ? CpuIsa::avx512 : CpuIsa::avx2),
            "conv2d direct weight gradient: this CPU does not run the {} kernel", kernel_name(kernel));
   const int64_t taps = p.R * p.S, HW = p.H * p.W;

@@ -16,7 +16,7 @@ struct Avx2 {
   using Mask = __m256i;
   static constexpr int64_t kLanes = 8;
   static constexpr int kKT = 3, kCT = 4;
-  static constexpr int64_t kSub = 48;  // 10 planes x 1536 B: L1
+  static constexpr int64_t kSub = 48;  // 7 planes x 1536 B: L1
   static constexpr bool kMaskedFma = false;
   NN_UNINSTRUMENTED_KERNEL static Mask mask(uint16_t bits) {
     const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -26,7 +26,6 @@ struct Avx2 {
   NN_UNINSTRUMENTED_KERNEL static Reg load(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
   NN_UNINSTRUMENTED_KERNEL static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   NN_UNINSTRUMENTED_KERNEL static void store(float* p, Reg v) { _mm256_storeu_ps(p, v); }
-  NN_UNINSTRUMENTED_KERNEL static Reg zero() { return _mm256_setzero_ps(); }
   NN_UNINSTRUMENTED_KERNEL static float sum(Reg v) {
     const __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
@@ -36,6 +35,8 @@ struct Avx2 {
 
 }  // namespace
 
-NN_UNINSTRUMENTED_KERNEL void tile_avx2(int kt, int ct, const Tile& t) { dispatch<Avx2, Avx2::kKT, Avx2::kCT>(kt, ct, t); }
+NN_UNINSTRUMENTED_KERNEL void tile_avx2(int kt, int ct, const Tile& t) {
+  dispatch<Avx2, Avx2::kKT, Avx2::kCT>(kt, ct, t);
+}
 
 }  // namespace nn::wgrad

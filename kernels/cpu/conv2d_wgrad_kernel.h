@@ -7,7 +7,7 @@
 //   V::mask(bits)                the mask whose lane l is set where bit l of `bits` is
 //   V::load(p), V::load(m, p)    a vector; a vector with the lanes outside m zero (and not read)
 //   V::kSub                      vectors per sub-chunk (its planes in L1 across the taps)
-//   V::store(p, v), V::zero(), V::fma(a, b, c) = a * b + c, V::sum(v) = the sum of v's lanes
+//   V::store(p, v), V::fma(a, b, c) = a * b + c, V::sum(v) = the sum of v's lanes
 //   V::kMaskedFma                whether V::fma(m, a, b, c) exists: a * b + c in m's lanes, c elsewhere
 //
 // Everything is in an anonymous namespace, so that each file keeps its own copy compiled for its ISA. Not
@@ -53,23 +53,23 @@ NN_UNINSTRUMENTED_KERNEL void tile(const Tile& t) {
         auto step = [&](const float* yv, const float* xv, uint16_t bits, bool partial) {
           const typename V::Mask m = V::mask(bits);
           Reg y[KT];
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
           for (int i = 0; i < KT; ++i) y[i] = partial ? V::load(tail, yv + i * t.HW) : V::load(yv + i * t.HW);
           if constexpr (V::kMaskedFma) {
             // Plain loads (a masked load costs more) where all CT vectors lie inside x, then FMAs that leave the
             // lanes outside the mask alone; masked loads only at x's two ends, where a plain load could fault.
             const bool inside = xv >= t.x_begin && xv + (CT - 1) * t.HW + L <= t.x_end;
-    #pragma GCC unroll 6
+#pragma GCC unroll 6
             for (int j = 0; j < CT; ++j) {
               const Reg xj = inside ? V::load(xv + j * t.HW) : V::load(m, xv + j * t.HW);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
               for (int i = 0; i < KT; ++i) acc[i][j] = V::fma(m, y[i], xj, acc[i][j]);
             }
           } else {
-    #pragma GCC unroll 6
+#pragma GCC unroll 6
             for (int j = 0; j < CT; ++j) {
               const Reg xj = V::load(m, xv + j * t.HW);
-    #pragma GCC unroll 4
+#pragma GCC unroll 4
               for (int i = 0; i < KT; ++i) acc[i][j] = V::fma(y[i], xj, acc[i][j]);
             }
           }
